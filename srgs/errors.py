@@ -1,0 +1,69 @@
+"""Errors of the grammar front end and compiler.
+
+Every error says where: ``str(error)`` is ``FILE:LINE:COL: message`` when the position is known.
+
+    SrgsError                      base of everything this package raises on bad input
+    ├── GrammarSyntaxError         the text is not a well-formed grammar (XML or ABNF)
+    │   └── InputLimitError        the input is too large, too deep or hostile (DTD, entities)
+    ├── GrammarValidationError     well-formed, but breaks an SRGS rule (undefined rule, ...)
+    ├── ResolveError               an external reference cannot be fetched or is not allowed
+    ├── CompileError               the grammar cannot be compiled (size or recursion bounds)
+    └── GrammarErrors              several of the above at once (``.errors``)
+"""
+
+from __future__ import annotations
+
+from .model import SourceSpan
+
+
+class SrgsError(Exception):
+    """Base class: a message and, when known, the source position it refers to."""
+
+    def __init__(self, message: str, span: SourceSpan | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+    def __str__(self) -> str:
+        if self.span is None or self.span.line <= 0:
+            prefix = f"{self.span.source}: " if self.span is not None else ""
+            return f"{prefix}{self.message}"
+        return f"{self.span}: {self.message}"
+
+
+class GrammarSyntaxError(SrgsError):
+    """Malformed XML or ABNF."""
+
+
+class InputLimitError(GrammarSyntaxError):
+    """Input refused before parsing: over a size limit, a DTD, an entity bomb."""
+
+
+class GrammarValidationError(SrgsError):
+    """A well-formed grammar that breaks an SRGS constraint."""
+
+
+class ResolveError(SrgsError):
+    """An external grammar reference that cannot be resolved."""
+
+
+class CompileError(SrgsError):
+    """A grammar that cannot be turned into an FST within the compiler's bounds."""
+
+
+class GrammarErrors(SrgsError):
+    """Several problems found in one pass; ``errors`` keeps them in source order."""
+
+    def __init__(self, errors: list[SrgsError] | tuple[SrgsError, ...]):
+        self.errors = tuple(sorted(errors, key=_position_key))
+        super().__init__("\n".join(str(e) for e in self.errors), self.errors[0].span if self.errors else None)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def _position_key(error: SrgsError):
+    span = error.span
+    if span is None:
+        return ("", 0, 0)
+    return (span.source, span.line, span.column)
