@@ -25,10 +25,18 @@ class SrgsError(Exception):
         self.span = span
 
     def __str__(self) -> str:
-        if self.span is None or self.span.line <= 0:
-            prefix = f"{self.span.source}: " if self.span is not None else ""
-            return f"{prefix}{self.message}"
-        return f"{self.span}: {self.message}"
+        return f"{self._where()}{self.message}"
+
+    def diagnostics(self) -> list[str]:
+        """One ``FILE:LINE:COL: error: MESSAGE`` line per problem (the compiler convention)."""
+        return [f"{self._where()}error: {self.message}"]
+
+    def _where(self) -> str:
+        if self.span is None:
+            return ""
+        if self.span.line <= 0:
+            return f"{self.span.source}: "
+        return f"{self.span}: "
 
 
 class GrammarSyntaxError(SrgsError):
@@ -60,6 +68,9 @@ class GrammarErrors(SrgsError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+    def diagnostics(self) -> list[str]:
+        return [line for error in self.errors for line in error.diagnostics()]
 
 
 def _position_key(error: SrgsError):

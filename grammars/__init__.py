@@ -1,0 +1,1 @@
+"""Grammars the project ships: ``builtin/`` holds the grammars reachable as ``builtin:NAME``."""

@@ -1,0 +1,131 @@
+"""Loading grammars: sniff the form, read, validate, resolve references (the front end's entry).
+
+``load_bundle("dir/main.grxml#rule")`` is what commands and the interpreter call;
+``load_grammar`` reads and validates one document; ``bundle_from_text`` serves inline grammars
+(e.g. a DEFINE_GRAMMAR body).
+"""
+
+from __future__ import annotations
+
+import codecs
+
+from .bundle import GrammarBundle
+from .errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, InputLimitError, SrgsError
+from .fetch import FetchOptions, fetch, location_to_uri, map_uri
+from .limits import DEFAULT_LIMITS, Limits
+from .model import Grammar, SourceSpan
+from .resolve import resolve
+from .validate import grammar_problems
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def sniff_form(data: bytes, source: str) -> str:
+    """"xml" or "abnf", from the first significant character (SRGS §4.1 self-identifying header)."""
+    head = data[:256]
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            text = head[len(bom):].decode(encoding, errors="ignore")
+            break
+    else:
+        if head[:2] in (b"<\x00", b"#\x00") or head[1:2] == b"\x00" and head[:1].isspace():
+            text = head.decode("utf-16-le", errors="ignore")
+        elif head[:2] in (b"\x00<", b"\x00#") or head[:1] == b"\x00":
+            text = head.decode("utf-16-be", errors="ignore")
+        else:
+            text = head.decode("latin-1")
+    first = text.lstrip()[:1]
+    if first == "<":
+        return "xml"
+    if first == "#":
+        return "abnf"
+    lowered = source.lower().split("#", 1)[0]
+    if lowered.endswith((".grxml", ".xml")):
+        return "xml"
+    if lowered.endswith((".gram", ".abnf")):
+        return "abnf"
+    raise GrammarSyntaxError("not an SRGS grammar: expected an XML document or an '#ABNF 1.0' header", SourceSpan(source, 1, 1))
+
+
+def parse_grammar(data: bytes | str, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Grammar:
+    """Read one grammar document in either form (no validation, no references followed)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > limits.max_grammar_bytes:
+        raise InputLimitError(f"grammar is larger than {limits.max_grammar_bytes} bytes", SourceSpan(source, 0, 0))
+    if sniff_form(data, source) == "xml":
+        from .xml_reader import read_xml
+
+        return read_xml(data, source, limits=limits)
+    from .abnf_reader import read_abnf
+
+    return read_abnf(data, source, limits=limits)
+
+
+def load_grammar(data: bytes | str, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Grammar:
+    """Read and validate one grammar; raise ``GrammarErrors`` listing every problem."""
+    grammar = parse_grammar(data, source, limits=limits)
+    problems = grammar_problems(grammar)
+    if problems:
+        raise GrammarErrors(problems)
+    return grammar
+
+
+def split_fragment(location: str) -> tuple[str, str | None]:
+    """``file.grxml#rule`` -> ``("file.grxml", "rule")``."""
+    if "#" in location:
+        path, fragment = location.rsplit("#", 1)
+        return path, fragment or None
+    return location, None
+
+
+def load_bundle(location: str, *, options: FetchOptions | None = None, active: tuple[str, ...] = ()) -> GrammarBundle:
+    """Load a grammar by path or URI (``#rule`` picks the active rule) with all it references."""
+    options = options or FetchOptions()
+    path, fragment = split_fragment(location)
+    uri = location_to_uri(path)
+    data = fetch(map_uri(uri, options), options, roots=(), span=None)
+    display = path if "://" not in path and not path.startswith("builtin:") else uri
+    return _bundle(data, uri, display, fragment, options, active)
+
+
+def bundle_from_text(
+    data: bytes | str,
+    *,
+    source: str = "<inline>",
+    options: FetchOptions | None = None,
+    active: tuple[str, ...] = (),
+) -> GrammarBundle:
+    """A bundle for a grammar given as text; relative references resolve against ``source``."""
+    options = options or FetchOptions()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return _bundle(data, source, source, None, options, active)
+
+
+def _bundle(data: bytes, key: str, display: str, fragment: str | None, options: FetchOptions, active: tuple[str, ...]) -> GrammarBundle:
+    try:
+        grammar = load_grammar(data, display, limits=options.limits)
+    except GrammarErrors:
+        raise
+    except SrgsError as exc:
+        raise GrammarErrors([exc]) from None
+    rules = active or ((fragment,) if fragment else default_active_rules(grammar))
+    for name in rules:
+        if grammar.rule(name) is None:
+            raise GrammarErrors([GrammarValidationError(f"no rule '{name}' to activate", grammar.span)])
+    return resolve(grammar, key=key, form=sniff_form(data, display), options=options, active=rules)
+
+
+def default_active_rules(grammar: Grammar) -> tuple[str, ...]:
+    """The root; without a declared root, every public rule (SRGS §4.7 leaves it to the host)."""
+    if grammar.root:
+        return (grammar.root,)
+    public = tuple(rule.name for rule in grammar.public_rules)
+    if not public:
+        raise GrammarErrors([GrammarValidationError("no root rule declared and no public rule to activate", grammar.span)])
+    return public

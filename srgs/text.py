@@ -1,0 +1,50 @@
+"""Word normalisation shared by the compiler (grammar tokens) and the interpreter (input text).
+
+Both sides must agree exactly, so there is one function: Unicode NFC, case folding, punctuation
+removed (an apostrophe or hyphen inside a word stays: "don't", "x-ray"), whitespace collapsed.
+SRGS §2.2: a token "new york" is matched by the words "new" "york" in sequence.
+DTMF (SRGS §2.2.4, mode="dtmf"): every key is one word; ``715#`` is ``7 1 5 #``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+DTMF_KEYS = frozenset("0123456789*#ABCD")
+_INNER_KEEP = frozenset("'’-")
+
+
+def _is_separator(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] in "PSZC" and char not in _INNER_KEEP
+
+
+def normalize_words(text: str, *, mode: str = "voice") -> tuple[str, ...]:
+    """The words of ``text`` as the matcher sees them."""
+    text = unicodedata.normalize("NFC", text)
+    if mode == "dtmf":
+        keys: list[str] = []
+        for chunk in text.split():
+            upper = chunk.upper()
+            if all(ch in DTMF_KEYS for ch in upper):
+                keys.extend(upper)
+            else:
+                keys.append(chunk.casefold())
+        return tuple(keys)
+    folded = text.casefold()
+    chars = [" " if _is_separator(ch) else ch for ch in folded]
+    words = []
+    for word in "".join(chars).split():
+        word = word.strip("'’-")
+        if word:
+            words.append(word)
+    return tuple(words)
+
+
+def token_words(token_text: str, *, mode: str = "voice") -> tuple[str, ...]:
+    """The input words one grammar token stands for (empty if it is only punctuation)."""
+    if mode == "dtmf":
+        stripped = token_text.strip()
+        if stripped and all(ch in DTMF_KEYS for ch in stripped.upper()):
+            return tuple(stripped.upper())
+    return normalize_words(token_text, mode=mode)
