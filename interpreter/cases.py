@@ -1,0 +1,98 @@
+"""Grammar regression cases: a file of texts with the value each must give (``srgs test``).
+
+A cases file is YAML (a list of mappings) or JSON lines, each case
+``{"text": "two large pizzas", "expect": {"qty": 2, "size": "L"}}``; ``expect: NO_MATCH`` says
+the text must not match. Optional ``rule`` names the rule to activate for that case.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from srgs.errors import SrgsError
+from srgs.model import SourceSpan
+
+NO_MATCH = "NO_MATCH"
+
+
+class CasesFileError(SrgsError):
+    """A cases file that cannot be read or has a malformed case."""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    text: str
+    expect: Any
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutcome:
+    case: Case
+    got: Any
+    passed: bool
+    error: str | None = None
+
+
+def read_cases(path: str) -> list[Case]:
+    """Every case of a YAML or JSON-lines file, with the line it starts on."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CasesFileError(f"cannot read cases file: {exc}", SourceSpan(path, 0, 0)) from None
+    if path.endswith((".jsonl", ".ndjson")):
+        return _json_lines(text, path)
+    return _yaml_cases(text, path)
+
+
+def _json_lines(text: str, path: str) -> list[Case]:
+    cases = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CasesFileError(f"not JSON: {exc.msg}", SourceSpan(path, number, exc.colno)) from None
+        cases.append(_case(item, path, number))
+    return cases
+
+
+def _yaml_cases(text: str, path: str) -> list[Case]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        items = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        span = SourceSpan(path, mark.line + 1, mark.column + 1) if mark else SourceSpan(path, 0, 0)
+        raise CasesFileError(f"not YAML: {getattr(exc, 'problem', exc)}", span) from None
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise CasesFileError("a cases file is a list of {text, expect} entries", SourceSpan(path, 1, 1))
+    lines = [node.start_mark.line + 1 for node in root.value] if root is not None else []
+    return [_case(item, path, line) for item, line in zip(items, lines)]
+
+
+def _case(item: Any, path: str, line: int) -> Case:
+    if not isinstance(item, dict) or "text" not in item or "expect" not in item:
+        raise CasesFileError("each case needs 'text' and 'expect'", SourceSpan(path, line, 1))
+    return Case(text=str(item["text"]), expect=item["expect"], line=line)
+
+
+def run_cases(cases: list[Case], interpret: Callable[[str], Any]) -> list[CaseOutcome]:
+    """Each case's outcome; ``interpret`` gives the value of a text or ``NO_MATCH``."""
+    outcomes = []
+    for case in cases:
+        try:
+            got = interpret(case.text)
+        except SrgsError as exc:
+            outcomes.append(CaseOutcome(case, None, False, error=str(exc)))
+            continue
+        outcomes.append(CaseOutcome(case, got, got == case.expect))
+    return outcomes

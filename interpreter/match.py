@@ -1,0 +1,43 @@
+"""Incremental matching: how far a token prefix has got through a grammar (DTMF collection).
+
+A type per outcome, as a DTMF collector needs to decide whether to keep listening:
+``NO_MATCH`` (no sentence starts this way), ``PARTIAL`` (a valid prefix, not yet a sentence),
+``MATCH`` (a sentence that could still go on) and ``MATCH_END`` (a sentence nothing can follow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class MatchStatus(str, Enum):
+    NO_MATCH = "NO_MATCH"
+    PARTIAL = "PARTIAL"
+    MATCH = "MATCH"
+    MATCH_END = "MATCH_END"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The status and, when the tokens form a complete sentence, its interpretation."""
+
+    status: MatchStatus
+    interpretation: Any = None
+    lm: str | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status in (MatchStatus.MATCH, MatchStatus.MATCH_END)
+
+    def to_json_dict(self) -> dict:
+        return {"status": self.status.value, "interpretation": self.interpretation}
+
+
+def match_status(complete: bool, prefix: bool, can_continue: bool) -> MatchStatus:
+    """The outcome from the three facts the acceptor tells about a token sequence."""
+    if complete:
+        return MatchStatus.MATCH if can_continue else MatchStatus.MATCH_END
+    return MatchStatus.PARTIAL if prefix else MatchStatus.NO_MATCH
+
