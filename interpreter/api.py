@@ -164,14 +164,7 @@ class Interpreter:
 
 def semantics_of(bundle: GrammarBundle) -> Mapping[str, GrammarSemantics]:
     """What the SISR evaluator needs of every grammar in the bundle, by grammar key."""
-    return {
-        key: GrammarSemantics(
-            tag_format=grammar.tag_format,
-            header_tags=tuple(tag.text for tag in grammar.tags),
-            language=grammar.language,
-        )
-        for key, grammar in bundle.grammars.items()
-    }
+    return {key: GrammarSemantics.from_grammar(grammar) for key, grammar in bundle.grammars.items()}
 
 
 def _words(tokens: str | Sequence[str], mode: str) -> tuple[str, ...]:

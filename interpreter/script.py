@@ -1,0 +1,197 @@
+"""The script sandbox that runs SISR tags (SISR 1.0 §3: ECMAScript in ``semantics/1.0`` tags).
+
+Tag text is untrusted input. It runs in a QuickJS context with a time, memory and stack limit;
+intrinsics are frozen once per context and stray globals removed after every interpretation, so
+one interpretation never sees another's state (``sisr_runtime.js``). A context belongs to one
+thread: the evaluator keeps one per thread (QuickJS crashes when a runtime changes threads).
+
+    SemanticError      a tag failed: syntax, exception, time, memory or stack limit
+    ScriptFailure      what a sandbox raises; the evaluator adds the tag, rule and grammar
+
+``ScriptSandbox`` is the Protocol another engine would implement; ``QuickJsSandbox`` is ours.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import quickjs
+
+from srgs.errors import SrgsError
+from srgs.model import SourceSpan
+
+FailureKind = Literal["syntax", "exception", "timeout", "memory", "stack", "result"]
+
+_RUNTIME_SOURCE = (Path(__file__).with_name("sisr_runtime.js")).read_text(encoding="utf-8")
+_SYNTAX_SENTINEL = "__srgs_syntax_ok__"
+_LINE = re.compile(r"<input>:(\d+)")
+
+
+class SemanticError(SrgsError):
+    """A tag could not be evaluated (SISR §3): says which tag, in which rule and grammar, and why.
+
+    ``kind`` is one of ``syntax``, ``exception``, ``timeout``, ``memory``, ``stack``, ``result``.
+    """
+
+    def __init__(self, message: str, span: SourceSpan | None = None, *, kind: FailureKind = "exception"):
+        super().__init__(message, span)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptLimits:
+    """What one interpretation's scripts may cost.
+
+    ``time_s``: wall time of one interpretation (all its tags together), default 0.25 s.
+    ``memory_bytes``: heap of one context (one per thread per evaluator), default 32 MB.
+    ``stack_bytes``: native stack the script may use, default 1 MB (about 1,600 nested JS calls);
+    keep it well below the stack of the threads that evaluate (8 MB on Linux by default).
+    """
+
+    time_s: float = 0.25
+    memory_bytes: int = 32 * 1024 * 1024
+    stack_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.time_s <= 0 or self.memory_bytes < 1024 * 1024 or self.stack_bytes < 64 * 1024:
+            raise ValueError(f"unusable script limits: {self}")
+
+
+DEFAULT_SCRIPT_LIMITS = ScriptLimits()
+
+
+class ScriptFailure(Exception):
+    """Raised by a sandbox; ``kind`` says what went wrong, ``detail`` the engine's first line."""
+
+    def __init__(self, kind: FailureKind, detail: str, line: int | None = None):
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.line = line
+
+
+class ScriptSandbox(Protocol):
+    """One script context for one thread, running ``sisr_runtime.js``.
+
+    ``define_grammar`` loads a grammar factory (source made by ``sisr_program``, None for a
+    grammar without script tags); ``run`` evaluates
+    one encoded parse tree and returns ``[value, clean]`` as JSON text; ``position`` says which
+    ``[grammar, rule, tag]`` ran last (after a failure). Any ``ScriptFailure`` leaves the sandbox
+    unusable: the caller drops it and makes a new one.
+    """
+
+    def define_grammar(self, index: int, literal: bool, factory_source: str | None) -> None: ...
+
+    def run(self, events_json: str, score: float) -> str: ...
+
+    def position(self) -> list | None: ...
+
+
+class QuickJsSandbox:
+    """``ScriptSandbox`` on QuickJS (PetterS' binding); create and use it in one thread only."""
+
+    def __init__(self, limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS):
+        self._context = _limited_context(limits)
+        try:
+            api = self._context.eval(_RUNTIME_SOURCE)
+            self._define = api("define")
+            self._run = api("run")
+            self._position = api("position")
+        except quickjs.JSException as error:  # only a broken runtime file gets here
+            raise RuntimeError(f"sisr_runtime.js failed to load: {_first_line(error)}") from error
+
+    def define_grammar(self, index: int, literal: bool, factory_source: str | None) -> None:
+        try:
+            factory = None if factory_source is None else self._context.eval(factory_source)
+            self._define(index, literal, factory)
+        except (quickjs.JSException, quickjs.StackOverflow) as error:
+            raise _failure(error) from None
+
+    def run(self, events_json: str, score: float) -> str:
+        try:
+            return self._run(events_json, float(score))
+        except (quickjs.JSException, quickjs.StackOverflow) as error:
+            raise _failure(error) from None
+
+    def position(self) -> list | None:
+        try:
+            return json.loads(self._position())
+        except (quickjs.JSException, quickjs.StackOverflow, ValueError, TypeError):
+            return None
+
+
+class TagSyntaxChecker:
+    """Checks that a tag's text is a complete ECMAScript statement list (SISR §3.1).
+
+    The text is parsed as a whole Script behind a leading ``throw``, so none of it runs and it
+    cannot close the block it will later be pasted into: a Script has balanced braces, strings,
+    comments and templates, and no ``return``, ``break`` or ``continue`` outside its own
+    statements. One context is reused while texts pass; a failure is confirmed in a fresh context
+    (earlier texts' global declarations could clash with this one's, e.g. two ``let x``).
+    Not thread-safe: use one per thread or behind a lock.
+    """
+
+    def __init__(self, limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS):
+        self._limits = limits
+        self._context: quickjs.Context | None = None
+        self._checked = 0
+
+    def error(self, text: str) -> ScriptFailure | None:
+        """None when ``text`` parses, else a ``ScriptFailure`` (kind ``syntax``, line in the tag)."""
+        failure = self._check(text, fresh=False)
+        if failure is not None and self._checked > 1:
+            failure = self._check(text, fresh=True)
+        return failure
+
+    def _check(self, text: str, *, fresh: bool) -> ScriptFailure | None:
+        if fresh or self._context is None or self._checked >= 500:
+            self._context = _limited_context(self._limits)
+            self._checked = 0
+        self._checked += 1
+        try:
+            self._context.eval(f'throw "{_SYNTAX_SENTINEL}";\n{text}\n')
+        except (quickjs.JSException, quickjs.StackOverflow) as error:
+            if str(error).startswith(_SYNTAX_SENTINEL):
+                return None
+            self._context = None
+            failure = _failure(error)
+            if failure.kind == "exception":
+                failure.kind = "syntax"
+            if failure.line is not None:
+                failure.line -= 1
+            return failure
+        self._context = None
+        return ScriptFailure("syntax", "the tag did not parse as a statement list")
+
+
+def _limited_context(limits: ScriptLimits) -> quickjs.Context:
+    context = quickjs.Context()
+    context.set_memory_limit(limits.memory_bytes)
+    context.set_time_limit(limits.time_s)
+    context.set_max_stack_size(limits.stack_bytes)
+    return context
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _failure(error: BaseException) -> ScriptFailure:
+    """Sort an engine exception into a ``ScriptFailure`` by what the engine reported."""
+    detail = _first_line(error)
+    match = _LINE.search(str(error))
+    line = int(match.group(1)) if match else None
+    if isinstance(error, quickjs.StackOverflow) or detail == "InternalError: stack overflow":
+        return ScriptFailure("stack", detail, line)
+    if detail == "InternalError: interrupted":
+        return ScriptFailure("timeout", detail, line)
+    # Out of memory, QuickJS may fail to allocate the error itself and report a bare "null"
+    # (a script's own ``throw null`` reads differently through this binding).
+    if detail in ("InternalError: out of memory", "null"):
+        return ScriptFailure("memory", "InternalError: out of memory", line)
+    return ScriptFailure("exception", detail, line)
