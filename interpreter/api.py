@@ -37,6 +37,7 @@ class InterpreterOptions:
     compile: CompileOptions | None = None
     script_limits: ScriptLimits = field(default_factory=ScriptLimits)
     nbest: int = DEFAULT_NBEST
+    semantics: bool = True  # False: parse trees only, tags are not run (e.g. for --format tree)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,7 +46,7 @@ class ActiveGrammar:
 
     name: str
     compiled: CompiledGrammar
-    evaluator: SemanticEvaluator
+    evaluator: SemanticEvaluator | None
     mode: str
     weight_cost: float = 0.0
 
@@ -102,7 +103,9 @@ class Interpreter:
                 ActiveGrammar(
                     name=name,
                     compiled=compiled,
-                    evaluator=SemanticEvaluator(semantics_of(bundle), limits=options.script_limits),
+                    evaluator=SemanticEvaluator(semantics_of(bundle), limits=options.script_limits)
+                    if options.semantics
+                    else None,
                     mode=bundle.main_grammar.mode,
                     weight_cost=-math.log(weight / total),
                 )
@@ -125,12 +128,19 @@ class Interpreter:
         scored.sort(key=lambda item: item[0])
         best_cost = scored[0][0]
         alternatives = []
+        failures = []
         for _, grammar, words, parses in scored:
             interpretations = []
             for parse in parses[:nbest]:
                 score = _confidence(parse.cost + grammar.weight_cost - best_cost, parse.tree, len(words))
-                value = grammar.evaluator.evaluate(parse.tree, score=score / 100)
+                try:
+                    value = _evaluate(grammar, parse.tree, score)
+                except SemanticError as exc:
+                    failures.append(f"{grammar.name}: {exc}")
+                    continue
                 interpretations.append(Interpretation(value=value, score=score, tree=parse.tree))
+            if not interpretations:
+                continue
             alternatives.append(
                 Alternative(
                     text=" ".join(words),
@@ -139,6 +149,8 @@ class Interpreter:
                     interpretations=tuple(interpretations),
                 )
             )
+        if not alternatives:
+            return RecognitionResult(status="FAILURE", error="; ".join(failures))
         return RecognitionResult(status="RECOGNIZED", alternatives=tuple(alternatives[:nbest]))
 
     def match(self, tokens: str | Sequence[str]) -> MatchResult:
@@ -158,8 +170,14 @@ class Interpreter:
             return MatchResult(status=status)
         words = _words(tokens, winner.mode)
         parses = parse_words(winner.compiled, words, nbest=1)
-        value = winner.evaluator.evaluate(parses[0].tree, score=1.0) if parses else None
+        value = _evaluate(winner, parses[0].tree, 100) if parses else None
         return MatchResult(status=status, interpretation=value, lm=winner.name)
+
+
+def _evaluate(grammar: ActiveGrammar, tree: ParseRule, score: int):
+    if grammar.evaluator is None:
+        return None
+    return grammar.evaluator.evaluate(tree, score=score / 100)
 
 
 def semantics_of(bundle: GrammarBundle) -> Mapping[str, GrammarSemantics]:

@@ -53,10 +53,10 @@ def register(subparsers) -> None:
     test.set_defaults(run=run_test)
 
 
-def _interpreter(locations, args, weights=None):
+def _interpreter(locations, args, weights=None, *, semantics=True):
     from .api import Interpreter, InterpreterOptions
 
-    options = InterpreterOptions(fetch=fetch_options(args), nbest=max(1, getattr(args, "nbest", 1)))
+    options = InterpreterOptions(fetch=fetch_options(args), nbest=max(1, getattr(args, "nbest", 1)), semantics=semantics)
     return Interpreter.load(locations, weights=weights or None, options=options)
 
 
@@ -67,7 +67,9 @@ def run_interpret(args: argparse.Namespace) -> int:
     if args.weight and len(args.weight) != len(locations):
         print("srgs interpret: give one --weight per grammar", file=sys.stderr)
         return 2
-    result = _interpreter(locations, args, args.weight).interpret(args.text, nbest=args.nbest)
+    # The parse notation shows tags as written: it needs no semantics (and no valid script).
+    interpreter = _interpreter(locations, args, args.weight, semantics=args.format != "tree")
+    result = interpreter.interpret(args.text, nbest=args.nbest)
     writer = {"json": results.to_json, "nlsml": results.to_nlsml, "emma": results.to_emma, "tree": results.to_tree}[args.format]
     print(writer(result))
     return 0

@@ -27,7 +27,7 @@ from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 MRCP_NS = "urn:ietf:params:xml:ns:mrcpv2"
 EMMA_NS = "http://www.w3.org/2003/04/emma"
 
-Status = Literal["RECOGNIZED", "NO_MATCH"]
+Status = Literal["RECOGNIZED", "NO_MATCH", "FAILURE"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,10 +51,13 @@ class Alternative:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecognitionResult:
-    """A final result: ``RECOGNIZED`` with alternatives best first, or ``NO_MATCH`` with none."""
+    """A final result: ``RECOGNIZED`` with alternatives best first, ``NO_MATCH`` with none, or
+    ``FAILURE`` when the words matched but the semantics failed (``error`` says why; MRCP's
+    completion cause "semantics-failure")."""
 
     status: Status
     alternatives: tuple[Alternative, ...] = ()
+    error: str | None = None
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -62,7 +65,7 @@ class RecognitionResult:
 
 def to_json_dict(result: RecognitionResult) -> dict:
     """The RECOGNITION_RESULT JSON body (``alternatives`` is empty on NO_MATCH)."""
-    alternatives = [] if result.status == "NO_MATCH" else [
+    alternatives = [] if result.status != "RECOGNIZED" else [
         {
             "text": alt.text,
             "score": alt.score,
@@ -72,13 +75,16 @@ def to_json_dict(result: RecognitionResult) -> dict:
         }
         for alt in result.alternatives
     ]
-    return {
+    body = {
         "alternatives": alternatives,
         "segment_index": 0,
         "last_segment": True,
         "final_result": True,
         "result_status": result.status,
     }
+    if result.error is not None:
+        body["error"] = {"code": "SEMANTICS_FAILURE", "message": result.error}
+    return body
 
 
 def to_json(result: RecognitionResult) -> str:

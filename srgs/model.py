@@ -8,8 +8,8 @@ Canonical form (what makes ``parse(serialise(g)) == g`` hold across the two form
 * A ``Sequence`` never holds another ``Sequence`` without a language, and never has exactly one
   item unless it carries a language (``sequence()`` builds it that way). An empty sequence is an
   empty item: it matches nothing and succeeds, like ``$NULL``.
-* A ``OneOf`` with a single unweighted alternative and no language is just that alternative
-  (``one_of()`` builds it that way).
+* A ``OneOf`` with a single unweighted alternative is just that alternative, in a one-item
+  ``Sequence`` when it carries a language (``one_of()`` builds it that way).
 * ``[x]`` and ``x<0-1>`` are both ``Repeat(x, 0, 1)``.
 * Source positions (``span``) never take part in equality.
 """
@@ -156,10 +156,11 @@ def sequence(items, *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN)
 
 
 def one_of(alternatives, *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN) -> Expansion:
-    """Build a canonical one-of: a lone unweighted alternative without language is unwrapped."""
+    """Build a canonical one-of: a lone unweighted alternative is unwrapped (kept in a one-item
+    sequence when the one-of carries a language, as ``<item xml:lang>`` / ``(x)!lang`` would)."""
     alts = tuple(alternatives)
-    if len(alts) == 1 and alts[0].weight is None and lang is None:
-        return alts[0].expansion
+    if len(alts) == 1 and alts[0].weight is None:
+        return sequence([alts[0].expansion], lang=lang, span=span)
     return OneOf(alternatives=alts, lang=lang, span=span)
 
 
