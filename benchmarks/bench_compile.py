@@ -1,0 +1,203 @@
+"""Compile time and peak memory of ``compile_bundle`` beside a direct pynini construction.
+
+Each figure runs in its own subprocess (peak RSS = that process's ``ru_maxrss``; the base RSS
+after imports is printed too). The model is built before the clock starts: reading a grammar
+is the readers' cost, not the compiler's. Baselines build the same WORD language straight
+with pynini (``string_map`` / ``union`` / ``closure`` over a word symbol table) and optimise it.
+
+    python benchmarks/bench_compile.py            # every case
+    python benchmarks/bench_compile.py names100k  # one case
+Target (issue 3): 100,000-entry list < 10 s and < 1 GB, within 3x of the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CASES = ("names100k", "numbers", "digits20", "w3c")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the grammars, as models and as word lists ----------------------------------------------
+
+def _names(count: int = 100_000) -> list[str]:
+    rng = random.Random(1)
+    syllables = ["ka", "lo", "mi", "ra", "to", "ne", "su", "vi", "da", "po", "ri", "ge", "ha", "ju", "be"]
+    names: set[str] = set()
+    while len(names) < count:
+        names.add(" ".join("".join(rng.choice(syllables) for _ in range(3)) for _ in range(2)))
+    return sorted(names)
+
+
+DIGITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _model(case: str):
+    from srgs.bundle import GrammarBundle
+    from srgs.model import Alternative, Grammar, OneOf, Repeat, Rule, RuleRef, Tag, Token, sequence
+
+    def alts(items):
+        return OneOf(alternatives=tuple(Alternative(expansion=e) for e in items))
+
+    def tagged(words, values):
+        return alts([sequence([Token(text=w), Tag(text=f"out={v};")]) for w, v in zip(words, values)])
+
+    def opt(e):
+        return Repeat(expansion=e, min=0, max=1)
+
+    def ref(name):
+        return RuleRef(uri=f"#{name}")
+
+    if case == "names100k":
+        rules = [Rule(name="main", scope="public",
+                      expansion=tagged(_names(), [f'"{i}"' for i in range(100_000)]))]
+    elif case == "numbers":
+        rules = [
+            Rule(name="digit", expansion=tagged(DIGITS, range(1, 10))),
+            Rule(name="teen", expansion=tagged(TEENS, range(10, 20))),
+            Rule(name="tens", expansion=tagged(TENS, range(20, 100, 10))),
+            Rule(name="under100", expansion=alts([
+                ref("digit"), ref("teen"),
+                sequence([ref("tens"), opt(sequence([ref("digit"), Tag(text="out += rules.digit;")]))])])),
+            Rule(name="under1000", expansion=alts([
+                sequence([ref("digit"), Token(text="hundred"), Tag(text="out = rules.digit * 100;"),
+                          opt(sequence([opt(Token(text="and")), ref("under100"), Tag(text="out += rules.under100;")]))]),
+                ref("under100")])),
+            Rule(name="main", scope="public", expansion=alts([
+                Token(text="zero"),
+                ref("under1000"),
+                sequence([ref("under1000"), Token(text="thousand"), Tag(text="out = rules.under1000 * 1000;"),
+                          opt(sequence([opt(Token(text="and")), ref("under1000"), Tag(text="out += rules.under1000;")]))]),
+            ])),
+        ]
+    elif case == "digits20":
+        rules = [Rule(name="digit", expansion=tagged(["zero"] + DIGITS, range(10))),
+                 Rule(name="main", scope="public", expansion=Repeat(expansion=ref("digit"), min=1, max=20))]
+    else:
+        raise ValueError(case)
+    grammar = Grammar(root="main", rules=tuple(rules), uri=f"{case}.grxml")
+    return GrammarBundle.single(grammar, key=f"{case}.grxml")
+
+
+def _baseline(case: str):
+    """The same word language built directly with pynini, optimised."""
+    import pynini
+
+    symbols = pynini.SymbolTable()
+    symbols.add_symbol("<eps>")
+    words = DIGITS + TEENS + TENS + ["zero", "hundred", "thousand", "and"]
+
+    def accep(text):
+        return pynini.accep(text, token_type=symbols)
+
+    if case == "names100k":
+        names = _names()
+        for name in names:
+            for word in name.split():
+                symbols.add_symbol(word)
+        return pynini.string_map(names, input_token_type=symbols, output_token_type=symbols).optimize()
+    for word in words:
+        symbols.add_symbol(word)
+
+    def union(items):
+        return pynini.union(*[accep(w) for w in items])
+
+    digit = union(DIGITS)
+    if case == "digits20":
+        return pynini.closure(pynini.union(digit, accep("zero")), 1, 20).optimize()
+    under100 = pynini.union(digit, union(TEENS), union(TENS) + pynini.closure(digit, 0, 1))
+    under1000 = pynini.union(digit + accep("hundred") + pynini.closure(pynini.closure(accep("and"), 0, 1) + under100, 0, 1),
+                             under100)
+    return pynini.union(accep("zero"), under1000,
+                        under1000 + accep("thousand") + pynini.closure(pynini.closure(accep("and"), 0, 1) + under1000, 0, 1)
+                        ).optimize()
+
+
+# --- one measurement per subprocess -------------------------------------------------------------
+
+def _measure(case: str, which: str) -> dict:
+    import pynini  # noqa: F401  (imported before the base RSS is taken)
+
+    from srgs.compile import compile_bundle
+
+    if case == "w3c":
+        return _measure_w3c()
+    bundle = _model(case) if which == "ours" else None
+    base = _rss_mb()
+    clock = time.perf_counter()
+    if which == "ours":
+        compiled = compile_bundle(bundle)
+        states = compiled.transducer.num_states()
+        extra = {"acceptor_states": compiled.acceptor.num_states()}
+    else:
+        fst = _baseline(case)
+        states = fst.num_states()
+        extra = {}
+    seconds = time.perf_counter() - clock
+    return {"seconds": seconds, "peak_mb": _rss_mb(), "base_mb": base, "states": states, **extra}
+
+
+def _measure_w3c() -> dict:
+    from srgs.compile import compile_bundle
+    from srgs.errors import SrgsError
+    from srgs.loader import load_bundle
+    from tests import w3c
+
+    bundles = []
+    for entry in w3c.entries_with_cases():
+        try:
+            bundles.append(load_bundle(str(w3c.TEST_DIR / entry["file"]), options=w3c.fetch_options(),
+                                       active=w3c.active_rules(entry["file"])))
+        except SrgsError:
+            continue
+    base = _rss_mb()
+    clock = time.perf_counter()
+    states = sum(compile_bundle(bundle).transducer.num_states() for bundle in bundles)
+    seconds = time.perf_counter() - clock
+    return {"seconds": seconds, "peak_mb": _rss_mb(), "base_mb": base, "states": states, "grammars": len(bundles)}
+
+
+def _run(case: str, which: str) -> dict:
+    result = subprocess.run([sys.executable, __file__, "--measure", case, which], capture_output=True,
+                            text=True, cwd=ROOT)
+    if result.returncode != 0:
+        raise SystemExit(f"{case}/{which} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--measure"]:
+        print(json.dumps(_measure(argv[1], argv[2])))
+        return 0
+    cases = argv or list(CASES)
+    print(f"{'case':<11} {'ours s':>8} {'peak MB':>8} {'states':>8} | {'pynini s':>8} {'peak MB':>8} {'states':>8} | ratio")
+    for case in cases:
+        ours = _run(case, "ours")
+        if case == "w3c":
+            print(f"{case:<11} {ours['seconds']:>8.3f} {ours['peak_mb']:>8.0f} {ours['states']:>8} | "
+                  f"{'-':>8} {'-':>8} {'-':>8} | ({ours['grammars']} grammars, no baseline)")
+            continue
+        base = _run(case, "baseline")
+        ratio = ours["seconds"] / base["seconds"] if base["seconds"] else float("inf")
+        print(f"{case:<11} {ours['seconds']:>8.3f} {ours['peak_mb']:>8.0f} {ours['states']:>8} | "
+              f"{base['seconds']:>8.3f} {base['peak_mb']:>8.0f} {base['states']:>8} | {ratio:.2f}x "
+              f"(base RSS {ours['base_mb']:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

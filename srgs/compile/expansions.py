@@ -1,0 +1,232 @@
+"""Expansions to transducers: one function per node type (SRGS §2.1-§2.6).
+
+A compiled expansion reads words on its input side and writes the parse events on its output
+side (see ``symbols``): a token with words w1..wk is ``w1:<tok:i> w2:ε ... wk:ε``, a tag is
+``ε:<tag:k>``, a rule reference is ``ε:<rule:j> body ε:</rule>``. Each rule body is compiled
+once per recursion depth and copied in at every reference to it.
+
+Recursion (SRGS §5.4) is bounded: a reference from a rule to a rule of its own recursion cycle
+goes one level deeper; past ``recursion_depth`` levels it becomes $VOID.
+Repeats (§2.5) never make a loop that reads no word: iterations beyond the minimum use only
+the body's paths that read at least one word, and a body that reads nothing at all counts once.
+"""
+
+from __future__ import annotations
+
+import pynini
+
+from ..bundle import GrammarBundle
+from ..errors import CompileError
+from ..model import Expansion, OneOf, Repeat, RuleRef, Sequence, SourceSpan, SpecialRef, Tag, Token
+from . import fsts
+from .options import CompileOptions
+from .recursion import RuleGraph, RuleKey, expansion_nullable
+from .symbols import ANY_LABEL, GARBAGE_LABEL, RULE_END_LABEL, SymbolBuilder
+from .weights import alternative_costs, repeat_costs
+from .words import grammar_token_words
+
+
+class GrammarCompiler:
+    """Compiles the rules of one bundle into transducers sharing one symbol table and tables.
+
+    ``tokens``: ``(text as written, normalised words)``; ``rules``: ``(grammar key, rule name,
+    label)``; ``tags``: ``(text, grammar key)``. Event ``<tok:i>`` refers to ``tokens[i]``, etc.
+    """
+
+    def __init__(self, bundle: GrammarBundle, graph: RuleGraph, options: CompileOptions):
+        self.bundle = bundle
+        self.graph = graph
+        self.options = options
+        self.symbols = SymbolBuilder.new()
+        self.tokens: list[tuple[str, tuple[str, ...]]] = []
+        self.rules: list[tuple[str, str, str]] = []
+        self.tags: list[tuple[str, str]] = []
+        self._ids: dict[tuple, int] = {}
+        self._event_labels: dict[int, dict[tuple, int]] = {id(self.rules): {}, id(self.tokens): {}, id(self.tags): {}}
+        self._bodies: dict[tuple[RuleKey, int], pynini.Fst] = {}
+
+    # --- rules ---------------------------------------------------------------------------
+
+    def compile_rules(self) -> None:
+        """Compiles every reachable rule body, each after the rules it references."""
+        bound = self.options.recursion_depth
+        for members in self.graph.components:
+            if members[0] in self.graph.component:
+                for depth in range(bound, -1, -1):
+                    for key in members:
+                        self._body(key, depth)
+            else:
+                self._body(members[0], 0)
+
+    def active(self, names: tuple[str, ...]) -> pynini.Fst:
+        """The union of the active rules of the main grammar, each inside its rule events."""
+        main = self.bundle.main
+        pieces = [self._wrap((main, name, f"${name}"), self._body((main, name), 0)) for name in names]
+        return self._union(pieces)
+
+    def _body(self, key: RuleKey, depth: int) -> pynini.Fst:
+        body = self._bodies.get((key, depth))
+        if body is None:
+            rule = self.graph.rules[key]
+            body = self._compile(rule.expansion, key, depth)
+            self._check_size(body, rule.span, f"rule ${key[1]}")
+            self._bodies[(key, depth)] = body
+        return body
+
+    def _wrap(self, entry: tuple[str, str, str], body: pynini.Fst) -> pynini.Fst:
+        if fsts.is_void(body):
+            return fsts.void()
+        label = self._event(self.rules, self.symbols.rule, entry)
+        return fsts.concat_all([fsts.labels_path([(0, label)]), body, fsts.labels_path([(0, RULE_END_LABEL)])])
+
+    def _event(self, table: list, symbol, entry: tuple) -> int:
+        """The output label of a table entry (rule, token or tag), added on first use."""
+        labels = self._event_labels[id(table)]
+        label = labels.get(entry)
+        if label is None:
+            table.append(entry)
+            label = labels[entry] = symbol(len(table) - 1)
+        return label
+
+    # --- expansions ------------------------------------------------------------------------
+
+    def _compile(self, node: Expansion, rule: RuleKey, depth: int) -> pynini.Fst:
+        if isinstance(node, (Token, Tag)):
+            return fsts.labels_path(self._chain(node, rule[0]))
+        if isinstance(node, SpecialRef):
+            return self._special(node)
+        if isinstance(node, RuleRef):
+            return self._reference(node, rule, depth)
+        if isinstance(node, Sequence):
+            chain = self._chain(node, rule[0])
+            if chain is not None:
+                return fsts.labels_path(chain)
+            pieces = [self._compile(item, rule, depth) for item in node.items]
+            result = fsts.concat_all(pieces) if pieces else fsts.epsilon()
+        elif isinstance(node, OneOf):
+            result = self._one_of(node, rule, depth)
+        elif isinstance(node, Repeat):
+            result = self._repeat(node, rule, depth)
+        else:
+            raise TypeError(f"not an expansion: {node!r}")
+        self._check_size(result, node.span, "expansion")
+        return result
+
+    def _tag_label(self, node: Tag, grammar_key: str) -> int:
+        return self._event(self.tags, self.symbols.tag, (node.text, grammar_key))
+
+    def _special(self, node: SpecialRef) -> pynini.Fst:
+        if node.name == "NULL":
+            return fsts.epsilon()
+        if node.name == "VOID":
+            return fsts.void()
+        return fsts.self_loop(ANY_LABEL, GARBAGE_LABEL, self.options.garbage_cost)
+
+    def _reference(self, node: RuleRef, rule: RuleKey, depth: int) -> pynini.Fst:
+        target = self.bundle.target(rule[0], node)
+        if target not in self.graph.rules:
+            raise CompileError(f"reference to undefined rule {node.uri!r}", node.span)
+        depth = depth + 1 if self.graph.same_cycle(rule, target) else 0
+        if depth > self.options.recursion_depth:
+            return fsts.void()
+        label = f"${target[1]}" if node.is_local else f"$<{node.uri}>"
+        body = self._body(target, depth)
+        return self._wrap((target[0], target[1], label), body)
+
+    def _one_of(self, node: OneOf, rule: RuleKey, depth: int) -> pynini.Fst:
+        """Alternatives (§2.4); the ones made only of tokens and tags (word lists) are written
+        straight into one FST, which is what keeps a 100,000-entry list fast to compile."""
+        costs = alternative_costs([alt.weight for alt in node.alternatives])
+        chains: list[tuple[list[tuple[int, int]], float]] = []
+        pieces: list[pynini.Fst] = []
+        for alt, cost in zip(node.alternatives, costs):
+            chain = self._chain(alt.expansion, rule[0])
+            if chain is not None:
+                chains.append((chain, cost))
+            else:
+                pieces.append(fsts.with_cost(self._compile(alt.expansion, rule, depth), cost))
+        if chains:
+            pieces.append(fsts.chains(chains))
+        return self._union(pieces)
+
+    def _chain(self, node: Expansion, grammar_key: str) -> list[tuple[int, int]] | None:
+        """A token, a tag or a sequence of them as packed label pairs (see ``fsts.pack``);
+        None for anything else."""
+        if isinstance(node, Sequence):
+            items = node.items
+            if not all(isinstance(item, (Token, Tag)) for item in items):
+                return None
+        elif isinstance(node, (Token, Tag)):
+            items = (node,)
+        else:
+            return None
+        inputs: list[int] = []
+        outputs: list[int] = []
+        for item in items:
+            if isinstance(item, Tag):
+                outputs.append(self._tag_label(item, grammar_key))
+                continue
+            words = grammar_token_words(item.text, self.bundle.grammars[grammar_key].mode)
+            outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
+            inputs.extend(self.symbols.word(word) for word in words)
+        return fsts.pack(inputs, outputs)
+
+    def _union(self, pieces: list[pynini.Fst]) -> pynini.Fst:
+        pieces = [piece for piece in pieces if not fsts.is_void(piece)]
+        if not pieces:
+            return fsts.void()
+        if len(pieces) == 1:
+            return pieces[0]
+        return pynini.union(*pieces)
+
+    def _repeat(self, node: Repeat, rule: RuleKey, depth: int) -> pynini.Fst:
+        low, high = node.min, node.max
+        if high is not None and high < low:
+            raise CompileError(f"repeat <{low}-{high}>: the maximum is below the minimum", node.span)
+        limit = self.options.max_repeat
+        if low > limit or (high is not None and high > limit):
+            raise CompileError(f"repeat <{low}-{'' if high is None else high}> is over the compiler's "
+                               f"limit of {limit} repetitions (use an unbounded repeat)", node.span)
+        if high == 0:
+            return fsts.epsilon()
+        body = self._compile(node.expansion, rule, depth)
+        if fsts.is_void(body):
+            return fsts.void() if low > 0 else fsts.epsilon()
+        optional = None if high is None else high - low
+        consuming = body
+        if expansion_nullable(node.expansion, rule[0], self.bundle, self.graph.nullable):
+            consuming = fsts.consuming_paths(body)
+            if fsts.is_void(consuming):  # reads nothing: any number of occurrences counts as one
+                low, optional, consuming = (1, 0, body) if low else (0, 1, body)
+        if low == 1 and optional == 0:
+            return body
+        take, stop = repeat_costs(node.prob)
+        return self._repeat_chain(node.span, fsts.ArcTable.of(body), low, fsts.ArcTable.of(consuming),
+                                  optional, take, stop)
+
+    def _repeat_chain(self, span: SourceSpan, body: fsts.ArcTable, low: int, consuming: fsts.ArcTable,
+                      optional: int | None, take: float, stop: float) -> pynini.Fst:
+        size = low * body.size + (1 if optional is None else optional) * consuming.size
+        if size > self.options.max_states:
+            raise CompileError(f"repeat would need about {size} states, over the limit of "
+                               f"{self.options.max_states}", span)
+        fst = pynini.Fst()
+        state = fst.add_state()
+        fst.set_start(state)
+        for _ in range(low):
+            state = body.splice(fst, state)
+        if optional is None:
+            fst.set_final(state, stop)
+            end = consuming.splice(fst, state, take)
+            fst.add_arc(end, fsts.Arc(0, 0, fsts.ONE, state))
+            return fst
+        for _ in range(optional):
+            fst.set_final(state, stop)
+            state = consuming.splice(fst, state, take)
+        fst.set_final(state)
+        return fst
+
+    def _check_size(self, fst: pynini.Fst, span: SourceSpan, what: str) -> None:
+        if fst.num_states() > self.options.max_states:
+            raise CompileError(f"{what} needs {fst.num_states()} states, over the limit of "
+                               f"{self.options.max_states} (CompileOptions.max_states)", span)

@@ -1,0 +1,36 @@
+"""What the compiler may do and spend: one validated options object (issue 3)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..limits import DEFAULT_LIMITS
+
+COMPILER_VERSION = "srgs-compile/1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompileOptions:
+    """Compiler settings; every one of them takes part in the cache key.
+
+    ``garbage_cost``: cost of one word swallowed by $GARBAGE (high enough that a grammar word
+    wins over garbage). ``recursion_depth``: how many nested recursive references a recursive
+    rule may make before the next one becomes $VOID (SRGS §5.4 allows recursion; a finite-state
+    form needs a bound). ``max_repeat``: the largest repeat count expanded. ``max_states``: the
+    largest FST built at any step. ``optimize``: determinise and minimise both views.
+    """
+
+    garbage_cost: float = 10.0
+    recursion_depth: int = 12
+    max_repeat: int = DEFAULT_LIMITS.max_repeat
+    max_states: int = 4_000_000
+    optimize: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.garbage_cost >= 0:
+            raise ValueError("garbage_cost must be >= 0")
+        if self.recursion_depth < 0 or self.max_repeat < 1 or self.max_states < 1:
+            raise ValueError("recursion_depth must be >= 0, max_repeat and max_states >= 1")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
