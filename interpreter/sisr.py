@@ -103,7 +103,7 @@ class SemanticEvaluator:
         """The semantic value of ``tree`` (its root rule's ``out``); raises SemanticError."""
         events, used, has_tags = self._encode(tree)
         if not has_tags and not any(p.header_tags for p in used.values()):
-            return " ".join(tree.words)  # no tag at all: the value is the text
+            return default_value(tree)  # no tag at all: SISR default assignment, no script
         state = self._state()
         try:
             for program in used.values():
@@ -187,3 +187,11 @@ class SemanticEvaluator:
             f"tag {describe_tag(text)} in rule ${rule}"
         return SemanticError(f"{where} of grammar {program.key}: {what}", program.span(text),
                              kind=failure.kind)
+
+
+def default_value(tree: ParseRule) -> object:
+    """SISR default assignment on a tag-free tree: the latest child rule's value, else the text."""
+    for child in reversed(tree.children):
+        if isinstance(child, ParseRule):
+            return default_value(child)
+    return " ".join(tree.words)

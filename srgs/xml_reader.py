@@ -1,0 +1,493 @@
+"""The SRGS XML form (``application/srgs+xml``, SRGS 1.0 §2-§4) read into the grammar model.
+
+lxml parses with a hardened parser: no DTD loading, no network, no entity expansion, no huge
+trees. A document whose internal DTD subset declares an entity is refused before parsing, so an
+entity bomb or an external entity costs one string search. lxml reports only the line where a
+start tag *ends*, so ``SourceLocator`` walks the decoded text alongside the tree, in document
+order, to give every element and every plain-text token its line and column.
+
+Foreign-namespace elements and attributes are ignored (SRGS §4; W3C conformance-5); unknown or
+misplaced elements of the grammar namespace are errors. Cross-rule checks (undefined references,
+duplicate ids, the root rule, recursion) belong to the validator, not here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import math
+import re
+
+from lxml import etree
+
+from .errors import GrammarSyntaxError, InputLimitError
+from .limits import DEFAULT_LIMITS, Limits
+from .model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
+from .model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
+
+GRAMMAR_NS = "http://www.w3.org/2001/06/grammar"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_NS = "{" + GRAMMAR_NS + "}"
+_WS = " \t\r\n"  # XML white space (XML 1.0 §2.3 S); Unicode spaces such as U+3000 are text
+_WS_RUN = re.compile(r"[ \t\r\n]+")
+_REPEAT = re.compile(r"(\d+)(?:(-)(\d*))?")
+_DECIMAL = re.compile(r"\d+\.?\d*|\.\d+")  # SRGS §2.4.1 / §2.5.1: "n", "n.", ".n", "n.n"
+_ENCODING_DECL = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
+_DOCTYPE_HEAD = re.compile(r"""<!DOCTYPE[^\[>"']*(?:(?:"[^"]*"|'[^']*')[^\[>"']*)*""")
+_NAME_ENDS = frozenset(" \t\r\n/>")
+DTMF_KEY_WORDS = {"star": "*", "pound": "#"}  # bare words read as keys in DTMF mode (W3C dtmf-pound-star-text)
+_PARSER_OPTIONS = dict(
+    resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
+)
+_NO_ATTRIBUTES: frozenset[str] = frozenset()
+_LANG_ONLY = frozenset({XML_LANG})
+_ITEM_ATTRIBUTES = frozenset({"repeat", "repeat-prob", "weight", XML_LANG})
+_GRAMMAR_ATTRIBUTES = frozenset({"version", "mode", "root", "tag-format", XML_LANG, XML_BASE})
+
+
+def read_xml(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Grammar:
+    """Read one SRGS XML document; ``source`` names it in spans and becomes ``Grammar.uri``."""
+    if len(data) > limits.max_grammar_bytes:
+        message = f"grammar is {len(data)} bytes, over the limit of {limits.max_grammar_bytes}"
+        raise InputLimitError(message, SourceSpan(source, 0, 0))
+    text = decode_document(data)
+    _refuse_entity_declarations(text, source)
+    try:
+        root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+    except etree.XMLSyntaxError as error:
+        line, column = error.position
+        span = SourceSpan(source, line or 1, max(column, 1))
+        message = (error.msg or "malformed XML").split(", line ")[0]
+        if "Excessive depth" in message or "entity" in message and "loop" in message:
+            raise InputLimitError(message, span) from None
+        raise GrammarSyntaxError(f"malformed XML: {message}", span) from None
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and next(iter(dtd.iterentities()), None) is not None:
+        raise InputLimitError("entity declarations are not allowed", SourceSpan(source, 1, 1))
+    return _GrammarReader(SourceLocator(text, source), limits).grammar(root)
+
+
+def decode_document(data: bytes) -> str:
+    """The document as text, decoded as an XML processor would: BOM, then the declaration."""
+    if data.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif data.startswith((b"\x00<", b"<\x00")):
+        encoding = "utf-16-be" if data[0] == 0 else "utf-16-le"
+    else:
+        declared = _ENCODING_DECL.match(data, 0, 256)
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            encoding = "utf-8"
+    return data.decode(encoding, errors="replace")
+
+
+def _refuse_entity_declarations(text: str, source: str) -> None:
+    """Refuse an internal DTD subset that declares entities (billion laughs, XXE), unexpanded."""
+    doctype = text.find("<!DOCTYPE")
+    if doctype < 0:
+        return
+    header = _DOCTYPE_HEAD.match(text, doctype)
+    end = header.end() if header else doctype
+    if text.startswith("[", end) and text.find("<!ENTITY", end) >= 0:
+        raise InputLimitError("entity declarations are not allowed", SourceLocator(text, source).span_at(doctype))
+
+
+def split_tokens(text: str, span: SourceSpan) -> list[str]:
+    """Plain-text tokens (§2.2.1): white-space separated; a double-quoted run is one token.
+
+    Quoted tokens come back with a leading '"' (white space inside normalised) so that the
+    caller can tell them from bare words.
+    """
+    if '"' not in text:
+        if text.isascii():
+            return text.split()
+        stripped = text.strip(_WS)
+        return _WS_RUN.split(stripped) if stripped else []
+    parts = text.split('"')
+    if len(parts) % 2 == 0:
+        raise GrammarSyntaxError("unterminated quoted token", span)
+    tokens: list[str] = []
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            tokens.extend(split_tokens(part, span))
+            continue
+        token = normalize_space(part)
+        if not token:
+            raise GrammarSyntaxError("empty quoted token", span)
+        tokens.append('"' + token)
+    return tokens
+
+
+def normalize_space(text: str) -> str:
+    """XML white-space runs collapsed to one space, ends stripped."""
+    if text.isascii():
+        return " ".join(text.split())
+    return _WS_RUN.sub(" ", text.strip(_WS))
+
+
+class SourceLocator:
+    """Line and column of start tags and tokens, found by walking the text in document order."""
+
+    __slots__ = ("text", "source", "pos", "line", "line_start")
+
+    def __init__(self, text: str, source: str):
+        self.text = text
+        self.source = source
+        self.pos = 0
+        self.line = 1
+        self.line_start = 0
+
+    def span_at(self, pos: int) -> SourceSpan:
+        """The span of offset ``pos``, moving the cursor there (it never moves back)."""
+        self.advance(pos)
+        return SourceSpan(self.source, self.line, pos - self.line_start + 1)
+
+    def advance(self, pos: int) -> None:
+        """Moves the cursor forward to offset ``pos``, counting the lines passed."""
+        if pos > self.pos:
+            last_newline = self.text.rfind("\n", self.pos, pos)
+            if last_newline >= 0:
+                self.line += self.text.count("\n", self.pos, last_newline + 1)
+                self.line_start = last_newline + 1
+            self.pos = pos
+
+    def element(self, marker: str, element) -> SourceSpan:
+        """The next start tag ``marker`` ("<name"); the cursor moves past the whole tag.
+
+        "<" cannot stand in character data or attribute values, so the next ``marker`` that is
+        not inside a comment, CDATA section or processing instruction is the tag.
+        """
+        text, pos, width = self.text, self.pos, len(marker)
+        while True:
+            found = text.find(marker, pos)
+            if found < 0:
+                return SourceSpan(self.source, element.sourceline or self.line, 1)
+            markup = text.find("<!", pos, found)
+            if markup < 0:
+                markup = text.find("<?", pos, found)
+            if markup >= 0:
+                pos = self._skip_markup(markup)
+            elif text[found + width] in _NAME_ENDS:
+                break
+            else:
+                pos = found + width
+        span = self.span_at(found)
+        rest = _TAG_REST.match(text, found)
+        self.advance(rest.end() if rest else found + width)
+        return span
+
+    def token_spans(self, tokens: list[str]) -> list[SourceSpan]:
+        """Spans of ``tokens`` (as ``split_tokens`` gives them) in the current run of text."""
+        text, source = self.text, self.source
+        run_end = text.find("<", self.pos)
+        run_end = len(text) if run_end < 0 else run_end
+        spans = []
+        for token in tokens:
+            quoted = token[0] == '"'
+            found = text.find('"' if quoted else token, self.pos, run_end)
+            if found >= 0:
+                self.advance(found)
+                after = text.find('"', found + 1, run_end) + 1 if quoted else found + len(token)
+            else:
+                found = after = self.pos
+            spans.append(SourceSpan(source, self.line, found - self.line_start + 1))
+            self.advance(after)
+        return spans
+
+    def _skip_markup(self, pos: int) -> int:
+        """The offset after the comment, CDATA section, PI, declaration or tag at ``pos``."""
+        text = self.text
+        for opener, closer in (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")):
+            if text.startswith(opener, pos):
+                end = text.find(closer, pos + len(opener))
+                return len(text) if end < 0 else end + len(closer)
+        rest = _TAG_REST.match(text, pos + 1)
+        return rest.end() if rest else pos + 1
+
+
+class _GrammarReader:
+    """Builds the model from one parsed document (SRGS §4 header, §3 rules, §2 expansions)."""
+
+    def __init__(self, locator: SourceLocator, limits: Limits):
+        self.locator = locator
+        self.limits = limits
+        self.dtmf = False
+        self.expansion_readers = {
+            _NS + "item": lambda el, span, depth: self._item(el, span, depth + 1)[0],
+            _NS + "one-of": self._one_of,
+            _NS + "ruleref": self._ruleref,
+            _NS + "token": self._token,
+            _NS + "tag": lambda el, span, depth: self._tag(el, span),
+        }
+
+    def _span(self, element, name: str) -> SourceSpan:
+        prefix = element.prefix
+        return self.locator.element(f"<{prefix}:{name}" if prefix else "<" + name, element)
+
+    def _attributes(self, element, allowed: frozenset[str], span: SourceSpan) -> dict[str, str]:
+        """The element's SRGS attributes; an unknown one in no namespace is an error."""
+        found = {}
+        for name, value in element.items():
+            if name in allowed:
+                found[name] = value
+            elif name[0] != "{":
+                raise GrammarSyntaxError(f"<{_local(element)}> has no attribute {name!r}", span)
+        return found
+
+    def _text_only(self, element, span: SourceSpan) -> None:
+        self._attributes(element, _NO_ATTRIBUTES, span)
+        if len(element):
+            raise GrammarSyntaxError(f"<{_local(element)}> holds text only", self._span(element[0], _local(element[0])))
+
+    def _no_text(self, text: str | None, where: str) -> None:
+        if text and not text.isspace() and text.strip(_WS):
+            word = text.strip(_WS)
+            span = self.locator.token_spans([word.split()[0]])[0]
+            raise GrammarSyntaxError(f"text {normalize_space(word)[:40]!r} is not allowed {where}", span)
+
+    # --- the grammar header (§4) ------------------------------------------------------------
+
+    def grammar(self, root) -> Grammar:
+        span = self._span(root, _local(root))
+        if root.tag != _NS + "grammar":
+            if _local(root) != "grammar":
+                raise GrammarSyntaxError(f"the root element must be <grammar>, not <{_local(root)}>", span)
+            found = etree.QName(root).namespace or "none"
+            raise GrammarSyntaxError(f"<grammar> must be in the namespace {GRAMMAR_NS} (found {found})", span)
+        attrs = self._attributes(root, _GRAMMAR_ATTRIBUTES, span)
+        version = attrs.get("version")
+        if version != "1.0":
+            problem = "needs a version attribute" if version is None else f'has version "{version}", not "1.0"'
+            raise GrammarSyntaxError(f"<grammar> {problem}", span)
+        mode = attrs.get("mode", "voice")
+        if mode not in ("voice", "dtmf"):
+            raise GrammarSyntaxError(f'bad mode "{mode}" (expected "voice" or "dtmf")', span)
+        self.dtmf = mode == "dtmf"
+        header: dict[str, list] = {"lexicon": [], "meta": [], "metadata": [], "tag": []}
+        rules: list[Rule] = []
+        self._no_text(root.text, "in <grammar>")
+        for child in root:
+            tag = child.tag
+            if tag.startswith(_NS):
+                name = tag[len(_NS) :]
+                child_span = self._span(child, name)
+                if name == "rule":
+                    rules.append(self._rule(child, child_span))
+                elif name not in header:
+                    raise GrammarSyntaxError(f"<{name}> is not allowed in <grammar>", child_span)
+                elif rules:
+                    raise GrammarSyntaxError(f"<{name}> must come before the first <rule>", child_span)
+                else:
+                    header[name].append(self._header_element(name, child, child_span))
+            self._no_text(child.tail, "in <grammar>")
+        return Grammar(
+            version=version,
+            language=attrs.get(XML_LANG),
+            mode=mode,
+            root=attrs.get("root"),
+            tag_format=attrs.get("tag-format"),
+            base=attrs.get(XML_BASE),
+            lexicons=tuple(header["lexicon"]),
+            metas=tuple(header["meta"]),
+            tags=tuple(header["tag"]),
+            rules=tuple(rules),
+            metadata="".join(header["metadata"]) if header["metadata"] else None,
+            uri=self.locator.source,
+            span=span,
+        )
+
+    def _header_element(self, name: str, element, span: SourceSpan):
+        """``<lexicon>`` (§4.10), ``<meta>`` (§4.11.1), ``<metadata>`` (§4.11.2), ``<tag>`` (§4.13)."""
+        if name == "tag":
+            return self._tag(element, span)
+        if name == "metadata":
+            self._attributes(element, _NO_ATTRIBUTES, span)
+            return _inner_xml(element)
+        if name == "lexicon":
+            found = self._attributes(element, frozenset({"uri", "type"}), span)
+            if not found.get("uri"):
+                raise GrammarSyntaxError("<lexicon> needs a uri attribute", span)
+            return Lexicon(uri=found["uri"], media_type=found.get("type"), span=span)
+        found = self._attributes(element, frozenset({"name", "http-equiv", "content"}), span)
+        if ("name" in found) == ("http-equiv" in found):
+            raise GrammarSyntaxError("<meta> needs exactly one of name and http-equiv", span)
+        if "content" not in found:
+            raise GrammarSyntaxError("<meta> needs a content attribute", span)
+        http_equiv = "http-equiv" in found
+        return Meta(name=found["http-equiv" if http_equiv else "name"], content=found["content"], http_equiv=http_equiv, span=span)
+
+    # --- rules (§3) -------------------------------------------------------------------------
+
+    def _rule(self, element, span: SourceSpan) -> Rule:
+        """``<rule id scope>``: ``<example>``s first (§3.3), then the rule expansion."""
+        found = self._attributes(element, frozenset({"id", "scope"}), span)
+        name = found.get("id")
+        if not name:
+            raise GrammarSyntaxError("<rule> needs an id attribute", span)
+        scope = found.get("scope", "private")
+        if scope not in ("public", "private"):
+            raise GrammarSyntaxError(f'bad scope "{scope}" (expected "public" or "private")', span)
+        examples: list[str] = []
+        items: list[Expansion] = []
+        self._words(element.text, items)
+        has_content = bool(items)
+        for child in element:
+            if child.tag == _NS + "example":
+                example_span = self._span(child, "example")
+                if has_content:
+                    raise GrammarSyntaxError("<example> must come before the rule's expansion", example_span)
+                self._text_only(child, example_span)
+                examples.append(normalize_space(child.text or ""))
+            else:
+                has_content = self._child(child, 0, items) or has_content
+            has_content = self._words(child.tail, items) or has_content
+        if not has_content:
+            raise GrammarSyntaxError(f'empty rule "{name}"', span)
+        return Rule(name=name, scope=scope, expansion=sequence(items, span=span), examples=tuple(examples), span=span)
+
+    # --- expansions (§2) --------------------------------------------------------------------
+
+    def _words(self, text: str | None, into: list[Expansion]) -> bool:
+        """Plain-text tokens (§2.2.1) appended to ``into``; whether there were any."""
+        if not text or text.isspace() and text.isascii():
+            return False
+        tokens = split_tokens(text, self.locator.span_at(self.locator.pos))
+        dtmf = self.dtmf
+        for token, span in zip(tokens, self.locator.token_spans(tokens)):
+            if token[0] == '"':
+                into.append(Token(text=token[1:], span=span))
+            else:
+                into.append(Token(text=DTMF_KEY_WORDS.get(token, token) if dtmf else token, span=span))
+        return bool(tokens)
+
+    def _child(self, element, depth: int, into: list[Expansion]) -> bool:
+        """Appends one child element's expansion; False for a foreign element (ignored)."""
+        tag = element.tag
+        reader = self.expansion_readers.get(tag)
+        if reader is None:
+            if not tag.startswith(_NS):
+                return False
+            name = tag[len(_NS) :]
+            raise GrammarSyntaxError(f"<{name}> is not allowed here", self._span(element, name))
+        into.append(reader(element, self._span(element, tag[len(_NS) :]), depth))
+        return True
+
+    def _item(self, element, span: SourceSpan, depth: int) -> tuple[Expansion, float | None]:
+        """``<item>`` (§2.3) with its repeat (§2.5) and its weight (§2.4.1, used by one-of)."""
+        if depth > self.limits.max_nesting:
+            raise InputLimitError(f"nesting deeper than {self.limits.max_nesting}", span)
+        found = self._attributes(element, _ITEM_ATTRIBUTES, span) if element.items() else {}
+        items: list[Expansion] = []
+        self._words(element.text, items)
+        for child in element:
+            self._child(child, depth, items)
+            self._words(child.tail, items)
+        weight = _number(found["weight"], "weight", span, positive=True) if "weight" in found else None
+        lang = found.get(XML_LANG)
+        if "repeat" not in found:
+            if "repeat-prob" in found:
+                raise GrammarSyntaxError("repeat-prob needs a repeat attribute", span)
+            return sequence(items, lang=lang, span=span), weight
+        low, high = _repeat_bounds(found["repeat"], span)
+        prob = _number(found["repeat-prob"], "repeat-prob", span, at_most_one=True) if "repeat-prob" in found else None
+        return Repeat(expansion=sequence(items, span=span), min=low, max=high, prob=prob, lang=lang, span=span), weight
+
+    def _one_of(self, element, span: SourceSpan, depth: int) -> Expansion:
+        """``<one-of>`` (§2.4): ``<item>`` children only, each an alternative with its weight."""
+        depth += 1
+        if depth > self.limits.max_nesting:
+            raise InputLimitError(f"nesting deeper than {self.limits.max_nesting}", span)
+        found = self._attributes(element, _LANG_ONLY, span) if element.items() else {}
+        self._no_text(element.text, "in <one-of> outside an <item>")
+        alternatives: list[Alternative] = []
+        for child in element:
+            tag = child.tag
+            if tag == _NS + "item":
+                child_span = self._span(child, "item")
+                expansion, weight = self._item(child, child_span, depth + 1)
+                alternatives.append(Alternative(expansion=expansion, weight=weight, span=child_span))
+            elif tag.startswith(_NS):
+                name = tag[len(_NS) :]
+                raise GrammarSyntaxError(f"<one-of> holds <item>s only, not <{name}>", self._span(child, name))
+            self._no_text(child.tail, "in <one-of> outside an <item>")
+        if not alternatives:
+            raise GrammarSyntaxError("<one-of> needs at least one <item>", span)
+        return one_of(alternatives, lang=found.get(XML_LANG), span=span)
+
+    def _ruleref(self, element, span: SourceSpan, depth: int) -> Expansion:
+        """``<ruleref uri type xml:lang>`` (§2.2) or ``<ruleref special>`` (§2.2.3)."""
+        found = self._attributes(element, frozenset({"uri", "special", "type", XML_LANG}), span)
+        if len(element) or element.text and element.text.strip(_WS):
+            raise GrammarSyntaxError("<ruleref> must be empty", span)
+        if ("uri" in found) == ("special" in found):
+            raise GrammarSyntaxError("<ruleref> needs exactly one of uri and special", span)
+        if "special" in found:
+            special = found["special"]
+            if special not in SPECIAL_NAMES:
+                raise GrammarSyntaxError(f'bad special rule "{special}" (expected NULL, VOID or GARBAGE)', span)
+            if len(found) > 1:
+                raise GrammarSyntaxError("a special <ruleref> takes no type or xml:lang", span)
+            return SpecialRef(name=special, span=span)  # type: ignore[arg-type]
+        if not found["uri"]:
+            raise GrammarSyntaxError("<ruleref> has an empty uri", span)
+        return RuleRef(uri=found["uri"], media_type=found.get("type"), lang=found.get(XML_LANG), span=span)
+
+    def _token(self, element, span: SourceSpan, depth: int) -> Token:
+        """``<token xml:lang>`` (§2.2.1): one token, white space normalised, quotes literal."""
+        found = self._attributes(element, _LANG_ONLY, span) if element.items() else {}
+        if len(element):
+            raise GrammarSyntaxError("<token> holds text only", span)
+        text = normalize_space(element.text or "")
+        if not text:
+            raise GrammarSyntaxError("empty <token>", span)
+        return Token(text=text, lang=found.get(XML_LANG), span=span)
+
+    def _tag(self, element, span: SourceSpan) -> Tag:
+        """``<tag>`` (§2.6): its text exactly as written (CDATA included)."""
+        self._text_only(element, span)
+        return Tag(text=element.text or "", span=span)
+
+
+def _local(element) -> str:
+    return etree.QName(element).localname
+
+
+def _repeat_bounds(value: str, span: SourceSpan) -> tuple[int, int | None]:
+    """``repeat="n"``, ``"n-m"`` or ``"n-"`` (§2.5)."""
+    match = _REPEAT.fullmatch(value.strip(_WS))
+    if match is None:
+        raise GrammarSyntaxError(f'bad repeat "{value}" (expected n, n-m or n-)', span)
+    low = int(match.group(1))
+    if not match.group(2):
+        return low, low
+    if not match.group(3):
+        return low, None
+    high = int(match.group(3))
+    if high < low:
+        raise GrammarSyntaxError(f'bad repeat "{value}": the maximum is below the minimum', span)
+    return low, high
+
+
+def _number(value: str, what: str, span: SourceSpan, *, positive: bool = False, at_most_one: bool = False) -> float:
+    """A weight (§2.4.1, positive) or a repeat probability (§2.5.1, in [0, 1])."""
+    text = value.strip(_WS)
+    number = float(text) if _DECIMAL.fullmatch(text) else math.nan
+    if not math.isfinite(number):
+        raise GrammarSyntaxError(f'bad {what} "{value}" (expected a decimal number such as 0.5)', span)
+    if positive and number <= 0:
+        raise GrammarSyntaxError(f'{what} "{value}" must be a positive number', span)
+    if at_most_one and number > 1:
+        raise GrammarSyntaxError(f'{what} "{value}" is outside [0, 1]', span)
+    return number
+
+
+def _inner_xml(element) -> str:
+    """The content of ``<metadata>`` as self-contained XML: each child declares what it uses."""
+    text = (element.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text + "".join(etree.tostring(copy.deepcopy(child), encoding="unicode", with_tail=True) for child in element)
