@@ -129,7 +129,7 @@ class GrammarCompiler:
         depth = depth + 1 if self.graph.same_cycle(rule, target) else 0
         if depth > self.options.recursion_depth:
             return fsts.void()
-        label = f"${target[1]}" if node.is_local else f"$<{node.uri}>"
+        label = self.bundle.label(rule[0], node)
         body = self._body(target, depth)
         return self._wrap((target[0], target[1], label), body)
 

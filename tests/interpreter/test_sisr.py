@@ -116,8 +116,14 @@ def test_literal_text_is_never_run_as_script():
 
 
 def test_grammar_without_tags_gives_the_text(evaluator):
-    tree = rule("main", tok("call"), rule("name", tok("John Smith")), ParseGarbage(("now",)))
+    tree = rule("main", tok("call"), tok("John Smith"), ParseGarbage(("now",)))
     assert evaluator.evaluate(tree) == "call john smith now"
+
+
+def test_without_tags_the_default_assignment_takes_the_latest_rule(evaluator):
+    # SISR default assignment: an untouched rule variable takes the latest referenced rule's value
+    tree = rule("main", tok("call"), rule("name", tok("John Smith")), ParseGarbage(("now",)))
+    assert evaluator.evaluate(tree) == "john smith"
 
 
 def test_missing_and_2006_tag_formats_are_script():
