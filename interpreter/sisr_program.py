@@ -5,20 +5,26 @@ its body runs the header tags (so their ``var``s are fresh every time and visibl
 then returns one function per rule whose body is a dispatch loop over that rule's tags, so a
 ``var`` of one tag is seen by the rule's later tags and ``out`` stays assignable::
 
-    (function (__srgs_h) {
+    (function () {
+    var __srgs_lit0 = JSON.parse('{"1": "value of a tag that is only out = <primitive>;"}');
+    return (function (__srgs_h) {
     __srgs_h(0);
     try { <header tag 0> } catch (__srgs_e) { throw __srgs_h(-1, __srgs_e); }
     return [["rule", function (__srgs_c, out, rules, meta) {
       var __srgs_k;
       while ((__srgs_k = __srgs_c.next()) !== -1) {
+        if (__srgs_k in __srgs_lit0) { out = __srgs_lit0[__srgs_k]; continue; }
+        try {
         switch (__srgs_k) {
-        case 0: try { <tag 0> } catch (__srgs_e) { throw __srgs_c.fail(__srgs_e); }
+        case 0: { <tag 0> }
           break;
         }
+        } catch (__srgs_e) { throw __srgs_c.fail(__srgs_e); }
       }
       return out;
     }]];
-    })
+    });
+    })()
 
 A value a tag throws is wrapped in an Error (so that only the engine's own out-of-memory report
 reaches the host as a bare ``null``). Tag text is pasted only after ``TagSyntaxChecker`` accepted it as a complete statement list.
@@ -29,6 +35,7 @@ tag bumps ``version`` and each thread's sandbox reloads the factory once.
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 from srgs.model import SourceSpan
@@ -130,6 +137,8 @@ class GrammarProgram:
     def _validate(self, text: str, what: str, rule: str | None) -> None:
         if text in self._rejected:
             raise self._rejected[text]
+        if rule is not None and literal_assignment(text) is not _NOT_LITERAL:
+            return  # `out = "value";` is a statement by construction
         failure = self._checker.error(text)
         if failure is None:
             return
@@ -142,18 +151,69 @@ class GrammarProgram:
         raise error
 
     def _generate(self) -> str:
-        parts = ["(function (__srgs_h) {\n"]
+        # Tables of `out = <primitive>;` tags are built once, outside the per-interpretation
+        # factory: a 100,000-name list then costs one JSON.parse, not a 100,000-case switch.
+        tables = []
+        for index, cases in enumerate(self._rules.values()):
+            values = {k: v for text, k in cases.items() if (v := literal_assignment(text)) is not _NOT_LITERAL}
+            tables.append(f"var __srgs_lit{index} = JSON.parse({json.dumps(json.dumps(values))});\n")
+        parts = ["(function () {\n", *tables, "return (function (__srgs_h) {\n"]
         for i, text in enumerate(self.header_tags):
             parts.append(f"__srgs_h({i});\ntry {{\n{text}\n}} catch (__srgs_e) {{ throw __srgs_h(-1, __srgs_e); }}\n")
         parts.append("return [\n")
-        for rule, cases in self._rules.items():
+        for index, (rule, cases) in enumerate(self._rules.items()):
             parts.append(f"[{json.dumps(rule)}, function (__srgs_c, out, rules, meta) {{\n"
                          "var __srgs_k;\n"
                          "while ((__srgs_k = __srgs_c.next()) !== -1) {\n"
-                         "switch (__srgs_k) {\n")
-            for text, k in cases.items():
-                parts.append(f"case {k}: try {{\n{text}\n}} catch (__srgs_e) {{ throw __srgs_c.fail(__srgs_e); }}\n"
-                             "break;\n")
-            parts.append("}\n}\nreturn out;\n}],\n")
-        parts.append("];\n})")
+                         f"if (__srgs_k in __srgs_lit{index}) {{ out = __srgs_lit{index}[__srgs_k]; continue; }}\n")
+            scripted = [(text, k) for text, k in cases.items() if literal_assignment(text) is _NOT_LITERAL]
+            if scripted:  # one try for the whole switch: a try per case costs a local per tag
+                parts.append("try {\n")
+                parts.extend(_dispatch(scripted))
+                parts.append("} catch (__srgs_e) { throw __srgs_c.fail(__srgs_e); }\n")
+            parts.append("}\nreturn out;\n}],\n")
+        parts.append("];\n});\n})()")
         return "".join(parts)
+
+
+# QuickJS refuses a switch of more than 65,535 cases: a large word list (one tag per entry)
+# dispatches in two levels, still inside the one rule function that scopes the tags' vars.
+SWITCH_CHUNK = 4096
+
+
+def _dispatch(cases: list[tuple[str, int]]) -> list[str]:
+    """The switch over a rule's tag numbers (nested by chunks when there are many)."""
+    if len(cases) <= SWITCH_CHUNK:
+        return ["switch (__srgs_k) {\n", *(_case(text, k) for text, k in cases), "}\n"]
+    chunks: dict[int, list[tuple[str, int]]] = {}
+    for text, k in cases:
+        chunks.setdefault(k // SWITCH_CHUNK, []).append((text, k))
+    parts = [f"switch (Math.floor(__srgs_k / {SWITCH_CHUNK})) {{\n"]
+    for chunk, members in chunks.items():
+        parts.append(f"case {chunk}:\n")
+        parts.extend(_dispatch(members) if len(members) < len(cases) else [])
+        parts.append("break;\n")
+    parts.append("}\n")
+    return parts
+
+
+def _case(text: str, k: int) -> str:
+    return f"case {k}: {{\n{text}\n}}\nbreak;\n"
+
+
+_NOT_LITERAL = object()
+_LITERAL_ASSIGNMENT = re.compile(
+    r"""\s*out\s*=\s*("(?:[^"\\\n]|\\["\\/bfnrt])*"|'[^'\\\n]*'|-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?|true|false|null)\s*;?\s*"""
+)
+
+
+def literal_assignment(text: str) -> object:
+    """The primitive value of a tag that is only ``out = <string|number|true|false|null>;``
+    (read the way ECMAScript reads it), or ``_NOT_LITERAL``."""
+    match = _LITERAL_ASSIGNMENT.fullmatch(text)
+    if match is None:
+        return _NOT_LITERAL
+    literal = match.group(1)
+    if literal.startswith("'"):
+        return literal[1:-1]
+    return json.loads(literal)

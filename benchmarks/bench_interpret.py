@@ -1,0 +1,104 @@
+"""INTERPRET TEXT latency and throughput, beside the bare pynini compose + shortest path.
+
+For each grammar: the full ``Interpreter.interpret`` (normalise, parse, SISR tags in the
+sandbox, result) against the physical baseline, the same sentence's linear acceptor composed
+with the same compiled transducer and its shortest path taken, with nothing else. Latency is
+per call (median and p99 over many calls on one core); throughput is calls per second on one
+thread.
+
+    python benchmarks/bench_interpret.py [--calls N]
+Targets (issue 4): pizza median < 1 ms and > 1,000/s per core; 100,000-entry list median < 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pynini
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_compile import _model, _names  # noqa: E402  (same 100,000-entry list)
+from interpreter import Interpreter  # noqa: E402
+from interpreter.api import InterpreterOptions  # noqa: E402
+from srgs.text import normalize_words  # noqa: E402
+
+PIZZA_TEXTS = [
+    "two large pizzas with mushrooms and olives",
+    "i'd like a small pepperoni pizza please",
+    "give me three medium pizzas with ham pineapple and extra cheese",
+    "one extra large pizza",
+]
+
+
+def timings(fn, texts, calls: int) -> list[float]:
+    for text in texts:  # warm-up: first use per thread builds the script context
+        fn(text)
+    out = []
+    for i in range(calls):
+        text = texts[i % len(texts)]
+        start = time.perf_counter()
+        fn(text)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def baseline(compiled):
+    """Compose the sentence's acceptor with the transducer and take the shortest path: no more."""
+    symbols = compiled.symbols
+    transducer = compiled.transducer
+
+    def run(text: str):
+        words = normalize_words(text)
+        chain = pynini.accep(" ".join(words), token_type=symbols)
+        lattice = pynini.compose(chain, transducer)
+        return pynini.shortestpath(lattice)
+
+    return run
+
+
+def report(name: str, ours: list[float], base: list[float]) -> None:
+    def row(label, xs):
+        med = statistics.median(xs) * 1e3
+        p99 = sorted(xs)[int(len(xs) * 0.99) - 1] * 1e3
+        rate = len(xs) / sum(xs)
+        return f"  {label:<34} median {med:7.3f} ms   p99 {p99:7.3f} ms   {rate:9.0f} /s"
+
+    print(name)
+    print(row("Interpreter.interpret (ours)", ours))
+    print(row("pynini compose+shortestpath (base)", base))
+    print(f"  ratio (median ours / base): {statistics.median(ours) / statistics.median(base):.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    args = parser.parse_args()
+
+    pizza = Interpreter.load("builtin:pizza")
+    compiled = pizza.grammars[0].compiled
+    for text in PIZZA_TEXTS:  # the baseline must parse what we parse
+        assert pizza.interpret(text).status == "RECOGNIZED", text
+    report("pizza order grammar (SISR script tags, header tag)",
+           timings(pizza.interpret, PIZZA_TEXTS, args.calls),
+           timings(baseline(compiled), PIZZA_TEXTS, args.calls))
+
+    start = time.perf_counter()
+    names = Interpreter.from_bundles([("names", _model("names100k"))], options=InterpreterOptions())
+    print(f"\n100,000-entry one-of with tags: loaded and compiled in {time.perf_counter() - start:.1f} s")
+    picks = _names()[::9973][:8]
+    for text in picks:
+        assert names.interpret(text).status == "RECOGNIZED", text
+    calls = max(200, args.calls // 5)
+    report("100,000-entry one-of (a tag per entry)",
+           timings(names.interpret, picks, calls),
+           timings(baseline(names.grammars[0].compiled), picks, calls))
+
+
+if __name__ == "__main__":
+    main()
