@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from srgs.bundle import GrammarBundle
-from srgs.compile import CompiledGrammar, CompileOptions, compile_bundle
+from srgs.compile import CompiledGrammar, CompileOptions, compile_cached
 from srgs.fetch import FetchOptions
 from srgs.loader import bundle_from_text, load_bundle
 from srgs.text import normalize_words
@@ -98,7 +98,7 @@ class Interpreter:
         total = sum(weights)
         active = []
         for (name, bundle), weight in zip(bundles, weights):
-            compiled = compile_bundle(bundle, options=options.compile)
+            compiled = compile_cached(bundle, options=options.compile)  # content-keyed cache
             active.append(
                 ActiveGrammar(
                     name=name,

@@ -42,12 +42,14 @@ def grammar_hash(grammar: Grammar) -> str:
 
 
 def bundle_hash(bundle: GrammarBundle) -> str:
-    """sha256 of a bundle: every grammar, the links between them, the main grammar, active rules."""
+    """sha256 of a bundle: every grammar, the links between them (and how they print), the main
+    grammar, active rules."""
     content = {
         "main": bundle.main,
         "active": list(bundle.active),
         "grammars": sorted((key, grammar_hash(grammar)) for key, grammar in bundle.grammars.items()),
         "links": sorted([list(src) + list(dst) for src, dst in bundle.links.items()]),
+        "labels": sorted([list(src) + [label] for src, label in bundle.labels.items()]),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
 
