@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from srgs.bundle import GrammarBundle
 from srgs.model import Alternative, Grammar, OneOf, Repeat, Rule, RuleRef, SpecialRef, Tag, Token, one_of, sequence
-from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
+from interpreter.results import tree_notation
+from interpreter.tree import ParseRule
 
 
 def tok(text: str) -> Token:
@@ -50,17 +51,9 @@ def single(expansion, *others: Rule, mode: str = "voice", active=()) -> GrammarB
                                 active=tuple(active))
 
 
-def notation(node) -> str | None:
-    """The W3C parse notation: ``$main["a",$r["b"],{!{tag}!}]`` (garbage is not shown)."""
-    if isinstance(node, ParseRule):
-        children = [text for text in (notation(child) for child in node.children) if text is not None]
-        return f"{node.label}[{','.join(children)}]"
-    if isinstance(node, ParseToken):
-        return f'"{node.text}"'
-    if isinstance(node, ParseTag):
-        return "{!{" + node.text + "}!}"
-    assert isinstance(node, ParseGarbage)
-    return None
+def notation(node: ParseRule) -> str:
+    """The W3C parse notation of a tree (the result writers' own)."""
+    return tree_notation(node)
 
 
 __all__ = ["alts", "grammar", "notation", "one_of", "ref", "rep", "rule", "seq", "single", "special", "tag", "tok"]
