@@ -24,7 +24,8 @@ class GrammarBundle:
     to the grammar. ``links`` maps ``(grammar key, reference uri as written)`` to
     ``(target grammar key, target rule name)`` for every external reference.
     ``labels`` gives each external reference as the W3C parse notation prints it (``$<uri#rule>``,
-    prefixed by the referring grammar's base). ``active`` lists the rules of the main grammar recognition starts from: the root by default,
+    prefixed by the referring grammar's base). ``source_hashes`` holds the sha256 of each grammar's
+    source bytes, when it was read from a source (the compile cache keys on it). ``active`` lists the rules of the main grammar recognition starts from: the root by default,
     the fragment of ``file#rule``, or several rules active in parallel.
     """
 
@@ -32,6 +33,7 @@ class GrammarBundle:
     grammars: Mapping[str, Grammar]
     links: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     labels: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    source_hashes: Mapping[str, str] = field(default_factory=dict)
     active: tuple[str, ...] = ()
 
     @classmethod

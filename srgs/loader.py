@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import codecs
+import hashlib
 
 from .bundle import GrammarBundle
 from .errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, InputLimitError, SrgsError
@@ -118,7 +119,8 @@ def _bundle(data: bytes, key: str, display: str, fragment: str | None, options: 
     for name in rules:
         if grammar.rule(name) is None:
             raise GrammarErrors([GrammarValidationError(f"no rule '{name}' to activate", grammar.span)])
-    return resolve(grammar, key=key, form=sniff_form(data, display), options=options, active=rules)
+    return resolve(grammar, key=key, form=sniff_form(data, display), options=options, active=rules,
+                   source_hash=hashlib.sha256(data).hexdigest())
 
 
 def default_active_rules(grammar: Grammar) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ the compiler's recursion handling.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import urllib.parse
 from pathlib import Path
@@ -67,15 +68,16 @@ def _join(base: str, uri: str) -> str:
 
 
 def resolve(
-    main: Grammar, *, key: str, form: str, options: FetchOptions, active: tuple[str, ...]
+    main: Grammar, *, key: str, form: str, options: FetchOptions, active: tuple[str, ...], source_hash: str = ""
 ) -> GrammarBundle:
-    """Read every grammar reachable from ``main`` (read from ``form``, "xml" or "abnf") and link
-    each external reference."""
+    """Read every grammar reachable from ``main`` (read from ``form``, "xml" or "abnf", its source
+    bytes hashing to ``source_hash``) and link each external reference."""
     from .loader import parse_grammar, sniff_form
 
     roots = _allowed_roots(key, options)
     grammars: dict[str, Grammar] = {key: main}
     forms: dict[str, str] = {key: form}
+    hashes: dict[str, str] = {key: source_hash} if source_hash else {}
     links: dict[tuple[str, str], tuple[str, str]] = {}
     labels: dict[tuple[str, str], str] = {}
     problems: list[SrgsError] = []
@@ -94,6 +96,7 @@ def resolve(
                     data = fetch(map_uri(target, options), options, roots=roots, span=ref.span)
                     forms[target] = sniff_form(data, target)
                     loaded = parse_grammar(data, target, limits=options.limits)
+                    hashes[target] = hashlib.sha256(data).hexdigest()
                 except SrgsError as exc:
                     problems.append(_wrap(exc, ref))
                     continue
@@ -121,6 +124,7 @@ def resolve(
         grammars=MappingProxyType(grammars),
         links=MappingProxyType(links),
         labels=MappingProxyType(labels),
+        source_hashes=MappingProxyType(hashes) if len(hashes) == len(grammars) else MappingProxyType({}),
         active=active,
     )
 

@@ -41,13 +41,18 @@ def grammar_hash(grammar: Grammar) -> str:
     return digest
 
 
+def source_or_model_hash(bundle: GrammarBundle, key: str) -> str:
+    """The sha256 of a grammar's source bytes when the loader read it, else of its model."""
+    return bundle.source_hashes.get(key) or grammar_hash(bundle.grammars[key])
+
+
 def bundle_hash(bundle: GrammarBundle) -> str:
     """sha256 of a bundle: every grammar, the links between them (and how they print), the main
     grammar, active rules."""
     content = {
         "main": bundle.main,
         "active": list(bundle.active),
-        "grammars": sorted((key, grammar_hash(grammar)) for key, grammar in bundle.grammars.items()),
+        "grammars": sorted((key, source_or_model_hash(bundle, key)) for key in bundle.grammars),
         "links": sorted([list(src) + list(dst) for src, dst in bundle.links.items()]),
         "labels": sorted([list(src) + [label] for src, label in bundle.labels.items()]),
     }

@@ -12,7 +12,7 @@ import time
 from ..bundle import GrammarBundle
 from ..errors import CompileError
 from .artifact import FORMAT, CompiledGrammar
-from .cache import bundle_hash, grammar_hash
+from .cache import bundle_hash, source_or_model_hash
 from .expansions import GrammarCompiler
 from .options import COMPILER_VERSION, CompileOptions
 from .recursion import analyse_rules
@@ -55,7 +55,7 @@ def compile_bundle(bundle: GrammarBundle, *, options: CompileOptions | None = No
         "format": FORMAT,
         "compiler_version": COMPILER_VERSION,
         "source_hash": bundle_hash(bundle),
-        "grammar_hashes": {key: grammar_hash(grammar) for key, grammar in bundle.grammars.items()},
+        "grammar_hashes": {key: source_or_model_hash(bundle, key) for key in bundle.grammars},
         "main": bundle.main,
         "active": list(bundle.active),
         "root": main.root,
