@@ -15,6 +15,7 @@ from .errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, I
 from .fetch import FetchOptions, fetch, location_to_uri, map_uri
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Grammar, SourceSpan
+from .recursion import check_left_recursion
 from .resolve import resolve
 from .validate import grammar_problems
 
@@ -119,8 +120,13 @@ def _bundle(data: bytes, key: str, display: str, fragment: str | None, options: 
     for name in rules:
         if grammar.rule(name) is None:
             raise GrammarErrors([GrammarValidationError(f"no rule '{name}' to activate", grammar.span)])
-    return resolve(grammar, key=key, form=sniff_form(data, display), options=options, active=rules,
-                   source_hash=hashlib.sha256(data).hexdigest())
+    bundle = resolve(grammar, key=key, form=sniff_form(data, display), options=options, active=rules,
+                     source_hash=hashlib.sha256(data).hexdigest())
+    try:
+        check_left_recursion(bundle)
+    except SrgsError as exc:
+        raise GrammarErrors([exc]) from None
+    return bundle
 
 
 def default_active_rules(grammar: Grammar) -> tuple[str, ...]:

@@ -8,9 +8,14 @@ DTMF (SRGS §2.2.4, mode="dtmf"): every key is one word; ``715#`` is ``7 1 5 #``
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
 
 DTMF_KEYS = frozenset("0123456789*#ABCD")
+# Plain ASCII letters, digits and spaces (most text and most grammar tokens) split directly:
+# for them NFC, case folding and separator removal are exactly lower() and split().
+_PLAIN = re.compile(r"[A-Za-z0-9 ]*\Z")
 _INNER_KEEP = frozenset("'’-")
 
 
@@ -21,6 +26,8 @@ def _is_separator(char: str) -> bool:
 
 def normalize_words(text: str, *, mode: str = "voice") -> tuple[str, ...]:
     """The words of ``text`` as the matcher sees them."""
+    if mode == "voice" and _PLAIN.match(text):
+        return tuple(text.lower().split())
     text = unicodedata.normalize("NFC", text)
     if mode == "dtmf":
         keys: list[str] = []
@@ -41,8 +48,10 @@ def normalize_words(text: str, *, mode: str = "voice") -> tuple[str, ...]:
     return tuple(words)
 
 
+@lru_cache(maxsize=262_144)
 def token_words(token_text: str, *, mode: str = "voice") -> tuple[str, ...]:
-    """The input words one grammar token stands for (empty if it is only punctuation)."""
+    """The input words one grammar token stands for (empty if it is only punctuation);
+    memoised, since word lists repeat the same tokens across passes."""
     if mode == "dtmf":
         stripped = token_text.strip()
         if stripped and all(ch in DTMF_KEYS for ch in stripped.upper()):

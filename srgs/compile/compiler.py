@@ -15,7 +15,7 @@ from .artifact import FORMAT, CompiledGrammar
 from .cache import bundle_hash, source_or_model_hash
 from .expansions import GrammarCompiler
 from .options import COMPILER_VERSION, CompileOptions
-from .recursion import analyse_rules
+from ..recursion import analyse_rules
 
 
 def compile_bundle(bundle: GrammarBundle, *, options: CompileOptions | None = None) -> CompiledGrammar:

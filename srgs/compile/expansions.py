@@ -20,10 +20,10 @@ from ..errors import CompileError
 from ..model import Expansion, OneOf, Repeat, RuleRef, Sequence, SourceSpan, SpecialRef, Tag, Token
 from . import fsts
 from .options import CompileOptions
-from .recursion import RuleGraph, RuleKey, expansion_nullable
+from ..recursion import RuleGraph, RuleKey, expansion_nullable
 from .symbols import ANY_LABEL, GARBAGE_LABEL, RULE_END_LABEL, SymbolBuilder
 from .weights import alternative_costs, repeat_costs
-from .words import grammar_token_words
+from ..text import token_words
 
 
 class GrammarCompiler:
@@ -166,7 +166,7 @@ class GrammarCompiler:
             if isinstance(item, Tag):
                 outputs.append(self._tag_label(item, grammar_key))
                 continue
-            words = grammar_token_words(item.text, self.bundle.grammars[grammar_key].mode)
+            words = token_words(item.text, mode=self.bundle.grammars[grammar_key].mode)
             outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
             inputs.extend(self.symbols.word(word) for word in words)
         return fsts.pack(inputs, outputs)

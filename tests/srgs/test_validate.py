@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from srgs.errors import GrammarErrors
-from srgs.model import Grammar, OneOf, Alternative, Repeat, Rule, RuleRef, SourceSpan, Tag, Token, sequence
-from srgs.validate import grammar_problems, nullable_rules, validate
+from srgs.model import Grammar, Rule, RuleRef, SourceSpan, Token, sequence
+from srgs.validate import grammar_problems, validate
 
 
 def span(line, col=1):
@@ -62,25 +62,6 @@ def test_root_must_exist_and_rules_must_exist():
 def test_dtmf_tokens_must_be_keys():
     g = grammar(rule("main", sequence([Token(text="1"), Token(text="*"), Token(text="#"), Token(text="x", span=span(6, 4))])), mode="dtmf")
     assert messages(g) == ["g.gram:6:4: 'x' is not a DTMF key (0-9, *, #, A-D)"]
-
-
-def test_left_recursion_is_reported_with_the_cycle():
-    # a = b x ; b = [y] a   -> a reaches itself through b before any word when y is skipped
-    a = rule("a", sequence([RuleRef(uri="#b"), Token(text="x")]), line=2)
-    b = rule("b", sequence([Repeat(expansion=Token(text="y"), min=0, max=1), RuleRef(uri="#a", span=span(3, 10))]), line=3)
-    assert messages(grammar(a, b)) == ["g.gram:3:10: left recursion: $a -> $b -> $a (a rule reaches itself before any word)"]
-
-
-def test_right_and_centre_recursion_are_legal():
-    right = rule("main", OneOf(alternatives=(Alternative(expansion=sequence([Token(text="t"), RuleRef(uri="#main")])), Alternative(expansion=Token(text="t")))))
-    assert messages(grammar(right)) == []
-    centre = rule("main", OneOf(alternatives=(Alternative(expansion=sequence([Token(text="("), RuleRef(uri="#main"), Token(text=")")])), Alternative(expansion=Token(text="x")))))
-    assert messages(grammar(centre)) == []
-
-
-def test_nullable_rules_follow_references_and_tags():
-    g = grammar(rule("a", sequence([Tag(text="x"), RuleRef(uri="#b")])), rule("b", Repeat(expansion=Token(text="y"), min=0, max=3)), rule("c", Token(text="z")))
-    assert nullable_rules(g) == {"a", "b"}
 
 
 def test_validate_raises_every_problem_in_source_order():

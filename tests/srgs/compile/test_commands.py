@@ -47,10 +47,10 @@ def test_compile_with_a_rule_fragment(grammar_file, tmp_path):
 
 def test_compile_error_is_a_diagnostic(tmp_path, capsys):
     path = tmp_path / "left.gram"
-    path.write_text("#ABNF 1.0;\nroot $main;\npublic $main = $main x | y;\n", encoding="utf-8")
+    path.write_text("#ABNF 1.0;\nlanguage en;\nroot $main;\npublic $main = $main x | y;\n", encoding="utf-8")
     assert main(["compile", str(path), "-o", str(tmp_path / "x.far")]) == 1
     err = capsys.readouterr().err
-    assert "left recursion" in err and "left.gram:3:" in err
+    assert "left recursion" in err and "left.gram:4:" in err
 
 
 def test_generate_is_repeatable_and_in_the_grammar(grammar_file, capsys):

@@ -7,7 +7,7 @@ import pytest
 from srgs.bundle import GrammarBundle
 from srgs.compile import compile_bundle
 from srgs.compile.symbols import ANY_LABEL
-from srgs.errors import CompileError, ResolveError
+from srgs.errors import CompileError, GrammarValidationError, ResolveError
 from srgs.model import Grammar
 from interpreter.parse import parse_words
 
@@ -143,8 +143,8 @@ def test_unresolved_external_reference_is_an_error():
         compile_bundle(single(ref("other.grxml#x")))
 
 
-def test_undefined_rule_is_a_compile_error():
-    with pytest.raises(CompileError, match="undefined rule"):
+def test_undefined_rule_is_refused():
+    with pytest.raises(GrammarValidationError, match="undefined rule"):
         compile_bundle(single(ref("#nowhere")))
 
 

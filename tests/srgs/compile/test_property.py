@@ -55,7 +55,7 @@ def ends(node, words: tuple[str, ...], start: int) -> set[int]:
         reached = {start} if node.min == 0 else set()
         frontier = {start}
         count = 0
-        limit = node.max if node.max is not None else len(words) + 1
+        limit = node.max if node.max is not None else node.min + len(words) + 1
         while frontier and count < limit:
             count += 1
             frontier = {end for p in frontier for end in ends(node.expansion, words, p)}

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from srgs.compile import CompileOptions, compile_bundle
-from srgs.errors import CompileError
+from srgs.errors import CompileError, GrammarValidationError
 from srgs.model import RuleRef, SourceSpan, Tag
 from interpreter.parse import parse_words
 
@@ -39,7 +39,7 @@ def test_left_recursion_is_refused_with_the_cycle_and_positions():
         seq(RuleRef(uri="#list", span=span_a), tok("x")),
         rule("list", alts(tok("y"), seq(rep(tok("z"), 0, 1), RuleRef(uri="#main", span=span_b)))),
     )
-    with pytest.raises(CompileError) as caught:
+    with pytest.raises(GrammarValidationError) as caught:
         compile_bundle(bundle)
     message = str(caught.value)
     assert message.startswith("g.gram:")
@@ -49,7 +49,7 @@ def test_left_recursion_is_refused_with_the_cycle_and_positions():
 
 def test_direct_left_recursion_through_a_nullable_rule():
     bundle = single(seq(ref("#empty"), ref("#main"), tok("x")), rule("empty", alts(tok("e"), Tag(text="t"))))
-    with pytest.raises(CompileError, match="left recursion"):
+    with pytest.raises(GrammarValidationError, match="left recursion"):
         compile_bundle(bundle)
 
 

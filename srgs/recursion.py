@@ -1,7 +1,7 @@
 """The rule-reference graph of a bundle: reachability, nullability, recursion (SRGS §2.2, §5.4).
 
 SRGS allows recursion. Right and centre recursion compile with a depth bound (see
-``expansions``); left recursion -- a rule that can reach itself before consuming a word -- has
+``srgs.compile.expansions``); left recursion -- a rule that can reach itself before consuming a word -- has
 no finite-state equivalent and no useful bounded one, so it is refused with the cycle and the
 position of each reference on it.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..bundle import GrammarBundle
-from ..errors import CompileError
-from ..model import (
+from .bundle import GrammarBundle
+from .errors import GrammarValidationError
+from .model import (
     Expansion,
     OneOf,
     Repeat,
@@ -24,7 +24,7 @@ from ..model import (
     Token,
     iter_expansions,
 )
-from .words import grammar_token_words
+from .text import token_words
 
 RuleKey = tuple[str, str]  # (grammar key, rule name)
 
@@ -75,7 +75,7 @@ def _lookup(bundle: GrammarBundle, key: RuleKey, ref: RuleRef | None) -> Rule:
     rule = grammar.rule(key[1]) if grammar is not None else None
     if rule is None:
         where = ref.span if ref is not None else (grammar.span if grammar is not None else None)
-        raise CompileError(f"reference to undefined rule {rule_display(bundle, key)}", where)
+        raise GrammarValidationError(f"reference to undefined rule {rule_display(bundle, key)}", where)
     return rule
 
 
@@ -113,7 +113,7 @@ def expansion_nullable(expansion: Expansion, grammar_key: str, bundle: GrammarBu
         if known is not None:
             return known
         if isinstance(node, Token):
-            answer = not grammar_token_words(node.text, mode)
+            answer = not token_words(node.text, mode=mode)
         elif isinstance(node, (Tag, SpecialRef)):
             answer = not isinstance(node, SpecialRef) or node.name != "VOID"
         elif isinstance(node, RuleRef):
@@ -208,7 +208,7 @@ def _refuse_left_recursion(bundle, rules, references, nullable) -> None:
 
 def _raise_cycle(bundle, start: RuleKey, cycle) -> None:
     hops = " -> ".join(f"{rule_display(bundle, key)} (at {ref.span})" for key, ref in cycle)
-    raise CompileError(
+    raise GrammarValidationError(
         f"left recursion: {rule_display(bundle, start)} -> {hops}; a rule must match a word "
         "before it refers back to itself",
         cycle[0][1].span,
@@ -257,3 +257,8 @@ def _strong_components(references, roots) -> list[list[RuleKey]]:
                 members.reverse()
                 components.append(members)
     return components
+
+
+def check_left_recursion(bundle: GrammarBundle) -> None:
+    """Refuse left recursion anywhere in the bundle, across grammars too (``GrammarValidationError``)."""
+    analyse_rules(bundle, [(key, rule.name) for key, grammar in bundle.grammars.items() for rule in grammar.rules])
