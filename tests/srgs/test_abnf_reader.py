@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from srgs import abnf_reader
+from srgs.abnf_context import ReadContext
 from srgs.abnf_reader import read_abnf
 from srgs.errors import GrammarSyntaxError, InputLimitError
-from srgs.limits import Limits
+from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.model import (
     Alternative, Lexicon, Meta, OneOf, Repeat, RuleRef, Sequence, SpecialRef, Tag, Token,
 )
@@ -238,3 +241,63 @@ def test_duplicate_rules_are_kept_and_spans_point_at_names():
     assert (grammar.rules[1].span.line, grammar.rules[1].span.column) == (3, 10)
     token = grammar.rules[1].expansion
     assert (token.span.source, token.span.line, token.span.column) == ("t.gram", 3, 15)
+
+
+# --- the fast lexer mode (PHRASE / CHOICE runs) against the token-by-token mode ------------------
+
+
+def _spanned(node):
+    """A node as nested tuples, spans included (model equality ignores spans)."""
+    if dataclasses.is_dataclass(node):
+        return (type(node).__name__,) + tuple((f.name, _spanned(getattr(node, f.name)))
+                                              for f in dataclasses.fields(node))
+    if isinstance(node, tuple):
+        return tuple(_spanned(item) for item in node)
+    return node
+
+
+def _read_in_mode(text: str, fast: bool):
+    parser, phrase_parts = abnf_reader._parser()
+    return abnf_reader._parse(parser, text, ReadContext("t.gram", DEFAULT_LIMITS, phrase_parts if fast else None))
+
+
+RUNS = [
+    "$x = a b c;", "$x = /2/ a [b c] $r {t} | 'x' \"y  z\" | /.5/ $NULL;", "$x = a b<2> c d!fr e;",
+    "$x = a\n  b /* c */ c\n// line\n  [d\n e] | f\n | /3/\n g;", "$x = (a b | c) [d | e] (f g)!fr [h]<2>;",
+    "$x = a {t} /** @example e */ <0-1>;", "$x = a /* c */ <2> b /* c */ !fr;", "$x = [a] [[b] c] | d;",
+    "$x = a | b c $<g.gram> | d;", "$x = {!{ } }!} {a { b} $r | {} ;", "$x = a\t|\tb;\n$y = c;\n",
+]
+
+
+@pytest.mark.parametrize("text", RUNS)
+def test_fast_mode_builds_the_same_model_and_spans(text):
+    for header in ("#ABNF 1.0;\n", "#ABNF 1.0;\nmode dtmf;\n"):
+        assert _spanned(_read_in_mode(header + text, True)) == _spanned(_read_in_mode(header + text, False))
+
+
+@pytest.mark.parametrize("path", [p for p in ALL_GRAMS if p.stem not in ILLEGAL], ids=lambda p: p.stem)
+def test_fast_mode_agrees_on_the_w3c_grammars(path):
+    text = abnf_reader._decode(path.read_bytes(), str(path)).lstrip("\ufeff")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    assert _spanned(_read_in_mode(text, True)) == _spanned(_read_in_mode(text, False))
+
+
+def test_unmatched_closing_brackets():
+    for text, position, closer in (("$x = a ] b;", (2, 8), "']': no '['"), ("$x = (a)) b;", (2, 9), "')': no '('")):
+        error = error_of("#ABNF 1.0;\n" + text + "\n")
+        assert (error.span.line, error.span.column) == position
+        assert error.message == f"unmatched {closer} is open"
+
+
+def test_a_comment_ends_at_its_first_close():
+    error = error_of("#ABNF 1.0;\n$x = a /* c */ *b/*c*/ d;\n")
+    assert (error.span.line, error.span.column, "reserved symbol '*'" in error.message) == (2, 16, True)
+    assert "empty rule body" in error_of("#ABNF 1.0;\n$x = // l\n;\n").message
+
+
+def test_nesting_limit_counts_brackets_inside_runs():
+    with pytest.raises(InputLimitError):
+        read("#ABNF 1.0;\n$a = (([a b] | c));\n", limits=Limits(max_nesting=2))
+    with pytest.raises(InputLimitError):
+        read("#ABNF 1.0;\n$a = (a<2>!fr [b]);\n", limits=Limits(max_nesting=2))
+    assert read("#ABNF 1.0;\n$a = (([a b] | c));\n", limits=Limits(max_nesting=3)).rules

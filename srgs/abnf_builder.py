@@ -1,0 +1,188 @@
+"""The model-building callbacks lark runs as its LALR parser reduces ``abnf.lark`` (SRGS 1.0 §4).
+
+No intermediate parse tree: each callback gets its rule's children (lexer tokens or nodes built
+below) and returns the model node, so every node is built once. Header declarations (§4.2-§4.11)
+accumulate in the read's ``ReadContext``; ``start`` assembles the ``Grammar``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lark import Token as LarkToken, Transformer
+
+from .abnf_context import STATE
+from .abnf_nodes import (
+    LEAVES, apply_postfixes, choice, external_ref, phrase, to_expansion, unescape, weight_value,
+)
+from .model import Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, Sequence, SourceSpan, sequence
+
+_EXAMPLE = re.compile(r"^[\s*]*@example(?:\s(.*))?$")
+
+
+def _examples(doc: str) -> list[str]:
+    """Each ``@example`` line of a ``/** ... */`` comment, stripped (§4.12 documentation comments)."""
+    found = []
+    for line in doc[3:-2].split("\n"):
+        match = _EXAMPLE.match(line)
+        if match:
+            found.append((match.group(1) or "").strip())
+    return found
+
+
+class ModelBuilder(Transformer):
+    """Callbacks lark runs at each reduction; the read's state lives in ``STATE.ctx``."""
+
+    # --- header (§4.2-§4.11) ---
+
+    def _declare(self, key: str, value: str, token: LarkToken, what: str) -> None:
+        ctx = STATE.ctx
+        if key in ctx.seen:
+            first = ctx.seen[key]
+            raise ctx.error(f"a second {what} declaration (the first is at line {first.line})", token)
+        ctx.seen[key] = ctx.span(token)
+        ctx.header[key] = value
+
+    def language_decl(self, children):
+        name, semi = children
+        self._declare("language", name.value, name, "language")
+        STATE.ctx.last_end = semi.end_pos
+
+    def mode_decl(self, children):
+        mode, semi = children
+        if mode.value not in ("voice", "dtmf"):
+            raise STATE.ctx.error(f"unknown mode {mode.value!r}: expected voice or dtmf", mode)
+        self._declare("mode", mode.value, mode, "mode")
+        STATE.ctx.last_end = semi.end_pos
+
+    def root_decl(self, children):
+        ref, semi = children
+        self._declare("root", ref.value[1:], ref, "root")
+        STATE.ctx.last_end = semi.end_pos
+
+    def tag_format_decl(self, children):
+        uri, semi = children
+        self._declare("tag_format", uri.value[1:-1], uri, "tag-format")
+        STATE.ctx.last_end = semi.end_pos
+
+    def base_decl(self, children):
+        uri, semi = children
+        self._declare("base", uri.value[1:-1], uri, "base")
+        STATE.ctx.last_end = semi.end_pos
+
+    def lexicon_decl(self, children):
+        uri, media_type, semi = children
+        ctx = STATE.ctx
+        ctx.lexicons.append(Lexicon(uri=uri.value[1:-1], media_type=media_type and media_type.value[2:-1],
+                                    span=ctx.span(uri)))
+        ctx.last_end = semi.end_pos
+
+    def meta_decl(self, children, http_equiv: bool = False):
+        name, content, semi = children
+        ctx = STATE.ctx
+        ctx.metas.append(Meta(name=unescape(name.value[1:-1]), content=unescape(content.value[1:-1]),
+                              http_equiv=http_equiv, span=ctx.span(name)))
+        ctx.last_end = semi.end_pos
+
+    def http_equiv_decl(self, children):
+        self.meta_decl(children, http_equiv=True)
+
+    def header_tag_decl(self, children):
+        tag, semi = children
+        ctx = STATE.ctx
+        ctx.tags.append(LEAVES[tag.type](tag.value, ctx.span(tag), ctx))
+        ctx.last_end = semi.end_pos
+
+    # --- rules (§3) ---
+
+    def rule_def(self, children):
+        scope, name, body, semi = children
+        ctx = STATE.ctx
+        start = (scope or name).start_pos
+        examples: list[str] = []
+        docs = ctx.docs
+        while ctx.doc_index < len(docs) and docs[ctx.doc_index].start_pos < start:
+            doc = docs[ctx.doc_index]
+            if doc.start_pos >= ctx.last_end:
+                examples.extend(_examples(doc.value))
+            ctx.doc_index += 1
+        ctx.last_end = semi.end_pos
+        return Rule(name=name.value[1:], scope=scope.value if scope else "private", expansion=to_expansion(body, ctx),
+                    examples=tuple(examples), span=ctx.span(name))
+
+    def start(self, children):
+        ctx = STATE.ctx
+        header = ctx.header
+        return Grammar(
+            language=header.get("language"), mode=header["mode"], root=header.get("root"),
+            tag_format=header.get("tag_format"), base=header.get("base"), lexicons=tuple(ctx.lexicons),
+            metas=tuple(ctx.metas), tags=tuple(ctx.tags),
+            rules=tuple(child for child in children if type(child) is Rule),
+            uri=ctx.source, span=SourceSpan(ctx.source, 1, 1))
+
+    # --- expansions (§2, precedence §2.8) ---
+
+    def choice(self, children):
+        ctx = STATE.ctx
+        alternatives = []
+        for child in children:
+            if type(child) is not Alternative:
+                node = to_expansion(child, ctx)
+                child = Alternative(expansion=node, span=node.span)
+            alternatives.append(child)
+        return alternatives
+
+    def weighted(self, children):
+        weight, body = children
+        ctx = STATE.ctx
+        return Alternative(expansion=to_expansion(body, ctx), weight=weight_value(weight.value),
+                           span=ctx.span(weight))
+
+    def items(self, children):
+        ctx = STATE.ctx
+        nodes = [to_expansion(child, ctx) for child in children]
+        return sequence(nodes, span=nodes[0].span)
+
+    def phrase_run(self, children):
+        run, = children
+        ctx = STATE.ctx
+        return phrase(run.value, ctx.span(run), ctx)
+
+    def choice_run(self, children):
+        run, = children
+        ctx = STATE.ctx
+        return choice(run.value, ctx.span(run), ctx)
+
+    def postfixed(self, children):
+        ctx = STATE.ctx
+        return apply_postfixes(to_expansion(children[0], ctx), children[1:], ctx)
+
+    def typed_ref(self, children):
+        ref, media_type = children
+        ctx = STATE.ctx
+        return external_ref(ref.value, ctx.span(ref), ctx, media_type.value[2:-1])
+
+    def optional(self, children):
+        bracket, body = children
+        ctx = STATE.ctx
+        inner = Sequence(items=(), span=ctx.span(bracket)) if body is None else to_expansion(body, ctx)
+        return Repeat(expansion=inner, min=0, max=1, span=ctx.span(bracket))
+
+    def group(self, children):
+        paren, body = children
+        ctx = STATE.ctx
+        return Sequence(items=(), span=ctx.span(paren)) if body is None else to_expansion(body, ctx)
+
+    def group_postfixed(self, children):
+        paren, body, first, *rest = children
+        ctx = STATE.ctx
+        if first.type == "REPEAT":
+            return apply_postfixes(self.group([paren, body]), children[2:], ctx)
+        lang, span = first.value[1:], ctx.span(paren)
+        if type(body) is list:  # `(a | b)!fr`: the one-of carries the language
+            node = OneOf(alternatives=tuple(body), lang=lang, span=span)
+        elif type(body) is Alternative:
+            node = OneOf(alternatives=(body,), lang=lang, span=span)
+        else:  # `(a b)!fr`, `(a)!fr`, `()!fr`: a sequence with a language
+            node = sequence([] if body is None else [to_expansion(body, ctx)], lang=lang, span=span)
+        return apply_postfixes(node, rest, ctx) if rest else node

@@ -1,0 +1,56 @@
+"""The state of one ABNF read (SRGS 1.0 §4), shared by the lexer, the model builder and the
+error translation while lark drives them.
+
+lark calls the lexer and the builder's callbacks without a handle for per-read state, so the
+current read lives in a thread-local (``STATE.ctx``) that ``read_abnf`` sets and clears.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from lark import Token as LarkToken
+
+from .errors import GrammarSyntaxError, InputLimitError
+from .limits import Limits
+from .model import Lexicon, Meta, SourceSpan, Tag
+
+STATE = threading.local()
+
+
+class ReadContext:
+    """Everything one ``read_abnf`` call accumulates while lark drives the builder.
+
+    ``phrase_parts`` selects the lexer's fast mode, which reads a run of plain expansions as one
+    ``PHRASE`` token (see ``abnf_lexer``); the token-by-token mode reproduces every diagnostic.
+    """
+
+    __slots__ = ("source", "limits", "phrases", "phrase_parts", "open", "docs", "doc_index", "last_end",
+                 "header", "seen", "lexicons", "metas", "tags")
+
+    def __init__(self, source: str, limits: Limits, phrase_parts: re.Pattern | None = None):
+        self.source = source
+        self.limits = limits
+        self.phrases = phrase_parts is not None
+        self.phrase_parts = phrase_parts  # splits a PHRASE token into its units
+        self.open: list[LarkToken] = []  # the ( and [ not yet closed
+        self.docs: list[LarkToken] = []
+        self.doc_index = 0
+        self.last_end = 0
+        self.header: dict[str, str] = {"mode": "voice"}
+        self.seen: dict[str, SourceSpan] = {}
+        self.lexicons: list[Lexicon] = []
+        self.metas: list[Meta] = []
+        self.tags: list[Tag] = []
+
+    def span(self, token: LarkToken) -> SourceSpan:
+        return SourceSpan(self.source, token.line, token.column)
+
+    def error(self, message: str, token: LarkToken) -> GrammarSyntaxError:
+        return GrammarSyntaxError(message, self.span(token))
+
+    def check_nesting(self, depth: int, span: SourceSpan) -> None:
+        """Refuse expansions nested deeper than the limits allow (SRGS imposes no bound)."""
+        if depth > self.limits.max_nesting:
+            raise InputLimitError(f"expansions nested deeper than {self.limits.max_nesting} levels", span)
