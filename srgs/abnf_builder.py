@@ -21,12 +21,13 @@ _EXAMPLE = re.compile(r"^[\s*]*@example(?:\s(.*))?$")
 
 
 def _examples(doc: str) -> list[str]:
-    """Each ``@example`` line of a ``/** ... */`` comment, stripped (§4.12 documentation comments)."""
+    """Each ``@example`` line of a ``/** ... */`` comment, white space normalised as the XML
+    ``<example>`` is (§4.12 documentation comments)."""
     found = []
     for line in doc[3:-2].split("\n"):
         match = _EXAMPLE.match(line)
         if match:
-            found.append((match.group(1) or "").strip())
+            found.append(" ".join((match.group(1) or "").split()))
     return found
 
 

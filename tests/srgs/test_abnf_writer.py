@@ -57,7 +57,7 @@ def test_full_header():
                Meta(name="Expires", content="0", http_equiv=True), Meta(name="k", content="v")),
         tags=(Tag(text="var n = 0;"), Tag(text="f({a: 1})")),
         rules=(Rule(name="main", scope="public", expansion=RuleRef(uri="#other"), examples=("one two", "")),
-               Rule(name="other", expansion=Token(text="x"), examples=("a  b",))),
+               Rule(name="other", expansion=Token(text="x"), examples=("a b",))),
         metadata="<rdf/>")
     text = round_trip(grammar)
     assert "{!{f({a: 1})}!};" in text and "@example one two" in text
