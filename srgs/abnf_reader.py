@@ -27,6 +27,7 @@ from .abnf_errors import describe_unexpected
 from .abnf_lexer import ContextualLexer
 from .abnf_nodes import phrase_parts_pattern
 from .errors import GrammarSyntaxError, InputLimitError
+from .gc_pause import collector_paused
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Grammar, SourceSpan
 
@@ -58,7 +59,8 @@ def read_abnf(data: bytes | str, source: str, *, limits: Limits = DEFAULT_LIMITS
 def _parse(parser: Lark, text: str, ctx: ReadContext) -> Grammar:
     STATE.ctx = ctx
     try:
-        return parser.parse(text)
+        with collector_paused():
+            return parser.parse(text)
     except VisitError as error:  # only if lark wraps a builder error; ours are raised as is
         raise error.orig_exc from None
     finally:

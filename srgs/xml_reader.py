@@ -21,6 +21,7 @@ import re
 from lxml import etree
 
 from .errors import GrammarSyntaxError, InputLimitError
+from .gc_pause import collector_paused
 from .limits import DEFAULT_LIMITS, Limits
 from .model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
 from .model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
@@ -66,7 +67,8 @@ def read_xml(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Gr
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and next(iter(dtd.iterentities()), None) is not None:
         raise InputLimitError("entity declarations are not allowed", SourceSpan(source, 1, 1))
-    return _GrammarReader(SourceLocator(text, source), limits).grammar(root)
+    with collector_paused():
+        return _GrammarReader(SourceLocator(text, source), limits).grammar(root)
 
 
 def decode_document(data: bytes) -> str:
