@@ -11,15 +11,21 @@ import time
 
 from ..bundle import GrammarBundle
 from ..errors import CompileError
+from ..gc_pause import collector_paused
+from ..recursion import analyse_rules
 from .artifact import FORMAT, CompiledGrammar
 from .cache import bundle_hash, source_or_model_hash
 from .expansions import GrammarCompiler
 from .options import COMPILER_VERSION, CompileOptions
-from ..recursion import analyse_rules
 
 
 def compile_bundle(bundle: GrammarBundle, *, options: CompileOptions | None = None) -> CompiledGrammar:
     """Compiles the active rules of ``bundle`` into a transducer and a token acceptor."""
+    with collector_paused():  # many fresh acyclic tables and tuples: see srgs.gc_pause
+        return _compile_bundle(bundle, options)
+
+
+def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> CompiledGrammar:
     options = options or CompileOptions()
     main = bundle.main_grammar
     if not bundle.active:
