@@ -16,6 +16,7 @@ from ..recursion import analyse_rules
 from .artifact import FORMAT, CompiledGrammar
 from .cache import bundle_hash, source_or_model_hash
 from .expansions import GrammarCompiler
+from .optimize import optimize_bounded
 from .options import COMPILER_VERSION, CompileOptions
 
 
@@ -23,6 +24,11 @@ def compile_bundle(bundle: GrammarBundle, *, options: CompileOptions | None = No
     """Compiles the active rules of ``bundle`` into a transducer and a token acceptor."""
     with collector_paused():  # many fresh acyclic tables and tuples: see srgs.gc_pause
         return _compile_bundle(bundle, options)
+
+
+def _optimize(fst, options: CompileOptions):
+    return optimize_bounded(fst, in_process_states=options.optimize_in_process_states,
+                            timeout_s=options.optimize_timeout_s, memory_bytes=options.optimize_memory_bytes)
 
 
 def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> CompiledGrammar:
@@ -42,18 +48,20 @@ def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> Co
     raw_states = transducer.num_states()
 
     clock = time.perf_counter()
+    optimized = options.optimize
     if options.optimize:
-        transducer.optimize()
+        transducer, optimized = _optimize(transducer, options)
     transducer.arcsort("ilabel")
     acceptor = transducer.copy().project("input")
     acceptor.rmepsilon()
-    if options.optimize:
-        acceptor.optimize()
+    if optimized:
+        acceptor, optimized = _optimize(acceptor, options)
     acceptor.arcsort("ilabel")
     timings["optimize_s"] = time.perf_counter() - clock
 
     stats = {
         "raw_states": raw_states,
+        "optimized": optimized,
         "symbols": len(compiler.symbols.symbols),
         **timings,
     }
@@ -92,6 +100,8 @@ def describe(compiled: CompiledGrammar) -> str:
         f"symbols:    {stats['symbols']}",
         f"build {stats['build_s'] * 1000:.1f} ms, optimise {stats['optimize_s'] * 1000:.1f} ms",
     ]
+    if not stats.get("optimized", True):
+        lines.append("not determinised: over the optimisation budget (same paths and weights, epsilon-free)")
     return "\n".join(lines)
 
 

@@ -17,7 +17,10 @@ class CompileOptions:
     wins over garbage). ``recursion_depth``: how many nested recursive references a recursive
     rule may make before the next one becomes $VOID (SRGS §5.4 allows recursion; a finite-state
     form needs a bound). ``max_repeat``: the largest repeat count expanded. ``max_states``: the
-    largest FST built at any step. ``optimize``: determinise and minimise both views.
+    largest FST built at any step. ``optimize``: determinise and minimise both views, FSTs over
+    ``optimize_in_process_states`` states in a child process bounded by ``optimize_timeout_s``
+    and ``optimize_memory_bytes`` (over the budget, the FST is kept epsilon-free but not
+    determinised: the same paths, the same weights).
     """
 
     garbage_cost: float = 10.0
@@ -25,6 +28,9 @@ class CompileOptions:
     max_repeat: int = DEFAULT_LIMITS.max_repeat
     max_states: int = 4_000_000
     optimize: bool = True
+    optimize_in_process_states: int = 4_000
+    optimize_timeout_s: float = 20.0
+    optimize_memory_bytes: int = 2 * 1024**3
 
     def __post_init__(self) -> None:
         if not self.garbage_cost >= 0:
