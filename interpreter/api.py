@@ -15,7 +15,9 @@ from typing import Mapping, Sequence
 
 from srgs.bundle import GrammarBundle
 from srgs.compile import CompiledGrammar, CompileOptions, compile_cached
+from srgs.errors import InputLimitError
 from srgs.fetch import FetchOptions
+from srgs.limits import DEFAULT_LIMITS
 from srgs.loader import bundle_from_text, load_bundle
 from srgs.text import normalize_words
 
@@ -116,6 +118,7 @@ class Interpreter:
 
     def interpret(self, text: str, *, nbest: int | None = None) -> RecognitionResult:
         """Every grammar's n best parses of ``text`` with their SISR values, best first."""
+        _check_text(text)
         nbest = max(1, nbest or self.nbest)
         scored: list[tuple[float, ActiveGrammar, tuple[str, ...], list[Parse]]] = []
         for grammar in self.grammars:
@@ -155,6 +158,7 @@ class Interpreter:
 
     def match(self, tokens: str | Sequence[str]) -> MatchResult:
         """Incremental status of a token prefix (DTMF ``715#`` is split into keys)."""
+        _check_text(tokens if isinstance(tokens, str) else " ".join(tokens))
         any_complete = any_prefix = any_more = False
         winner: ActiveGrammar | None = None
         for grammar in self.grammars:
@@ -172,6 +176,11 @@ class Interpreter:
         parses = parse_words(winner.compiled, words, nbest=1)
         value = _evaluate(winner, parses[0].tree, 100) if parses else None
         return MatchResult(status=status, interpretation=value, lm=winner.name)
+
+
+def _check_text(text: str) -> None:
+    if len(text) > DEFAULT_LIMITS.max_text_chars:
+        raise InputLimitError(f"the text is longer than {DEFAULT_LIMITS.max_text_chars} characters")
 
 
 def _evaluate(grammar: ActiveGrammar, tree: ParseRule, score: int):

@@ -15,6 +15,7 @@ class Limits:
     max_referenced_grammars: int = 256  # distinct grammars reachable through references
     fetch_timeout_s: float = 5.0  # one http(s) fetch
     max_fetch_bytes: int = 8 * 1024 * 1024  # one fetched grammar
+    max_text_chars: int = 100_000  # one text to interpret or match
 
 
 DEFAULT_LIMITS = Limits()

@@ -131,6 +131,14 @@ def test_no_match_and_normalised_text():
     assert 0 <= result.alternatives[0].score <= 100
 
 
+def test_a_text_over_the_size_limit_is_refused():
+    from srgs.errors import InputLimitError
+
+    g = load("public $main = hello world;\n", "abnf")
+    with pytest.raises(InputLimitError, match="longer than"):
+        g.interpret("hello " * 50_000)
+
+
 def test_nbest_orders_ambiguous_parses_by_weight():
     g = load("public $main = /3/ $a | /1/ $b;\n$a = red {out = 'A';};\n$b = red {out = 'B';};\n", "abnf")
     interpretations = g.interpret("red", nbest=2).alternatives[0].interpretations
