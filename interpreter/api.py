@@ -50,6 +50,7 @@ class ActiveGrammar:
     compiled: CompiledGrammar
     evaluator: SemanticEvaluator | None
     mode: str
+    language: str | None = None
     weight_cost: float = 0.0
 
 
@@ -109,6 +110,7 @@ class Interpreter:
                     if options.semantics
                     else None,
                     mode=bundle.main_grammar.mode,
+                    language=bundle.main_grammar.language,
                     weight_cost=-math.log(weight / total),
                 )
             )
@@ -122,7 +124,7 @@ class Interpreter:
         nbest = max(1, nbest or self.nbest)
         scored: list[tuple[float, ActiveGrammar, tuple[str, ...], list[Parse]]] = []
         for grammar in self.grammars:
-            words = normalize_words(text, mode=grammar.mode)
+            words = normalize_words(text, mode=grammar.mode, language=grammar.language)
             parses = parse_words(grammar.compiled, words, nbest=nbest) if words else []
             if parses:
                 scored.append((parses[0].cost + grammar.weight_cost, grammar, words, parses))
@@ -162,7 +164,7 @@ class Interpreter:
         any_complete = any_prefix = any_more = False
         winner: ActiveGrammar | None = None
         for grammar in self.grammars:
-            words = _words(tokens, grammar.mode)
+            words = _words(tokens, grammar)
             done = complete(grammar.compiled, words)
             if done and winner is None:
                 winner = grammar
@@ -172,7 +174,7 @@ class Interpreter:
         status = match_status(any_complete, any_prefix, any_more)
         if winner is None:
             return MatchResult(status=status)
-        words = _words(tokens, winner.mode)
+        words = _words(tokens, winner)
         parses = parse_words(winner.compiled, words, nbest=1)
         value = _evaluate(winner, parses[0].tree, 100) if parses else None
         return MatchResult(status=status, interpretation=value, lm=winner.name)
@@ -194,10 +196,9 @@ def semantics_of(bundle: GrammarBundle) -> Mapping[str, GrammarSemantics]:
     return {key: GrammarSemantics.from_grammar(grammar) for key, grammar in bundle.grammars.items()}
 
 
-def _words(tokens: str | Sequence[str], mode: str) -> tuple[str, ...]:
-    if isinstance(tokens, str):
-        return normalize_words(tokens, mode=mode)
-    return tuple(word for token in tokens for word in normalize_words(token, mode=mode))
+def _words(tokens: str | Sequence[str], grammar: ActiveGrammar) -> tuple[str, ...]:
+    pieces = [tokens] if isinstance(tokens, str) else tokens
+    return tuple(word for piece in pieces for word in normalize_words(piece, mode=grammar.mode, language=grammar.language))
 
 
 def _confidence(relative_cost: float, tree: ParseRule, word_count: int) -> int:

@@ -166,7 +166,8 @@ class GrammarCompiler:
             if isinstance(item, Tag):
                 outputs.append(self._tag_label(item, grammar_key))
                 continue
-            words = token_words(item.text, mode=self.bundle.grammars[grammar_key].mode)
+            grammar = self.bundle.grammars[grammar_key]
+            words = token_words(item.text, mode=grammar.mode, language=item.lang or grammar.language)
             outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
             inputs.extend(self.symbols.word(word) for word in words)
         return fsts.pack(inputs, outputs)

@@ -190,3 +190,14 @@ def test_interpreter_is_thread_safe():
     with ThreadPoolExecutor(max_workers=8) as pool:
         values = list(pool.map(lambda t: value(g, t), texts))
     assert all(v["qty"] == expected[t.split()[0]] for v, t in zip(values, texts))
+
+
+def test_chinese_and_japanese_match_character_by_character():
+    zh = "#ABNF 1.0 UTF-8;\nlanguage zh-CN;\nroot $main;\npublic $main = 你好 | 再见 {out = 'bye';};\n"
+    g = Interpreter.from_text(zh, name="zh")
+    assert value(g, "你好") == "你 好"  # the matched words, one per character
+    assert value(g, "再 见") == "bye"
+    assert value(g, "再见！") == "bye"
+    assert g.interpret("你").status == "NO_MATCH"
+    ko = "#ABNF 1.0 UTF-8;\nlanguage ko-KR;\nroot $main;\npublic $main = 안녕하세요;\n"
+    assert Interpreter.from_text(ko, name="ko").interpret("안녕 하세요").status == "NO_MATCH"  # Korean keeps spaces
