@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from functools import cached_property
 from pathlib import Path
 
 import pynini
@@ -47,7 +48,6 @@ class CompiledGrammar:
         self.acceptor = acceptor
         self.symbol_list = symbols
         self.metadata = metadata
-        self.word_labels, self.events = decode_labels(symbols)
         self.tokens = [(text, tuple(words)) for text, words in metadata["tokens"]]
         self.rules = [tuple(entry) for entry in metadata["rules"]]
         self.tags = [tuple(entry) for entry in metadata["tags"]]
@@ -56,6 +56,21 @@ class CompiledGrammar:
         self._lock = threading.Lock()
 
     # --- views --------------------------------------------------------------------------
+
+    @cached_property
+    def _decoded(self) -> tuple[dict[str, int], list]:
+        # Built on first parse, not at compile: `srgs compile -o` never needs them.
+        return decode_labels(self.symbol_list)
+
+    @property
+    def word_labels(self) -> dict[str, int]:
+        """Input word -> label."""
+        return self._decoded[0]
+
+    @property
+    def events(self) -> list:
+        """Output label -> ``(event kind, table index)``, None for words."""
+        return self._decoded[1]
 
     @property
     def symbols(self) -> pynini.SymbolTable:

@@ -151,25 +151,27 @@ class GrammarCompiler:
 
     def _chain(self, node: Expansion, grammar_key: str) -> list[tuple[int, int]] | None:
         """A token, a tag or a sequence of them as packed label pairs (see ``fsts.pack``);
-        None for anything else."""
-        if isinstance(node, Sequence):
+        None for anything else. The hot loop of a word list: one call per entry."""
+        kind = type(node)
+        if kind is Sequence:
             items = node.items
-            if not all(isinstance(item, (Token, Tag)) for item in items):
+            if not all(type(item) is Token or type(item) is Tag for item in items):
                 return None
-        elif isinstance(node, (Token, Tag)):
+        elif kind is Token or kind is Tag:
             items = (node,)
         else:
             return None
+        grammar = self.bundle.grammars[grammar_key]
+        word_label = self.symbols.word
         inputs: list[int] = []
         outputs: list[int] = []
         for item in items:
-            if isinstance(item, Tag):
+            if type(item) is Tag:
                 outputs.append(self._tag_label(item, grammar_key))
                 continue
-            grammar = self.bundle.grammars[grammar_key]
             words = token_words(item.text, mode=grammar.mode, language=item.lang or grammar.language)
             outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
-            inputs.extend(self.symbols.word(word) for word in words)
+            inputs.extend([word_label(word) for word in words])
         return fsts.pack(inputs, outputs)
 
     def _union(self, pieces: list[pynini.Fst]) -> pynini.Fst:

@@ -2,9 +2,12 @@
 
 ``Fst.optimize`` (epsilon removal, encoded determinisation, minimisation) is quick on the usual
 grammar, but its cost follows the grammar's ambiguity, not its size: nested repeats such as
-``((a | b c)<1-80>)<1-80>`` (a 26,000-state FST) take a minute and gigabytes. Small FSTs are
-optimised in process; larger ones in a child process with a deadline and an address-space
-limit, and when the child does not finish the FST is kept with only its epsilons removed. Both
+``((a | b c)<1-80>)<1-80>`` (a 26,000-state FST) take a minute and gigabytes. Small FSTs, and
+word lists (next to no input epsilons: the compiler writes sequences, repeats and references
+with epsilon arcs, so an FST without them is a union of word chains, whose determinisation
+stays small), are optimised in process; others in a child process with a deadline and an
+address-space limit, and when the child does not finish the FST is kept with only its
+epsilons removed. Both
 forms accept the same paths with the same weights, so the choice never changes a result.
 """
 
@@ -23,7 +26,7 @@ _CHILD = "import pynini, sys\nfst = pynini.Fst.read(sys.argv[1])\nfst.optimize()
 
 def optimize_bounded(fst: pynini.Fst, *, in_process_states: int, timeout_s: float, memory_bytes: int) -> tuple[pynini.Fst, bool]:
     """The optimised FST and True, or (over the budget) the epsilon-free FST and False."""
-    if fst.num_states() <= in_process_states:
+    if fst.num_states() <= in_process_states or _word_list(fst):
         fst.optimize()
         return fst, True
     with tempfile.TemporaryDirectory(prefix="srgs-optimize-") as folder:
@@ -40,3 +43,14 @@ def optimize_bounded(fst: pynini.Fst, *, in_process_states: int, timeout_s: floa
             fst.rmepsilon()
             return fst, False
     return optimised, True
+
+
+def _word_list(fst: pynini.Fst) -> bool:
+    """Whether the FST has next to no input-epsilon arcs (one per thousand states at most)."""
+    allowed = max(4, fst.num_states() // 1000)
+    seen = 0
+    for state in fst.states():
+        seen += fst.num_input_epsilons(state)
+        if seen > allowed:
+            return False
+    return True
