@@ -3,7 +3,7 @@
 lxml parses with a hardened parser: no DTD loading, no network, no entity expansion, no huge
 trees. A document whose internal DTD subset declares an entity is refused before parsing, so an
 entity bomb or an external entity costs one string search. lxml reports only the line where a
-start tag *ends*, so ``SourceLocator`` walks the decoded text alongside the tree, in document
+start tag *ends*, so ``xml_source.SourceLocator`` walks the decoded text alongside the tree, in document
 order, to give every element and every plain-text token its line and column.
 
 Foreign-namespace elements and attributes are ignored (SRGS §4; W3C conformance-5); unknown or
@@ -13,7 +13,6 @@ duplicate ids, the root rule, recursion) belong to the validator, not here.
 
 from __future__ import annotations
 
-import codecs
 import copy
 import math
 import re
@@ -25,6 +24,7 @@ from .gc_pause import collector_paused
 from .limits import DEFAULT_LIMITS, Limits
 from .model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
 from .model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
+from .xml_source import SourceLocator, decode_document, refuse_entity_declarations
 
 GRAMMAR_NS = "http://www.w3.org/2001/06/grammar"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -34,10 +34,6 @@ _WS = " \t\r\n"  # XML white space (XML 1.0 §2.3 S); Unicode spaces such as U+3
 _WS_RUN = re.compile(r"[ \t\r\n]+")
 _REPEAT = re.compile(r"(\d+)(?:(-)(\d*))?")
 _DECIMAL = re.compile(r"\d+\.?\d*|\.\d+")  # SRGS §2.4.1 / §2.5.1: "n", "n.", ".n", "n.n"
-_ENCODING_DECL = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
-_DOCTYPE_HEAD = re.compile(r"""<!DOCTYPE[^\[>"']*(?:(?:"[^"]*"|'[^']*')[^\[>"']*)*""")
-_NAME_ENDS = frozenset(" \t\r\n/>")
 DTMF_KEY_WORDS = {"star": "*", "pound": "#"}  # bare words read as keys in DTMF mode (W3C dtmf-pound-star-text)
 _PARSER_OPTIONS = dict(
     resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
@@ -54,7 +50,7 @@ def read_xml(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Gr
         message = f"grammar is {len(data)} bytes, over the limit of {limits.max_grammar_bytes}"
         raise InputLimitError(message, SourceSpan(source, 0, 0))
     text = decode_document(data)
-    _refuse_entity_declarations(text, source)
+    refuse_entity_declarations(text, source)
     try:
         root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
     except etree.XMLSyntaxError as error:
@@ -69,35 +65,6 @@ def read_xml(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Gr
         raise InputLimitError("entity declarations are not allowed", SourceSpan(source, 1, 1))
     with collector_paused():
         return _GrammarReader(SourceLocator(text, source), limits).grammar(root)
-
-
-def decode_document(data: bytes) -> str:
-    """The document as text, decoded as an XML processor would: BOM, then the declaration."""
-    if data.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif data.startswith((b"\x00<", b"<\x00")):
-        encoding = "utf-16-be" if data[0] == 0 else "utf-16-le"
-    else:
-        declared = _ENCODING_DECL.match(data, 0, 256)
-        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            encoding = "utf-8"
-    return data.decode(encoding, errors="replace")
-
-
-def _refuse_entity_declarations(text: str, source: str) -> None:
-    """Refuse an internal DTD subset that declares entities (billion laughs, XXE), unexpanded."""
-    doctype = text.find("<!DOCTYPE")
-    if doctype < 0:
-        return
-    header = _DOCTYPE_HEAD.match(text, doctype)
-    end = header.end() if header else doctype
-    if text.startswith("[", end) and text.find("<!ENTITY", end) >= 0:
-        raise InputLimitError("entity declarations are not allowed", SourceLocator(text, source).span_at(doctype))
 
 
 def split_tokens(text: str, span: SourceSpan) -> list[str]:
@@ -131,86 +98,6 @@ def normalize_space(text: str) -> str:
     if text.isascii():
         return " ".join(text.split())
     return _WS_RUN.sub(" ", text.strip(_WS))
-
-
-class SourceLocator:
-    """Line and column of start tags and tokens, found by walking the text in document order."""
-
-    __slots__ = ("text", "source", "pos", "line", "line_start")
-
-    def __init__(self, text: str, source: str):
-        self.text = text
-        self.source = source
-        self.pos = 0
-        self.line = 1
-        self.line_start = 0
-
-    def span_at(self, pos: int) -> SourceSpan:
-        """The span of offset ``pos``, moving the cursor there (it never moves back)."""
-        self.advance(pos)
-        return SourceSpan(self.source, self.line, pos - self.line_start + 1)
-
-    def advance(self, pos: int) -> None:
-        """Moves the cursor forward to offset ``pos``, counting the lines passed."""
-        if pos > self.pos:
-            last_newline = self.text.rfind("\n", self.pos, pos)
-            if last_newline >= 0:
-                self.line += self.text.count("\n", self.pos, last_newline + 1)
-                self.line_start = last_newline + 1
-            self.pos = pos
-
-    def element(self, marker: str, element) -> SourceSpan:
-        """The next start tag ``marker`` ("<name"); the cursor moves past the whole tag.
-
-        "<" cannot stand in character data or attribute values, so the next ``marker`` that is
-        not inside a comment, CDATA section or processing instruction is the tag.
-        """
-        text, pos, width = self.text, self.pos, len(marker)
-        while True:
-            found = text.find(marker, pos)
-            if found < 0:
-                return SourceSpan(self.source, element.sourceline or self.line, 1)
-            markup = text.find("<!", pos, found)
-            if markup < 0:
-                markup = text.find("<?", pos, found)
-            if markup >= 0:
-                pos = self._skip_markup(markup)
-            elif text[found + width] in _NAME_ENDS:
-                break
-            else:
-                pos = found + width
-        span = self.span_at(found)
-        rest = _TAG_REST.match(text, found)
-        self.advance(rest.end() if rest else found + width)
-        return span
-
-    def token_spans(self, tokens: list[str]) -> list[SourceSpan]:
-        """Spans of ``tokens`` (as ``split_tokens`` gives them) in the current run of text."""
-        text, source = self.text, self.source
-        run_end = text.find("<", self.pos)
-        run_end = len(text) if run_end < 0 else run_end
-        spans = []
-        for token in tokens:
-            quoted = token[0] == '"'
-            found = text.find('"' if quoted else token, self.pos, run_end)
-            if found >= 0:
-                self.advance(found)
-                after = text.find('"', found + 1, run_end) + 1 if quoted else found + len(token)
-            else:
-                found = after = self.pos
-            spans.append(SourceSpan(source, self.line, found - self.line_start + 1))
-            self.advance(after)
-        return spans
-
-    def _skip_markup(self, pos: int) -> int:
-        """The offset after the comment, CDATA section, PI, declaration or tag at ``pos``."""
-        text = self.text
-        for opener, closer in (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")):
-            if text.startswith(opener, pos):
-                end = text.find(closer, pos + len(opener))
-                return len(text) if end < 0 else end + len(closer)
-        rest = _TAG_REST.match(text, pos + 1)
-        return rest.end() if rest else pos + 1
 
 
 class _GrammarReader:
