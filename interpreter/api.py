@@ -50,7 +50,7 @@ class ActiveGrammar:
     compiled: CompiledGrammar
     evaluator: SemanticEvaluator | None
     mode: str
-    language: str | None = None
+    by_character: bool = False  # split CJK characters of the text: the grammar's tokens were
     weight_cost: float = 0.0
 
 
@@ -110,7 +110,7 @@ class Interpreter:
                     if options.semantics
                     else None,
                     mode=bundle.main_grammar.mode,
-                    language=bundle.main_grammar.language,
+                    by_character=bool(compiled.metadata.get("character_words")),
                     weight_cost=-math.log(weight / total),
                 )
             )
@@ -124,7 +124,7 @@ class Interpreter:
         nbest = max(1, nbest or self.nbest)
         scored: list[tuple[float, ActiveGrammar, tuple[str, ...], list[Parse]]] = []
         for grammar in self.grammars:
-            words = normalize_words(text, mode=grammar.mode, language=grammar.language)
+            words = normalize_words(text, mode=grammar.mode, by_character=grammar.by_character)
             parses = parse_words(grammar.compiled, words, nbest=nbest) if words else []
             if parses:
                 scored.append((parses[0].cost + grammar.weight_cost, grammar, words, parses))
@@ -198,7 +198,7 @@ def semantics_of(bundle: GrammarBundle) -> Mapping[str, GrammarSemantics]:
 
 def _words(tokens: str | Sequence[str], grammar: ActiveGrammar) -> tuple[str, ...]:
     pieces = [tokens] if isinstance(tokens, str) else tokens
-    return tuple(word for piece in pieces for word in normalize_words(piece, mode=grammar.mode, language=grammar.language))
+    return tuple(word for piece in pieces for word in normalize_words(piece, mode=grammar.mode, by_character=grammar.by_character))
 
 
 def _confidence(relative_cost: float, tree: ParseRule, word_count: int) -> int:

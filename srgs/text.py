@@ -35,8 +35,11 @@ def _is_separator(char: str) -> bool:
     return category[0] in "PSZC" and char not in _INNER_KEEP
 
 
-def normalize_words(text: str, *, mode: str = "voice", language: str | None = None) -> tuple[str, ...]:
-    """The words of ``text`` as the matcher sees them (``language``: see the module notes)."""
+def normalize_words(
+    text: str, *, mode: str = "voice", language: str | None = None, by_character: bool | None = None
+) -> tuple[str, ...]:
+    """The words of ``text`` as the matcher sees them. CJK characters are words of their own when
+    ``by_character`` says so, or else when ``language`` is one written without spaces."""
     if mode == "voice" and _PLAIN.match(text):
         return tuple(text.lower().split())
     text = unicodedata.normalize("NFC", text)
@@ -52,7 +55,8 @@ def normalize_words(text: str, *, mode: str = "voice", language: str | None = No
     folded = text.casefold()
     chars = [" " if _is_separator(ch) else ch for ch in folded]
     words = []
-    by_character = splits_characters(language)
+    if by_character is None:
+        by_character = splits_characters(language)
     for word in "".join(chars).split():
         word = word.strip("'’-")
         if by_character and _CJK_CHARACTER.search(word):

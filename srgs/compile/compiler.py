@@ -75,6 +75,7 @@ def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> Co
         "root": main.root,
         "language": main.language,
         "mode": main.mode,
+        "character_words": compiler.character_words,
         "tag_format": main.tag_format,
         "grammars": {
             key: {"tag_format": grammar.tag_format, "language": grammar.language, "mode": grammar.mode,

@@ -23,7 +23,7 @@ from .options import CompileOptions
 from ..recursion import RuleGraph, RuleKey, expansion_nullable
 from .symbols import ANY_LABEL, GARBAGE_LABEL, RULE_END_LABEL, SymbolBuilder
 from .weights import alternative_costs, repeat_costs
-from ..text import token_words
+from ..text import splits_characters, token_words
 
 
 class GrammarCompiler:
@@ -44,6 +44,9 @@ class GrammarCompiler:
         self._ids: dict[tuple, int] = {}
         self._event_labels: dict[int, dict[tuple, int]] = {id(self.rules): {}, id(self.tokens): {}, id(self.tags): {}}
         self._bodies: dict[tuple[RuleKey, int], pynini.Fst] = {}
+        # Whether any token was split into CJK characters (its language is written without
+        # spaces): the input text must then be split the same way.
+        self.character_words = False
 
     # --- rules ---------------------------------------------------------------------------
 
@@ -169,7 +172,10 @@ class GrammarCompiler:
             if type(item) is Tag:
                 outputs.append(self._tag_label(item, grammar_key))
                 continue
-            words = token_words(item.text, mode=grammar.mode, language=item.lang or grammar.language)
+            language = item.lang or grammar.language
+            words = token_words(item.text, mode=grammar.mode, language=language)
+            if not self.character_words and splits_characters(language):
+                self.character_words = True
             outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
             inputs.extend([word_label(word) for word in words])
         return fsts.pack(inputs, outputs)

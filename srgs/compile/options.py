@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from ..limits import DEFAULT_LIMITS
 
-COMPILER_VERSION = "srgs-compile/1"
+COMPILER_VERSION = "srgs-compile/2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -201,3 +201,10 @@ def test_chinese_and_japanese_match_character_by_character():
     assert g.interpret("你").status == "NO_MATCH"
     ko = "#ABNF 1.0 UTF-8;\nlanguage ko-KR;\nroot $main;\npublic $main = 안녕하세요;\n"
     assert Interpreter.from_text(ko, name="ko").interpret("안녕 하세요").status == "NO_MATCH"  # Korean keeps spaces
+
+
+def test_chinese_tokens_inside_an_english_grammar():
+    mixed = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nroot $main;\npublic $main = say (hello | 你好!zh-CN {out = 'ni hao';});\n"
+    g = Interpreter.from_text(mixed, name="mixed")
+    assert value(g, "say 你好") == "ni hao"
+    assert value(g, "say hello") == "say hello"
