@@ -160,7 +160,7 @@ class SemanticEvaluator:
                 has_tags = True
                 if program.literal:
                     program.require_supported(node.text)
-                    events.append([node.text.strip()])
+                    events.append([literal_tag_value(node.text)])
                 else:
                     events.append(program.case(rule, node.text))
         return events, used, has_tags
@@ -195,3 +195,18 @@ def default_value(tree: ParseRule) -> object:
         if isinstance(child, ParseRule):
             return default_value(child)
     return " ".join(tree.words)
+
+
+def literal_tag_value(text: str) -> str:
+    """The value of a ``semantics/1.0-literals`` tag: its text, trimmed; a tag written as a quoted
+    string (``{"New York"}``, ``<tag>'yes'</tag>``) gives the string inside the quotes."""
+    value = text.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        inner = value[1:-1]
+        if value[0] == '"':
+            try:
+                return json.loads(value)
+            except ValueError:
+                return inner
+        return inner
+    return value

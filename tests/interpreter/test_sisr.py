@@ -111,6 +111,13 @@ def test_literals_last_tag_text_is_the_value():
     assert evaluate(rule("main", tok("call"), rule("name", tok("john")), tag("x")), LITERALS) == "x"
 
 
+def test_a_quoted_literal_gives_the_string_inside_the_quotes():
+    assert evaluate(rule("main", tok("ny"), tag(' "New York" ')), LITERALS) == "New York"
+    assert evaluate(rule("main", tok("y"), tag("'yes'")), LITERALS) == "yes"
+    assert evaluate(rule("main", tok("q"), tag('"say \\"hi\\""')), LITERALS) == 'say "hi"'
+    assert evaluate(rule("main", tok("u"), tag('"unbalanced')), LITERALS) == '"unbalanced'
+
+
 def test_literal_text_is_never_run_as_script():
     assert evaluate(rule("main", tok("a"), tag("while(1){}")), LITERALS) == "while(1){}"
 
