@@ -82,7 +82,11 @@ def _yaml_cases(text: str, path: str) -> list[Case]:
 def _case(item: Any, path: str, line: int) -> Case:
     if not isinstance(item, dict) or "text" not in item or "expect" not in item:
         raise CasesFileError("each case needs 'text' and 'expect'", SourceSpan(path, line, 1))
-    return Case(text=str(item["text"]), expect=item["expect"], line=line)
+    if not isinstance(item["text"], str):
+        raise CasesFileError(
+            f"'text' must be a string, not {item['text']!r}: quote it (YAML reads yes, no, on, off "
+            "and numbers as other types)", SourceSpan(path, line, 1))
+    return Case(text=item["text"], expect=item["expect"], line=line)
 
 
 def run_cases(cases: list[Case], interpret: Callable[[str], Any]) -> list[CaseOutcome]:
