@@ -7,6 +7,7 @@ options -- never of a file name -- so an edited grammar is never served stale.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -129,10 +130,15 @@ class CompileCache:
         path = self._path(key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        compiled.save(partial)
-        os.replace(partial, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            compiled.save(partial)
+            os.replace(partial, path)
+        except (OSError, CompileError):
+            # the disk cache is best effort: a full or read-only disk only costs a recompile
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
 
 
 _default_cache: CompileCache | None = None

@@ -121,3 +121,14 @@ def test_decoder_view_is_safe_to_share_between_threads():
     for thread in threads:
         thread.join()
     assert len(results) == 8 and len(set(results)) == 1
+
+
+def test_an_unwritable_cache_directory_only_costs_a_recompile(tmp_path):
+    from srgs.compile import CompileCache
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    cache = CompileCache(directory=blocker / "cache")
+    first = cache.get(single(tok("hello")))
+    assert first.transducer.num_states() > 0
+    assert cache.misses == 1
