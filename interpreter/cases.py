@@ -65,8 +65,12 @@ def _json_lines(text: str, path: str) -> list[Case]:
 
 def _yaml_cases(text: str, path: str) -> list[Case]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        items = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()  # the nodes keep each case's line
+            items = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         span = SourceSpan(path, mark.line + 1, mark.column + 1) if mark else SourceSpan(path, 0, 0)

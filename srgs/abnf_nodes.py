@@ -17,6 +17,7 @@ from .model import (
     SPECIAL_NAMES, Alternative, OneOf, Repeat, RuleRef, Sequence, SourceSpan, SpecialRef, Tag, Token,
     one_of,
 )
+from .text import DTMF_KEY_WORDS
 
 _REPEAT = re.compile(r"<\s*(\d+)\s*(-\s*(\d*))?\s*(?:/\s*([^/\s]+)\s*/)?\s*>")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
@@ -28,11 +29,9 @@ _LANG_NODES = (Token, RuleRef, Repeat, Sequence, OneOf)
 
 def bare_token(text: str, span: SourceSpan, ctx: ReadContext) -> Token:
     if ctx.header["mode"] == "dtmf":  # SRGS App. E: `star` and `pound` name the keys * and #
-        word = text.lower()
-        if word == "star":
-            text = "*"
-        elif word == "pound":
-            text = "#"
+        key = DTMF_KEY_WORDS.get(text.lower())
+        if key is not None:
+            text = key
         elif "#" in text:
             raise GrammarSyntaxError(f"'#' must be quoted in a DTMF grammar: write \"{text}\"", span)
     return Token(text=text, span=span)

@@ -16,6 +16,7 @@ from .errors import GrammarSyntaxError
 from .model import (
     SPECIAL_NAMES, Grammar, OneOf, Repeat, Rule, RuleRef, Sequence, SpecialRef, Tag, Token,
 )
+from .text import DTMF_KEY_WORDS
 
 _BARE = re.compile(r'[^\s;|*+?()\[\]{}<>/$!="~]+')
 _RULE_NAME = re.compile(r"[^\W\d][\w\-]*")
@@ -131,7 +132,7 @@ class _Writer:
         text = node.text
         if not text.strip():
             raise GrammarSyntaxError("an empty token cannot be written in ABNF", node.span)
-        if _BARE.fullmatch(text) and not (self.dtmf and ("#" in text or text.lower() in ("star", "pound"))):
+        if _BARE.fullmatch(text) and not (self.dtmf and ("#" in text or text.lower() in DTMF_KEY_WORDS)):
             return text
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -16,6 +16,8 @@ import unicodedata
 from functools import lru_cache
 
 DTMF_KEYS = frozenset("0123456789*#ABCD")
+# Bare words a DTMF grammar reads as keys (SRGS App. E; W3C dtmf-pound-star-text).
+DTMF_KEY_WORDS = {"star": "*", "pound": "#"}
 # Plain ASCII letters, digits and spaces (most text and most grammar tokens) split directly:
 # for them NFC, case folding and separator removal are exactly lower() and split().
 _PLAIN = re.compile(r"[A-Za-z0-9 ]*\Z")

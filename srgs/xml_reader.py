@@ -24,6 +24,7 @@ from .gc_pause import collector_paused
 from .limits import DEFAULT_LIMITS, Limits
 from .model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
 from .model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
+from .text import DTMF_KEY_WORDS
 from .xml_source import SourceLocator, decode_document, refuse_entity_declarations
 
 GRAMMAR_NS = "http://www.w3.org/2001/06/grammar"
@@ -34,7 +35,6 @@ _WS = " \t\r\n"  # XML white space (XML 1.0 §2.3 S); Unicode spaces such as U+3
 _WS_RUN = re.compile(r"[ \t\r\n]+")
 _REPEAT = re.compile(r"(\d+)(?:(-)(\d*))?")
 _DECIMAL = re.compile(r"\d+\.?\d*|\.\d+")  # SRGS §2.4.1 / §2.5.1: "n", "n.", ".n", "n.n"
-DTMF_KEY_WORDS = {"star": "*", "pound": "#"}  # bare words read as keys in DTMF mode (W3C dtmf-pound-star-text)
 _PARSER_OPTIONS = dict(
     resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
 )

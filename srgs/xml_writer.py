@@ -11,7 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .model import Alternative, Expansion, Grammar, OneOf, Repeat, Rule, RuleRef, Sequence, SpecialRef, Tag, Token
-from .xml_reader import DTMF_KEY_WORDS, GRAMMAR_NS
+from .text import DTMF_KEY_WORDS
+from .xml_reader import GRAMMAR_NS
 
 _INDENT = "  "
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
