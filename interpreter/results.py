@@ -58,6 +58,7 @@ class RecognitionResult:
     status: Status
     alternatives: tuple[Alternative, ...] = ()
     error: str | None = None
+    mode: Literal["voice", "dtmf"] = "voice"  # the input mode of the grammar(s) that were active
 
 
 # --- JSON ---------------------------------------------------------------------------------

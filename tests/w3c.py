@@ -13,7 +13,8 @@ from pathlib import Path
 from srgs.fetch import FetchOptions
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = (REPO.parent / "shared" / "corpora" / "w3c-srgs-1.0-ir").resolve()
+# Vendored copy of the W3C corpus (its notice: tests/data/w3c-srgs-1.0-ir/README.md).
+CORPUS = REPO / "tests" / "data" / "w3c-srgs-1.0-ir"
 TEST_DIR = CORPUS / "test"
 EXTERNAL_STANDINS = REPO / "tests" / "data" / "w3c-external"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -13,8 +12,9 @@ from interpreter.results import (
     to_tree, tree_notation,
 )
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
+from tests import w3c
 
-MANIFEST = Path("/work/shared/corpora/w3c-srgs-1.0-ir/manifest.json")
+MANIFEST = w3c.CORPUS / "manifest.json"
 NS = {"m": "urn:ietf:params:xml:ns:mrcpv2", "emma": "http://www.w3.org/2003/04/emma"}
 HOSTILE = 'a "q" <b> & \x01 \ud800 ]]> \u2028'
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,9 @@ from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.model import (
     Alternative, Lexicon, Meta, OneOf, Repeat, RuleRef, Sequence, SpecialRef, Tag, Token,
 )
+from tests import w3c
 
-CORPUS = Path("/work/shared/corpora/w3c-srgs-1.0-ir/test")
+CORPUS = w3c.TEST_DIR
 ILLEGAL = {
     "abnf-sih-header-no-newline": (1, 11), "no-abnf-sih-header": (1, 1), "no-abnf-sih-version": (1, 6),
     "wrong-abnf-sih-version": (1, 7), "unrecognized-header": (18, 1), "multiple-header": (18, 6),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from srgs.model import (
     Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, RuleRef, Sequence, SourceSpan, SpecialRef,
     Tag, Token, one_of, sequence,
 )
+from tests import w3c
 
-CORPUS = Path("/work/shared/corpora/w3c-srgs-1.0-ir/test")
+CORPUS = w3c.TEST_DIR
 
 
 def _readable_grams():
