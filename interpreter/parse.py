@@ -83,39 +83,38 @@ def _input_acceptor(compiled: CompiledGrammar, words: Sequence[str]) -> pynini.F
 
 
 def _paths(fst: pynini.Fst) -> list[tuple[list[int], float]]:
-    """The output labels and cost of each path of a shortest-path result (one per start arc)."""
-    start = fst.start()
-    if start < 0:
+    """The output labels (epsilons dropped) and cost of every path of an acyclic FST.
+
+    OpenFst's path iterator walks the paths in C++: reading a shortest-path result arc by arc
+    in Python cost more than the composition and the search together.
+    """
+    if fst.start() < 0:
         return []
     out = []
-    for first in fst.arcs(start):
-        labels = [first.olabel] if first.olabel else []
-        cost = float(first.weight)
-        state = first.nextstate
-        while True:
-            final = float(fst.final(state))
-            arcs = list(fst.arcs(state))
-            if not arcs:
-                cost += final
-                break
-            arc = arcs[0]
-            if arc.olabel:
-                labels.append(arc.olabel)
-            cost += float(arc.weight)
-            state = arc.nextstate
-        out.append((labels, cost))
+    paths = fst.paths()
+    while not paths.done():
+        out.append(([label for label in paths.olabels() if label], float(paths.weight())))
+        paths.next()
     return out
 
 
 def _decode(compiled: CompiledGrammar, labels: list[int], cost: float, words: Sequence[str]) -> Parse:
     """Output events to a tree; each token takes its words from the input, in order."""
+    events, rules, tokens, tags = compiled.events, compiled.rules, compiled.tokens, compiled.tags
     stack: list[tuple[tuple[str, str, str], list]] = []
     root: ParseRule | None = None
     position = 0
     for label in labels:
-        kind, index = compiled.events[label]
-        if kind == RULE_START:
-            stack.append((compiled.rules[index], []))
+        kind, index = events[label]
+        if kind == TAG:
+            stack[-1][1].append(ParseTag(text=tags[index][0]))
+        elif kind == TOKEN:
+            text, token_words = tokens[index]
+            end = position + len(token_words)
+            stack[-1][1].append(ParseToken(text=text, words=tuple(words[position:end])))
+            position = end
+        elif kind == RULE_START:
+            stack.append((rules[index], []))
         elif kind == RULE_STOP:
             (grammar, name, rule_label), children = stack.pop()
             node = ParseRule(name=name, label=rule_label, grammar=grammar, children=tuple(children))
@@ -123,13 +122,6 @@ def _decode(compiled: CompiledGrammar, labels: list[int], cost: float, words: Se
                 stack[-1][1].append(node)
             else:
                 root = node
-        elif kind == TOKEN:
-            text, token_words = compiled.tokens[index]
-            end = position + len(token_words)
-            stack[-1][1].append(ParseToken(text=text, words=tuple(words[position:end])))
-            position = end
-        elif kind == TAG:
-            stack[-1][1].append(ParseTag(text=compiled.tags[index][0]))
         elif kind == GARBAGE_WORD:
             children = stack[-1][1]
             if children and isinstance(children[-1], ParseGarbage):
