@@ -21,18 +21,32 @@ class MatchStatus(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class MatchResult:
-    """The status and, when the tokens form a complete sentence, its interpretation."""
+    """The status and, when the tokens form a complete sentence, its interpretation.
+
+    ``error``: set when the tokens form a sentence (MATCH or MATCH_END) but the winning parse's
+    SISR tags failed; ``interpretation`` is then None and ``failed`` True. The status stays the
+    one the tokens reached: a DTMF collector can still tell complete from incomplete input.
+    """
 
     status: MatchStatus
     interpretation: Any = None
     lm: str | None = None
+    error: str | None = None
 
     @property
     def is_complete(self) -> bool:
         return self.status in (MatchStatus.MATCH, MatchStatus.MATCH_END)
 
+    @property
+    def failed(self) -> bool:
+        """Whether the semantic interpretation of a complete sentence failed (see ``error``)."""
+        return self.error is not None
+
     def to_json_dict(self) -> dict:
-        return {"status": self.status.value, "interpretation": self.interpretation}
+        body = {"status": self.status.value, "interpretation": self.interpretation}
+        if self.error is not None:
+            body["error"] = {"code": "SEMANTICS_FAILURE", "message": self.error}
+        return body
 
 
 def match_status(complete: bool, prefix: bool, can_continue: bool) -> MatchStatus:
