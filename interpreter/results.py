@@ -5,7 +5,15 @@
 * EMMA 1.0 (W3C Recommendation 2009): ``emma:one-of`` of ``emma:interpretation``; a NO_MATCH is
   an interpretation with ``emma:uninterpreted="true"`` (EMMA §4.2.3; ``emma:no-input`` is for
   silence, not for input that matched nothing).
-* Tree: ``$main[$action["open"],$object["the","door"]]`` (the W3C SRGS implementation report).
+* Tree: ``$main[$action["open"],$object["the","door"]]`` (the W3C SRGS implementation report);
+  ``NO_MATCH`` / ``FAILURE`` when there is no parse to show.
+
+A FAILURE (the words matched, a tag failed) is neither a match nor a NO_MATCH in any format:
+JSON has ``result_status: FAILURE`` and ``error``; NLSML follows MRCPv2 completion cause 014
+``semantics-failure`` (RFC 6787 §9.4.11: the result holds the input text and no instance), with
+the cause and reason in comments; EMMA has an interpretation with the tokens and no value, the
+failure in its ``emma:info``. The input mode is the result's: DTMF is NLSML ``mode="dtmf"``,
+EMMA ``emma:mode="dtmf"`` ``emma:medium="tactile"``.
 
 SISR §7 XML serialisation of a value: an object property becomes a child element, ``_value``
 the element's text and ``_attributes`` its attributes; an array becomes ``<item>`` elements;
@@ -88,10 +96,20 @@ def to_json_dict(result: RecognitionResult) -> dict:
     return body
 
 
+# Kept as escapes in UTF-8 JSON: lone surrogates (not encodable in UTF-8) and the two Unicode
+# line separators (so that a JSON document stays one line for line-oriented readers).
+_JSON_ESCAPED = re.compile("[\ud800-\udfff\u2028\u2029]")
+
+
+def json_line(value: object) -> str:
+    """Compact one-line JSON, non-ASCII kept as characters (UTF-8 when written), never invalid."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _JSON_ESCAPED.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+
+
 def to_json(result: RecognitionResult) -> str:
-    """``to_json_dict`` as one line of ASCII JSON (escapes keep hostile text valid)."""
-    return json.dumps(to_json_dict(result), ensure_ascii=True, separators=(",", ":"),
-                      allow_nan=False)
+    """``to_json_dict`` as one line of JSON (``json_line``)."""
+    return json_line(to_json_dict(result))
 
 
 # --- XML helpers --------------------------------------------------------------------------
@@ -148,51 +166,115 @@ def _confidence(score: int) -> str:
     return f"{max(0, min(100, score)) / 100:.2f}"
 
 
-def _serialise(root: etree._Element) -> str:
-    return etree.tostring(root, encoding="unicode", xml_declaration=False)
+def _document(root: etree._Element) -> str:
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="unicode")
+
+
+def one_line(document: str) -> str:
+    """An NLSML or EMMA document on one line (line breaks in text become character references),
+    for writing one document per line."""
+    declaration, _, body = document.partition("\n")
+    return declaration + body.replace("\r", "&#13;").replace("\n", "&#10;")
+
+
+# --- failures -------------------------------------------------------------------------------
+
+SRGS_NS = "urn:srgs-engine:result"  # the namespace of the failure element in EMMA's emma:info
+
+
+def _failed_input(result: RecognitionResult, input_text: str | None) -> tuple[str, str | None]:
+    """The words and grammar of a FAILURE: from its alternatives, else the text given."""
+    if result.alternatives:
+        return result.alternatives[0].text, result.alternatives[0].lm
+    return " ".join((input_text or "").split()), None
+
+
+def _comment(text: str) -> etree._Element:
+    """An XML comment holding ``text`` (``--`` cannot appear in a comment: it becomes ``- -``)."""
+    safe = xml_text(text)
+    while "--" in safe:
+        safe = safe.replace("--", "- -")
+    return etree.Comment(" " + safe + " ")
 
 
 # --- NLSML ----------------------------------------------------------------------------------
 
 
-def to_nlsml(result: RecognitionResult) -> str:
-    """RFC 6787 NLSML: one ``<interpretation>`` per interpretation, or a ``<nomatch/>``."""
+def _nlsml_mode(result: RecognitionResult) -> str:
+    return "dtmf" if result.mode == "dtmf" else "speech"
+
+
+def to_nlsml(result: RecognitionResult, *, input_text: str | None = None) -> str:
+    """RFC 6787 NLSML: one ``<interpretation>`` per interpretation, or a ``<nomatch/>``; a
+    FAILURE is MRCP's semantics-failure (``input_text``: the text, when the result has none)."""
     ns = "{%s}" % MRCP_NS
     root = etree.Element(ns + "result", nsmap={None: MRCP_NS})
+    mode = _nlsml_mode(result)
+    if result.status == "FAILURE":
+        text, lm = _failed_input(result, input_text)
+        root.append(_comment("Completion-Cause: 014 semantics-failure"))
+        root.append(_comment("Completion-Reason: " + (result.error or "semantic interpretation failed")))
+        interp = etree.SubElement(root, ns + "interpretation")
+        if lm is not None:
+            root.set("grammar", xml_text(lm))
+            interp.set("grammar", xml_text(lm))
+        etree.SubElement(interp, ns + "input", mode=mode).text = xml_text(text)
+        return _document(root)
     entries = [(alt, i) for alt in result.alternatives for i in alt.interpretations]
     if result.status == "NO_MATCH" or not entries:
         interp = etree.SubElement(root, ns + "interpretation")
         etree.SubElement(interp, ns + "instance")
-        etree.SubElement(etree.SubElement(interp, ns + "input"), ns + "nomatch")
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + _serialise(root)
+        etree.SubElement(etree.SubElement(interp, ns + "input", mode=mode), ns + "nomatch")
+        return _document(root)
     root.set("grammar", xml_text(entries[0][0].lm))
     for alt, interpretation in entries:
         interp = etree.SubElement(root, ns + "interpretation", grammar=xml_text(alt.lm),
                                   confidence=_confidence(interpretation.score))
         append_value(etree.SubElement(interp, ns + "instance"), interpretation.value)
-        etree.SubElement(interp, ns + "input", mode="speech").text = xml_text(alt.text)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _serialise(root)
+        etree.SubElement(interp, ns + "input", mode=mode).text = xml_text(alt.text)
+    return _document(root)
 
 
 # --- EMMA -----------------------------------------------------------------------------------
 
 
-def to_emma(result: RecognitionResult, *, mode: str = "voice", medium: str = "acoustic") -> str:
-    """EMMA 1.0: ``emma:one-of`` of interpretations, grammars declared by ``emma:grammar``."""
+def to_emma(result: RecognitionResult, *, mode: str | None = None, medium: str | None = None,
+            input_text: str | None = None) -> str:
+    """EMMA 1.0: ``emma:one-of`` of interpretations, grammars declared by ``emma:grammar``.
+
+    ``mode``/``medium`` default to the result's input mode (voice/acoustic, dtmf/tactile); a
+    FAILURE is an interpretation of the tokens with no value and the failure in ``emma:info``
+    (``input_text``: the text, when the result has none)."""
     emma = "{%s}" % EMMA_NS
+    mode = mode or ("dtmf" if result.mode == "dtmf" else "voice")
+    medium = medium or ("tactile" if mode == "dtmf" else "acoustic")
     root = etree.Element(emma + "emma", nsmap={"emma": EMMA_NS}, version="1.0")
     grammar_ids: dict[str, str] = {}
     for alt in result.alternatives:
         if alt.lm not in grammar_ids:
             grammar_ids[alt.lm] = f"grammar{len(grammar_ids) + 1}"
             etree.SubElement(root, emma + "grammar", id=grammar_ids[alt.lm], ref=xml_text(alt.lm))
+    if result.status == "FAILURE":
+        text, lm = _failed_input(result, input_text)
+        interp = etree.SubElement(root, emma + "interpretation", id="interpretation1")
+        if text:
+            interp.set(emma + "tokens", xml_text(text))
+        interp.set(emma + "medium", medium)
+        interp.set(emma + "mode", mode)
+        if lm in grammar_ids:
+            interp.set(emma + "grammar-ref", grammar_ids[lm])
+        info = etree.SubElement(interp, emma + "info")
+        failure = etree.SubElement(info, "{%s}failure" % SRGS_NS, nsmap={"srgs": SRGS_NS},
+                                   status="FAILURE", cause="semantics-failure")
+        failure.text = xml_text(result.error or "semantic interpretation failed")
+        return _document(root)
     entries = [(alt, i) for alt in result.alternatives for i in alt.interpretations]
     if result.status == "NO_MATCH" or not entries:
         interp = etree.SubElement(root, emma + "interpretation", id="interpretation1")
         interp.set(emma + "uninterpreted", "true")
         interp.set(emma + "medium", medium)
         interp.set(emma + "mode", mode)
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + _serialise(root)
+        return _document(root)
     one_of = etree.SubElement(root, emma + "one-of", id="one-of1")
     one_of.set(emma + "medium", medium)
     one_of.set(emma + "mode", mode)
@@ -204,7 +286,7 @@ def to_emma(result: RecognitionResult, *, mode: str = "voice", medium: str = "ac
         interp.set(emma + "mode", mode)
         interp.set(emma + "grammar-ref", grammar_ids[alt.lm])
         append_value(interp, interpretation.value)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _serialise(root)
+    return _document(root)
 
 
 # --- W3C parse notation ---------------------------------------------------------------------
@@ -234,7 +316,12 @@ def tree_notation(tree: ParseRule) -> str:
 
 
 def to_tree(result: RecognitionResult) -> str:
-    """One notation line per interpretation, best score first (stable for equal scores)."""
+    """One notation line per interpretation, best score first (stable for equal scores);
+    ``NO_MATCH`` or ``FAILURE`` when there is none."""
+    if result.status == "FAILURE":
+        return "FAILURE"
     entries = [i for alt in result.alternatives for i in alt.interpretations]
+    if result.status == "NO_MATCH" or not entries:
+        return "NO_MATCH"
     entries.sort(key=lambda i: -i.score)
     return "\n".join(tree_notation(i.tree) for i in entries)

@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 
 from interpreter.results import (
-    Alternative, Interpretation, RecognitionResult, to_emma, to_json, to_json_dict, to_nlsml,
-    to_tree, tree_notation,
+    SRGS_NS, Alternative, Interpretation, RecognitionResult, json_line, one_line, to_emma, to_json,
+    to_json_dict, to_nlsml, to_tree, tree_notation,
 )
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 from tests import w3c
@@ -150,4 +150,93 @@ def test_to_tree_lists_interpretations_best_first():
     result = RecognitionResult(status="RECOGNIZED", alternatives=(
         Alternative(text="x", score=90, lm="g", interpretations=(low, high)),))
     assert to_tree(result) == '$b["x"]\n$a["x"]'
-    assert to_tree(NO_MATCH) == ""
+
+
+def test_to_tree_says_no_match_and_failure_rather_than_nothing():
+    assert to_tree(NO_MATCH) == "NO_MATCH"
+    assert to_tree(FAILURE) == "FAILURE"
+
+
+# --- FAILURE: the words matched, a tag failed -----------------------------------------------
+
+FAILURE = RecognitionResult(status="FAILURE", error="g.gram:5:22: tag {!{x--y}!} threw ReferenceError -")
+EMMA = "{http://www.w3.org/2003/04/emma}"
+
+
+def test_json_failure_has_status_and_error():
+    body = to_json_dict(FAILURE)
+    assert body["result_status"] == "FAILURE" and body["alternatives"] == []
+    assert body["error"] == {"code": "SEMANTICS_FAILURE", "message": FAILURE.error}
+
+
+def test_nlsml_failure_is_mrcp_semantics_failure_not_a_nomatch():
+    text = to_nlsml(FAILURE, input_text="  hello   there ")
+    doc = etree.fromstring(text.encode())
+    assert doc.find(".//m:nomatch", NS) is None
+    assert doc.find(".//m:instance", NS) is None  # RFC 6787 cause 014: the input text, no interpretation
+    interp = doc.find("m:interpretation", NS)
+    assert interp.get("confidence") is None
+    assert interp.find("m:input", NS).text == "hello there"
+    assert interp.find("m:input", NS).get("mode") == "speech"
+    comments = [c.text for c in doc.iter(etree.Comment)]
+    assert comments[0] == " Completion-Cause: 014 semantics-failure "
+    assert "threw ReferenceError" in comments[1] and "x- -y" in comments[1]  # "--" cannot be in a comment
+
+
+def test_emma_failure_is_in_emma_info_not_uninterpreted():
+    doc = etree.fromstring(to_emma(FAILURE, input_text="hello").encode())
+    interp = doc.find("emma:interpretation", NS)
+    assert interp.get(EMMA + "uninterpreted") is None
+    assert interp.get(EMMA + "tokens") == "hello"
+    failure = interp.find("emma:info/{%s}failure" % SRGS_NS, NS)
+    assert failure.get("cause") == "semantics-failure" and failure.text == FAILURE.error
+    assert doc.find(".//emma:one-of", NS) is None
+
+
+@pytest.mark.parametrize("writer", [to_nlsml, to_emma])
+def test_failure_writers_survive_hostile_messages(writer):
+    hostile = RecognitionResult(status="FAILURE", error=HOSTILE + "--")
+    doc = etree.fromstring(writer(hostile, input_text=HOSTILE).encode())
+    assert doc is not None
+
+
+# --- input mode -------------------------------------------------------------------------------
+
+
+def test_dtmf_results_are_labelled_dtmf():
+    dtmf = RecognitionResult(status="RECOGNIZED", mode="dtmf", alternatives=(
+        Alternative(text="7 1 5 #", score=100, lm="builtin:digits",
+                    interpretations=(Interpretation(value="715", score=100, tree=PIZZA),)),))
+    doc = etree.fromstring(to_nlsml(dtmf).encode())
+    assert doc.find("m:interpretation/m:input", NS).get("mode") == "dtmf"
+    doc = etree.fromstring(to_emma(dtmf).encode())
+    for node in (doc.find("emma:one-of", NS), doc.find("emma:one-of/emma:interpretation", NS)):
+        assert node.get(EMMA + "mode") == "dtmf" and node.get(EMMA + "medium") == "tactile"
+    no_match = RecognitionResult(status="NO_MATCH", mode="dtmf")
+    assert etree.fromstring(to_nlsml(no_match).encode()).find(
+        "m:interpretation/m:input", NS).get("mode") == "dtmf"
+    interp = etree.fromstring(to_emma(no_match).encode()).find("emma:interpretation", NS)
+    assert interp.get(EMMA + "mode") == "dtmf" and interp.get(EMMA + "medium") == "tactile"
+
+
+def test_voice_results_are_labelled_speech():
+    doc = etree.fromstring(to_emma(recognized("x")).encode())
+    assert doc.find("emma:one-of", NS).get(EMMA + "medium") == "acoustic"
+
+
+# --- one line per result ------------------------------------------------------------------------
+
+
+def test_json_keeps_non_ascii_as_characters():
+    line = to_json(recognized({"ville": "Québec 北京"}, text="québec"))
+    assert "Québec 北京" in line and "\\u" not in line
+    assert json_line({"a": "\u2029\ud800é"}) == '{"a":"\\u2029\\ud800é"}'
+
+
+@pytest.mark.parametrize("writer", [to_nlsml, to_emma])
+def test_one_line_documents_keep_line_breaks_of_values(writer):
+    document = writer(recognized("a\nb\r\nc", text="x"))
+    line = one_line(document)
+    assert "\n" not in line and "\r" not in line
+    doc = etree.fromstring(line.split("?>", 1)[1].encode())
+    assert "a\nb\r\nc" in "".join(doc.itertext())
