@@ -38,8 +38,9 @@ from srgs.text import normalize_words
 from .match import MatchResult, MatchStatus, match_status
 from .parse import can_continue, complete, is_prefix, parse_words
 from .results import Alternative, Interpretation, RecognitionResult
-from .script import ScriptLimits
+from .script import ScriptLimits, TagSyntaxChecker
 from .sisr import GrammarSemantics, SemanticError, SemanticEvaluator
+from .sisr_program import LITERAL_FORMATS, SCRIPT_FORMATS, describe_tag, literal_assignment
 from .tree import Parse, ParseGarbage, ParseRule
 
 DEFAULT_NBEST = 1
@@ -396,6 +397,37 @@ def semantics_of_artifact(compiled: CompiledGrammar) -> Mapping[str, GrammarSema
     return out
 
 
+def check_artifact_tags(compiled: CompiledGrammar, semantics: Mapping[str, GrammarSemantics],
+                        limits: ScriptLimits) -> None:
+    """Refuse at load, as a grammar source is refused, a tag whose format is not supported or
+    whose text is not a statement list (SemanticError, kind ``syntax``). Grammars whose metadata
+    has ``rule_tags`` are checked by the evaluator itself."""
+    checker: TagSyntaxChecker | None = None
+    for text, key in compiled.tags:
+        grammar = semantics.get(key)
+        if grammar is None or grammar.rule_tags:
+            continue
+        fmt = None if grammar.tag_format is None else grammar.tag_format.strip().lower()
+        where = SourceSpan(key, 0, 0)
+        if fmt is not None and fmt not in SCRIPT_FORMATS and fmt not in LITERAL_FORMATS:
+            raise SemanticError(f"tag {describe_tag(text)} in grammar {key}: unsupported tag-format "
+                                f"'{grammar.tag_format}' (supported: semantics/1.0, semantics/1.0-literals)",
+                                where, kind="syntax")
+        if fmt in LITERAL_FORMATS or _is_literal_assignment(text):
+            continue
+        checker = checker or TagSyntaxChecker(limits)
+        failure = checker.error(text)
+        if failure is not None:
+            line = f" (line {failure.line} of the tag)" if failure.line else ""
+            raise SemanticError(f"tag {describe_tag(text)} of grammar {key}: {failure.detail}{line}",
+                                where, kind="syntax")
+
+
+def _is_literal_assignment(text: str) -> bool:
+    """``out = <string|number|true|false|null>;``: a statement by construction."""
+    return isinstance(literal_assignment(text), (str, int, float, bool, type(None)))
+
+
 def _from_bundle(name: str, bundle: GrammarBundle, options: InterpreterOptions, cost: float) -> ActiveGrammar:
     compiled = compile_cached(bundle, options=options.compile)  # content-keyed cache
     return _active(name, compiled, semantics_of(bundle) if options.semantics else None,
@@ -404,6 +436,8 @@ def _from_bundle(name: str, bundle: GrammarBundle, options: InterpreterOptions, 
 
 def _from_compiled(name: str, compiled: CompiledGrammar, options: InterpreterOptions, cost: float) -> ActiveGrammar:
     semantics = semantics_of_artifact(compiled) if options.semantics else None
+    if semantics is not None:
+        check_artifact_tags(compiled, semantics, options.script_limits)
     return _active(name, compiled, semantics, compiled.metadata.get("mode") or "voice", options, cost)
 
 
@@ -473,6 +507,7 @@ __all__ = [
     "MatchResult",
     "MatchStatus",
     "SemanticError",
+    "check_artifact_tags",
     "check_confidence_threshold",
     "check_nbest",
     "semantics_of",
