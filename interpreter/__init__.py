@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Interpreter", "InterpreterOptions", "MatchResult", "MatchStatus"]
+__all__ = ["MAX_NBEST", "Interpreter", "InterpreterOptions", "MatchResult", "MatchStatus"]
 
 
 def __getattr__(name: str):
