@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field, replace
 from numbers import Real
 from pathlib import Path
@@ -121,7 +122,7 @@ class Interpreter:
     @classmethod
     def load(
         cls,
-        locations: str | Sequence[str],
+        locations: str | os.PathLike | Sequence[str | os.PathLike],
         *,
         weights: Sequence[float] | None = None,
         options: InterpreterOptions | None = None,
@@ -132,7 +133,8 @@ class Interpreter:
         it is read as it is, its sources are not needed.
         """
         options = options or InterpreterOptions()
-        names = [locations] if isinstance(locations, str) else list(locations)
+        single = isinstance(locations, (str, os.PathLike))
+        names = [os.fspath(name) for name in ([locations] if single else locations)]
         costs = weight_costs(names, weights)
         active = []
         for name, cost in zip(names, costs):

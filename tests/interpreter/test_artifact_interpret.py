@@ -108,6 +108,7 @@ def test_far_with_weights_beside_a_source(tmp_path):
     assert [alt.lm for alt in g.interpret("yes", nbest=2).alternatives] == ["builtin:yesno", str(far)]
     uri = Interpreter.load(far.as_uri())
     assert uri.interpret("yes").status == "RECOGNIZED"
+    assert Interpreter.load(far).grammars[0].name == str(far)  # a Path is a location too
 
 
 def test_a_semantic_failure_from_a_far_is_a_failure_result(tmp_path):
