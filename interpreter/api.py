@@ -381,19 +381,26 @@ def semantics_of(bundle: GrammarBundle) -> Mapping[str, GrammarSemantics]:
 def semantics_of_artifact(compiled: CompiledGrammar) -> Mapping[str, GrammarSemantics]:
     """The same, rebuilt from a compiled grammar's metadata (no source needed).
 
-    The metadata has, per grammar, its tag format, language and header tags: all the evaluator
-    needs, tags being registered as parse trees show them. ``rule_tags`` (``[[rule, [text,
-    ...]], ...]``) and ``tag_spans`` (``[[text, source, line, column], ...]``), when a compiler
-    writes them, also check every tag at load and give tag errors their source position.
+    ``metadata["grammars"][key]`` has each grammar's ``tag_format``, ``language`` and
+    ``header_tags``: all the evaluator needs, tags being registered as parse trees show them.
+    Two optional entries, when a compiler writes them, make it exactly what
+    ``GrammarSemantics.from_grammar`` gives: ``rule_tags`` (``[[rule, [tag, ...]], ...]``) checks
+    every tag at load, per rule, and ``tag_spans`` (``[[tag, source, line, column], ...]``) gives tag
+    errors their position; a tag is its text or its index in ``metadata["tags"]``.
     """
     grammars = compiled.metadata.get("grammars")
     if not isinstance(grammars, dict):
         raise CompileError("the compiled grammar has no per-grammar semantics metadata",
                            SourceSpan(str(compiled.metadata.get("main", "<compiled>")), 0, 0))
+
+    def text(tag: str | int) -> str:
+        return compiled.tags[tag][0] if isinstance(tag, int) else tag
+
     out = {}
     for key, entry in grammars.items():
-        rule_tags = tuple((rule, tuple(texts)) for rule, texts in entry.get("rule_tags", ()))
-        spans = tuple((text, SourceSpan(source, line, column)) for text, source, line, column in entry.get("tag_spans", ()))
+        rule_tags = tuple((rule, tuple(text(tag) for tag in tags)) for rule, tags in entry.get("rule_tags", ()))
+        spans = tuple((text(tag), SourceSpan(source, line, column))
+                      for tag, source, line, column in entry.get("tag_spans", ()))
         out[key] = GrammarSemantics(entry.get("tag_format"), tuple(entry.get("header_tags", ())),
                                     entry.get("language"), rule_tags, spans)
     return out

@@ -156,3 +156,22 @@ def test_a_tag_that_is_not_a_statement_list_is_refused_at_load_like_the_source(t
     assert "{!{out = (;}!}" in str(from_far.value) and "SyntaxError" in str(from_far.value)
     # Without semantics the tags are never run, so the grammar is usable.
     assert Interpreter.load(str(far), options=InterpreterOptions(semantics=False)).interpret("stop").status == "RECOGNIZED"
+
+
+def test_rule_tags_and_spans_in_metadata_give_source_positions(tmp_path):
+    # What srgs/compile may add to metadata["grammars"][key]: the reader already uses it.
+    text = "#ABNF 1.0;\nlanguage en-US;\nroot $m;\npublic $m = go {out = 1;} | stop {out = (;};\n"
+    compiled = compile_bundle(bundle_from_text(text, source="syntax.gram"))
+    index = [tag for tag, _ in compiled.tags].index("out = (;")
+    compiled.metadata["grammars"]["syntax.gram"].update(
+        rule_tags=[["m", ["out = 1;", index]]], tag_spans=[[index, "syntax.gram", 4, 34]])
+    far = tmp_path / "syntax.far"
+    compiled.save(far)
+    from interpreter.script import SemanticError
+
+    with pytest.raises(SemanticError) as from_source:
+        Interpreter.from_text(text, name="syntax.gram")
+    with pytest.raises(SemanticError) as from_far:
+        Interpreter.load(str(far))
+    assert str(from_far.value) == str(from_source.value)
+    assert str(from_far.value).startswith("syntax.gram:4:34: tag {!{out = (;}!} in rule $m")
