@@ -1,8 +1,13 @@
 """Grammar regression cases: a file of texts with the value each must give (``srgs test``).
 
-A cases file is YAML (a list of mappings) or JSON lines, each case
+A cases file is YAML (a list of mappings) or JSON lines (``.jsonl``/``.ndjson``), each case
 ``{"text": "two large pizzas", "expect": {"qty": 2, "size": "L"}}``; ``expect: NO_MATCH`` says
-the text must not match. Optional ``rule`` names the rule to activate for that case.
+the text must not match. Optional ``rule`` names the rule to activate for that case (instead of
+the grammar's root or the ``#rule`` given on the command line).
+
+Each case has one outcome: its value (compared with ``expect`` as JSON values: ``true`` is not
+``1``), ``NO_MATCH``, or ``FAILURE`` -- the words matched but a tag failed -- which never passes,
+whatever the case expects, and carries the error message.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from srgs.errors import SrgsError
 from srgs.model import SourceSpan
 
 NO_MATCH = "NO_MATCH"
+FAILURE = "FAILURE"
 
 
 class CasesFileError(SrgsError):
@@ -29,10 +35,21 @@ class Case:
     text: str
     expect: Any
     line: int
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What ``run_cases``'s ``interpret`` returns when the text matched but a tag failed."""
+
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
 class CaseOutcome:
+    """``got``: the value, ``NO_MATCH``, ``FAILURE`` (``error`` says why) or None when the case
+    could not run (``error`` says why)."""
+
     case: Case
     got: Any
     passed: bool
@@ -90,17 +107,36 @@ def _case(item: Any, path: str, line: int) -> Case:
         raise CasesFileError(
             f"'text' must be a string, not {item['text']!r}: quote it (YAML reads yes, no, on, off "
             "and numbers as other types)", SourceSpan(path, line, 1))
-    return Case(text=item["text"], expect=item["expect"], line=line)
+    rule = item.get("rule")
+    if rule is not None and (not isinstance(rule, str) or not rule.strip() or "#" in rule):
+        raise CasesFileError(f"'rule' must be a rule name, not {rule!r}", SourceSpan(path, line, 1))
+    return Case(text=item["text"], expect=item["expect"], line=line, rule=rule.strip() if rule else None)
 
 
-def run_cases(cases: list[Case], interpret: Callable[[str], Any]) -> list[CaseOutcome]:
-    """Each case's outcome; ``interpret`` gives the value of a text or ``NO_MATCH``."""
+def run_cases(cases: list[Case], interpret: Callable[[Case], Any]) -> list[CaseOutcome]:
+    """Each case's outcome; ``interpret`` gives a case's value, ``NO_MATCH`` or a ``Failure``."""
     outcomes = []
     for case in cases:
         try:
-            got = interpret(case.text)
+            got = interpret(case)
         except SrgsError as exc:
             outcomes.append(CaseOutcome(case, None, False, error=str(exc)))
             continue
-        outcomes.append(CaseOutcome(case, got, got == case.expect))
+        if isinstance(got, Failure):
+            outcomes.append(CaseOutcome(case, FAILURE, False, error=got.message))
+            continue
+        outcomes.append(CaseOutcome(case, got, same_value(got, case.expect)))
     return outcomes
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality of JSON values: booleans are not numbers (``true`` != ``1``), 2 == 2.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, (dict, list, tuple)) or isinstance(b, (dict, list, tuple)):
+        return False
+    return a == b

@@ -3,12 +3,24 @@
 Command modules live beside the packages they drive and are imported lazily by name, so the
 core packages never import the command line (and a missing optional package only hides its
 commands). Each module has ``register(subparsers)``; each parser sets ``run=function(args) -> int``.
+
+Exit status, the same in every command:
+
+    0  it ran: a result (RECOGNIZED or NO_MATCH), a file written, every check or case passed
+    1  bad input: a grammar, cases file or text with a problem (message on stderr), a file that
+       cannot be read or written, a check or test case that failed
+    2  usage: an option or argument the command does not take (argparse's message on stderr)
+    3  FAILURE: the words matched but a semantic tag failed; the result is still printed on
+       stdout (in the requested format), the message on stderr
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import math
+import re
 import sys
 
 from .errors import SrgsError
@@ -19,12 +31,119 @@ COMMAND_MODULES = (
     "interpreter.commands",
 )
 
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_FAILURE = 3
+
+EXIT_STATUS_HELP = ("exit status: 0 ran (RECOGNIZED or NO_MATCH), 1 bad grammar or input (message on "
+                    "stderr), 2 usage error, 3 FAILURE: a semantic tag failed (result on stdout, "
+                    "message on stderr)")
+
+
+def version() -> str:
+    """The installed package's version, else the one pyproject.toml declares (a source tree)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("srgs-engine")
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+class _Version(argparse.Action):
+    """``--version``: looks the version up only when asked (package metadata costs start-up time)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        write_line(f"{parser.prog} {version()}")
+        parser.exit()
+
+
+# --- argument types ---------------------------------------------------------------------------
+
+
+def positive_number(text: str) -> float:
+    """argparse type: a finite number > 0 (a grammar weight)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, not {text!r}")
+    return value
+
+
+def int_range(low: int, high: int):
+    """argparse type: an integer from ``low`` to ``high`` inclusive."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
+        return value
+
+    parse.__name__ = f"integer {low}-{high}"
+    return parse
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+# Escaped even in UTF-8 JSON: lone surrogates (UTF-8 cannot encode them) and the Unicode line
+# separators (a JSON document stays one line for line-oriented readers).
+_JSON_ESCAPED = re.compile("[\ud800-\udfff\u2028\u2029]")
+
+
+def json_line(value: object) -> str:
+    """Compact one-line JSON with non-ASCII kept as characters (``ensure_ascii=False``)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _JSON_ESCAPED.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+
+
+def write_line(text: str, *, flush: bool = False) -> None:
+    """``text`` and a newline on stdout as UTF-8, whatever the locale's encoding."""
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    buffer = getattr(stream, "buffer", None)
+    if encoding == "utf8" or buffer is None:
+        stream.write(text + "\n")
+        if flush:
+            stream.flush()
+        return
+    stream.flush()
+    buffer.write((text + "\n").encode("utf-8", "backslashreplace"))
+    buffer.flush()
+
+
+def error(command: str, message: str) -> None:
+    """``srgs COMMAND: MESSAGE`` on stderr."""
+    print(f"srgs {command}: {message}", file=sys.stderr)
+
+
+# --- main -------------------------------------------------------------------------------------
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="srgs",
         description="SRGS grammars and SISR semantic interpretation: check, convert, compile, interpret.",
+        epilog=EXIT_STATUS_HELP,
     )
+    parser.add_argument("--version", action=_Version, help="print 'srgs VERSION' and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -42,17 +161,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     try:
         return int(args.run(args) or 0)
     except SrgsError as exc:
         for line in exc.diagnostics():
             print(line, file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file the command reads or writes; never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        error(args.command, f"{where}{exc.strerror or exc}")
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -1,9 +1,16 @@
-"""``srgs compile``, ``srgs generate``, ``srgs draw``: the compiler on the command line."""
+"""``srgs compile``, ``srgs generate``, ``srgs draw``: the compiler on the command line.
+
+Output files are written beside their destination under a temporary name and moved in place
+once complete: a path that cannot be written fails before anything is compiled, with
+``srgs compile: cannot write PATH: REASON`` and exit status 1, and never leaves half a file.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import errno
+import os
 import shutil
 import subprocess
 import sys
@@ -11,9 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..cli import EXIT_ERROR, EXIT_OK, EXIT_STATUS_HELP, error, json_line, write_line
 from ..errors import CompileError, SrgsError
 from ..model import SourceSpan
 from .options import CompileOptions
+
+# What `srgs draw -o` writes, by the output's extension: DOT text, or a graphviz `dot -T` format.
+DRAW_FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
 def register(subparsers) -> None:
@@ -23,9 +34,10 @@ def register(subparsers) -> None:
         "compile", help="compile a grammar to an FST archive (FAR)",
         description="Compile FILE (the root rule, or FILE#rule) and everything it references into one "
                     "FAR file holding the words->parse-events transducer, the token acceptor and the "
-                    "tables the interpreter needs.")
+                    "tables the interpreter needs.", epilog=EXIT_STATUS_HELP)
     compile_.add_argument("grammar", metavar="FILE[#rule]")
-    compile_.add_argument("-o", "--output", required=True, metavar="OUT.far", help="the file to write")
+    compile_.add_argument("-o", "--output", required=True, metavar="OUT.far",
+                          help="the file to write (srgs interpret OUT.far reads it without the sources)")
     compile_.add_argument("-v", "--verbose", action="store_true",
                           help="print state and arc counts of both views and the timings (stderr)")
     _add_compile_arguments(compile_)
@@ -48,10 +60,11 @@ def register(subparsers) -> None:
 
     draw = subparsers.add_parser(
         "draw", help="draw a grammar's FST (Graphviz)",
-        description="Write the compiled transducer (or --acceptor) as Graphviz dot, or as SVG when OUT "
-                    "ends in .svg (needs the graphviz 'dot' program).")
+        description="Write the compiled transducer (or --acceptor) in the format OUT's extension names: "
+                    ".dot or .gv (Graphviz DOT text), .svg, .png or .pdf (drawn by the graphviz 'dot' "
+                    "program, which must be installed).", epilog=EXIT_STATUS_HELP)
     draw.add_argument("grammar", metavar="FILE[#rule]")
-    draw.add_argument("-o", "--output", required=True, metavar="OUT.svg|OUT.dot")
+    draw.add_argument("-o", "--output", required=True, type=drawing_path, metavar="OUT.dot|.gv|.svg|.png|.pdf")
     draw.add_argument("--acceptor", action="store_true", help="draw the token acceptor instead of the transducer")
     _add_compile_arguments(draw)
     add_fetch_arguments(draw)
@@ -87,16 +100,65 @@ def _compile(args: argparse.Namespace):
     return compiled
 
 
+class CannotWrite(Exception):
+    """An output file that cannot be written: ``cannot write PATH: REASON``."""
+
+    def __init__(self, path: str | Path, reason: str):
+        super().__init__(f"cannot write {path}: {reason}")
+
+
+@contextlib.contextmanager
+def output_file(path: str | Path):
+    """A temporary path beside ``path`` to write, moved to ``path`` when the block ends without
+    an exception (removed otherwise). Raises ``CannotWrite`` at once when ``path`` cannot be
+    written (missing directory, no permission, a directory), before any work is done."""
+    target = Path(path)
+    if target.is_dir():
+        raise CannotWrite(path, os.strerror(errno.EISDIR))
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        partial.open("wb").close()  # created with the permissions a new file gets (umask)
+    except OSError as exc:
+        raise CannotWrite(path, exc.strerror or str(exc)) from None
+    try:
+        yield partial
+        try:
+            os.replace(partial, target)
+        except OSError as exc:
+            raise CannotWrite(path, exc.strerror or str(exc)) from None
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+
+
+def _check_far(path: Path, target: str) -> None:
+    """OpenFst reports a failed write (full disk) only on stderr: read the archive's index back."""
+    import pynini
+
+    try:
+        if path.stat().st_size == 0:
+            raise CannotWrite(target, "nothing was written")
+        pynini.Far(str(path), mode="r").close()
+    except (OSError, pynini.FstIOError) as exc:
+        raise CannotWrite(target, f"the written file is not readable ({exc})") from None
+
+
 def run_compile(args: argparse.Namespace) -> int:
     from .compiler import describe
 
-    compiled = _compile(args)
-    clock = time.perf_counter()
-    compiled.save(args.output)
+    try:
+        with output_file(args.output) as partial:
+            compiled = _compile(args)
+            clock = time.perf_counter()
+            compiled.save(partial)
+            _check_far(partial, args.output)
+    except CannotWrite as exc:
+        error("compile", str(exc))
+        return EXIT_ERROR
     if args.verbose:
         print(describe(compiled), file=sys.stderr)
         print(f"wrote {args.output} in {(time.perf_counter() - clock) * 1000:.1f} ms", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -104,32 +166,58 @@ def run_generate(args: argparse.Namespace) -> int:
 
     compiled = _compile(args)
     for sentence in sample_sentences(compiled, args.n, seed=args.seed, max_length=args.max_length):
-        if args.format == "json":
-            print(json.dumps(sentence, ensure_ascii=False))
-        else:
-            print(sentence["text"])
+        write_line(json_line(sentence) if args.format == "json" else sentence["text"])
     return 0
+
+
+def drawing_path(text: str) -> str:
+    """argparse type of ``draw -o``: a file name whose extension says what to write."""
+    if Path(text).suffix.lower() not in DRAW_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"cannot tell what to write from the name {text!r}: use .dot or .gv (DOT text), or .svg, .png, .pdf "
+            "(drawn by graphviz 'dot')")
+    return text
 
 
 def run_draw(args: argparse.Namespace) -> int:
     from .sample import display_symbols
 
-    compiled = _compile(args)
-    fst = (compiled.acceptor if args.acceptor else compiled.transducer).copy()
-    symbols = display_symbols(compiled)
-    output = Path(args.output)
-    title = Path(args.grammar).name
-    if output.suffix.lower() != ".svg":
-        fst.draw(str(output), isymbols=symbols, osymbols=symbols, acceptor=args.acceptor, title=title, portrait=True)
-        return 0
-    dot = shutil.which("dot")
-    if dot is None:
-        raise CompileError("drawing SVG needs the graphviz 'dot' program: install graphviz, or write a "
-                           ".dot file instead", SourceSpan(str(output), 0, 0))
-    with tempfile.TemporaryDirectory() as tmp:
-        source = Path(tmp) / "fst.dot"
-        fst.draw(str(source), isymbols=symbols, osymbols=symbols, acceptor=args.acceptor, title=title, portrait=True)
-        result = subprocess.run([dot, "-Tsvg", str(source), "-o", str(output)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SrgsError(f"dot failed: {result.stderr.strip()}", SourceSpan(str(output), 0, 0))
-    return 0
+    graphviz_format = DRAW_FORMATS[Path(args.output).suffix.lower()]
+    dot = shutil.which("dot") if graphviz_format else None
+    if graphviz_format and dot is None:
+        error("draw", f"writing .{graphviz_format} needs the graphviz 'dot' program: install graphviz, or write a "
+                      ".dot file instead")
+        return EXIT_ERROR
+    try:
+        with output_file(args.output) as partial:
+            compiled = _compile(args)
+            fst = (compiled.acceptor if args.acceptor else compiled.transducer).copy()
+            symbols = display_symbols(compiled)
+            title = Path(args.grammar).name
+            with tempfile.TemporaryDirectory() as tmp:
+                source = Path(tmp) / "fst.dot"
+                fst.draw(str(source), isymbols=symbols, osymbols=symbols, acceptor=args.acceptor, title=title,
+                         portrait=True)
+                if not source.is_file():
+                    raise SrgsError("OpenFst could not draw the grammar", SourceSpan(args.output, 0, 0))
+                if graphviz_format is None:
+                    _copy(source, partial, args.output)
+                else:
+                    drawn = Path(tmp) / f"fst.{graphviz_format}"
+                    result = subprocess.run([dot, f"-T{graphviz_format}", str(source), "-o", str(drawn)],
+                                            capture_output=True, text=True)
+                    if result.returncode != 0 or not drawn.is_file():
+                        raise SrgsError(f"graphviz dot failed: {result.stderr.strip() or result.returncode}",
+                                        SourceSpan(args.output, 0, 0))
+                    _copy(drawn, partial, args.output)
+    except CannotWrite as exc:
+        error("draw", str(exc))
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _copy(source: Path, partial: Path, target: str) -> None:
+    try:
+        shutil.copyfile(source, partial)
+    except OSError as exc:
+        raise CannotWrite(target, exc.strerror or str(exc)) from None
