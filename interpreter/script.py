@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Callable, Hashable, Literal, Protocol
 
 import quickjs
 
@@ -46,8 +48,11 @@ class SemanticError(SrgsError):
 class ScriptLimits:
     """What one interpretation's scripts may cost.
 
-    ``time_s``: wall time of one interpretation (all its tags together), default 0.25 s.
-    ``memory_bytes``: heap of one context (one per thread per evaluator), default 32 MB.
+    ``time_s``: CPU time of one interpretation (all its tags together), default 0.25 s, counted
+    on the evaluating thread's own clock: other threads interpreting at the same time do not use
+    it up (see ``QuickJsSandbox.run``).
+    ``memory_bytes``: what one interpretation may allocate in its context, default 32 MB; the
+    runtime and the grammars' compiled programs come on top.
     ``stack_bytes``: native stack the script may use, default 1 MB (about 1,600 nested JS calls);
     keep it well below the stack of the threads that evaluate (8 MB on Linux by default).
     """
@@ -77,51 +82,143 @@ class ScriptFailure(Exception):
 class ScriptSandbox(Protocol):
     """One script context for one thread, running ``sisr_runtime.js``.
 
-    ``define_grammar`` loads a grammar factory (source made by ``sisr_program``, None for a
-    grammar without script tags); ``run`` evaluates
-    one encoded parse tree and returns ``[value, clean]`` as JSON text; ``position`` says which
-    ``[grammar, rule, tag]`` ran last (after a failure). Any ``ScriptFailure`` leaves the sandbox
-    unusable: the caller drops it and makes a new one.
+    ``define_grammar`` makes grammar ``index`` run the factory program ``key`` (``source()``
+    gives its source, or None for no script, when the sandbox has not compiled ``key`` yet);
+    ``run`` evaluates one encoded parse tree and returns ``[value, clean]`` as JSON text;
+    ``position`` says which ``[grammar, rule, tag]`` ran last (after a failure). Any
+    ``ScriptFailure`` leaves the sandbox unusable: the caller drops it and makes a new one.
     """
 
-    def define_grammar(self, index: int, literal: bool, factory_source: str | None) -> None: ...
+    def define_grammar(self, index: int, literal: bool, key: Hashable,
+                       source: Callable[[], str | None]) -> None: ...
 
     def run(self, events_json: str, score: float) -> str: ...
 
     def position(self) -> list | None: ...
 
 
+# A run stopped by the engine while the thread's own CPU time is under the budget is run again
+# (other threads used the process's CPU clock), at most this many runs in all, with the engine's
+# limit scaled by the process/thread CPU ratio seen (at most MAX_LOAD, the threads it can share with).
+MAX_RUNS = 5
+MAX_LOAD = 64.0
+_SPENT = 0.98  # a budget this used up is spent
+MAX_PROGRAMS = 32  # compiled factory programs kept per sandbox
+
+
 class QuickJsSandbox:
-    """``ScriptSandbox`` on QuickJS (PetterS' binding); create and use it in one thread only."""
+    """``ScriptSandbox`` on QuickJS (PetterS' binding); create and use it in one thread only.
+
+    The binding's time limit counts the whole process's CPU time (C ``clock()``, checked by the
+    engine's interrupt handler; the binding releases the GIL while scripts run), so a busy
+    process would stop a short tag. ``run`` therefore gives the engine the remaining budget of
+    the thread's own CPU time (``time.thread_time``); when the engine stops a run before the
+    thread has spent that budget, the time went to other threads: the interpretation (side-effect
+    free, its globals reset) runs again from the start in a fresh context, with the remaining
+    budget scaled by how much faster the process's clock ran than the thread's. A runaway tag is
+    stopped once the thread's own time, all runs together, reaches the limit (or, should the
+    load drop during a run, at most ``MAX_LOAD`` times the remainder); on an idle process the
+    first run is the only one.
+    """
 
     def __init__(self, limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS):
-        self._context = _limited_context(limits)
-        try:
-            api = self._context.eval(_RUNTIME_SOURCE)
-            self._define = api("define")
-            self._run = api("run")
-            self._position = api("position")
-        except quickjs.JSException as error:  # only a broken runtime file gets here
-            raise RuntimeError(f"sisr_runtime.js failed to load: {_first_line(error)}") from error
+        self._limits = limits
+        self._programs: OrderedDict[Hashable, tuple[str | None, object]] = OrderedDict()
+        self._defined: dict[int, tuple[bool, Hashable, str | None]] = {}
+        self._open()
 
-    def define_grammar(self, index: int, literal: bool, factory_source: str | None) -> None:
+    def define_grammar(self, index: int, literal: bool, key: Hashable,
+                       source: Callable[[], str | None]) -> None:
+        current = self._defined.get(index)
+        if current is not None and current[0] == literal and current[1] == key:
+            return
+        entry = self._programs.get(key)
+        if entry is None:
+            text = source()
+            entry = self._programs[key] = (text, None if text is None else self._compile(text))
+            while len(self._programs) > MAX_PROGRAMS:
+                self._programs.popitem(last=False)
+            self._rebase()
+        else:
+            self._programs.move_to_end(key)
         try:
-            factory = None if factory_source is None else self._context.eval(factory_source)
-            self._define(index, literal, factory)
+            self._define(index, literal, entry[1])
         except (quickjs.JSException, quickjs.StackOverflow) as error:
             raise _failure(error) from None
+        self._defined[index] = (literal, key, entry[0])
 
     def run(self, events_json: str, score: float) -> str:
-        try:
-            return self._run(events_json, float(score))
-        except (quickjs.JSException, quickjs.StackOverflow) as error:
-            raise _failure(error) from None
+        budget = self._limits.time_s
+        spent = 0.0
+        load = 1.0
+        for attempt in range(MAX_RUNS):
+            context = self._context
+            context.set_time_limit((budget - spent) * load)
+            own, process = time.thread_time(), time.process_time()
+            try:
+                return self._run(events_json, float(score))
+            except (quickjs.JSException, quickjs.StackOverflow) as error:
+                failure = _failure(error)
+            finally:
+                context.set_time_limit(-1)  # the runtime's own calls run unbounded
+            if failure.kind != "timeout":
+                raise failure
+            own, process = time.thread_time() - own, time.process_time() - process
+            spent += own
+            if attempt == MAX_RUNS - 1 or spent >= budget * _SPENT:
+                raise failure
+            load = min(MAX_LOAD, max(1.0, process / max(own, 1e-6)))
+            self._open()  # the stopped context is dropped; the run starts again from scratch
+        raise AssertionError("unreachable")
 
     def position(self) -> list | None:
         try:
             return json.loads(self._position())
         except (quickjs.JSException, quickjs.StackOverflow, ValueError, TypeError):
             return None
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """A fresh context: the runtime loaded, every grammar defined so far compiled again."""
+        context = quickjs.Context()
+        context.set_max_stack_size(self._limits.stack_bytes)
+        try:
+            api = context.eval(_RUNTIME_SOURCE)  # our own code: no time or memory limit yet
+            self._define = api("define")
+            self._run = api("run")
+            self._position = api("position")
+        except quickjs.JSException as error:  # only a broken runtime file gets here
+            raise RuntimeError(f"sisr_runtime.js failed to load: {_first_line(error)}") from error
+        self._context = context
+        self._programs.clear()
+        for index, (literal, key, text) in self._defined.items():
+            factory = None if text is None else self._compile(text)
+            self._programs[key] = (text, factory)
+            try:
+                self._define(index, literal, factory)
+            except (quickjs.JSException, quickjs.StackOverflow) as error:
+                raise _failure(error) from None
+        self._rebase()
+
+    def _compile(self, text: str) -> object:
+        """The factory a grammar program's source evaluates to (nothing of its tags runs yet)."""
+        context = self._context
+        context.set_memory_limit(_heap(context) + self._limits.memory_bytes + 16 * len(text))
+        try:
+            return context.eval(text)
+        except (quickjs.JSException, quickjs.StackOverflow) as error:
+            raise _failure(error) from None
+
+    def _rebase(self) -> None:
+        """Memory limit: what is allocated now (runtime, programs) plus one interpretation's."""
+        context = self._context
+        context.gc()
+        context.set_memory_limit(_heap(context) + self._limits.memory_bytes)
+
+
+def _heap(context: quickjs.Context) -> int:
+    return int(context.memory()["malloc_size"])
 
 
 class TagSyntaxChecker:
@@ -152,6 +249,7 @@ class TagSyntaxChecker:
             self._context = _limited_context(self._limits)
             self._checked = 0
         self._checked += 1
+        self._context.set_memory_limit(self._limits.memory_bytes + 16 * len(text))  # a long tag parses
         try:
             self._context.eval(f'throw "{_SYNTAX_SENTINEL}";\n{text}\n')
         except (quickjs.JSException, quickjs.StackOverflow) as error:
@@ -169,9 +267,9 @@ class TagSyntaxChecker:
 
 
 def _limited_context(limits: ScriptLimits) -> quickjs.Context:
+    """A context for parsing only (nothing runs: no time limit needed)."""
     context = quickjs.Context()
     context.set_memory_limit(limits.memory_bytes)
-    context.set_time_limit(limits.time_s)
     context.set_max_stack_size(limits.stack_bytes)
     return context
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from srgs.model import Grammar, SourceSpan, Tag, iter_expansions
 
@@ -29,7 +29,10 @@ from .script import (
 from .sisr_program import GrammarProgram, describe_tag
 from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 
-__all__ = ["GrammarSemantics", "SemanticEvaluator", "SemanticError", "ScriptLimits"]
+if TYPE_CHECKING:
+    from srgs.bundle import GrammarBundle
+
+__all__ = ["GrammarSemantics", "SemanticEvaluator", "SemanticError", "ScriptLimits", "tag_problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,19 +69,15 @@ class GrammarSemantics:
                    tuple(rule_tags), tuple(spans.items()))
 
 
-class _ThreadState:
-    """One thread's sandbox and the grammar versions loaded into it."""
-
-    def __init__(self, sandbox: ScriptSandbox):
-        self.sandbox = sandbox
-        self.loaded: dict[int, int] = {}
-
-
 _END = object()
 
 
 class SemanticEvaluator:
-    """Evaluates parse trees of a set of grammars (a root and what it references); thread-safe."""
+    """Evaluates parse trees of a set of grammars (a root and what it references); thread-safe.
+
+    Each thread gets its own sandbox (one QuickJS context), made on its first evaluation; the
+    grammars' tag tables are shared, in Python (``sisr_program.GrammarProgram``).
+    """
 
     def __init__(self, grammars: Mapping[str, GrammarSemantics], *,
                  limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS,
@@ -93,41 +92,38 @@ class SemanticEvaluator:
             self._programs[key] = program
             self._by_index.append(program)
             program.check_header()
-            if not program.literal:
-                for rule, texts in semantics.rule_tags:
-                    for text in texts:
-                        program.case(rule, text)
+            for rule, texts in semantics.rule_tags:
+                for text in texts:
+                    program.check(rule, text)
         self._local = threading.local()
 
     def evaluate(self, tree: ParseRule, *, score: float = 1.0) -> object:
         """The semantic value of ``tree`` (its root rule's ``out``); raises SemanticError."""
         events, used, has_tags = self._encode(tree)
-        if not has_tags and not any(p.header_tags for p in used.values()):
+        if not has_tags and not any(program.header_tags for program, _ in used.values()):
             return default_value(tree)  # no tag at all: SISR default assignment, no script
-        state = self._state()
+        sandbox = self._sandbox()
         try:
-            for program in used.values():
-                version = program.version
-                if state.loaded.get(program.index) != version:
-                    state.sandbox.define_grammar(program.index, program.literal, program.source())
-                    state.loaded[program.index] = version
-            result = state.sandbox.run(json.dumps(events, separators=(",", ":")), score)
+            for program, cases in used.values():
+                key, source = program.program(cases)
+                sandbox.define_grammar(program.index, program.literal, key, source)
+            result = sandbox.run(json.dumps(events, separators=(",", ":")), score)
         except ScriptFailure as failure:
-            position = state.sandbox.position()
-            self._local.state = None  # a failed context is never reused
+            position = sandbox.position()
+            self._local.sandbox = None  # a failed context is never reused
             raise self._error(failure, position) from None
         value, clean = json.loads(result)
         if not clean:
-            self._local.state = None
+            self._local.sandbox = None
         return value
 
     # --- internals ------------------------------------------------------------------------
 
-    def _state(self) -> _ThreadState:
-        state = getattr(self._local, "state", None)
-        if state is None:
-            state = self._local.state = _ThreadState(self._sandbox_factory(self._limits))
-        return state
+    def _sandbox(self) -> ScriptSandbox:
+        sandbox = getattr(self._local, "sandbox", None)
+        if sandbox is None:
+            sandbox = self._local.sandbox = self._sandbox_factory(self._limits)
+        return sandbox
 
     def _program(self, key: str, rule: str) -> GrammarProgram:
         program = self._programs.get(key)
@@ -136,23 +132,26 @@ class SemanticEvaluator:
                                 f"was not given", SourceSpan(key, 0, 0), kind="exception")
         return program
 
-    def _encode(self, tree: ParseRule) -> tuple[list, dict[int, GrammarProgram], bool]:
-        """The runtime's flat event list (see sisr_runtime.js), grammars used, any tag seen."""
+    def _encode(self, tree: ParseRule) -> tuple[list, dict[int, tuple[GrammarProgram, dict[str, set[int]]]], bool]:
+        """The runtime's flat event list (see sisr_runtime.js), the grammars used with the script
+        tags each rule ran (rule -> case numbers), and whether any tag was seen."""
         events: list = []
-        used: dict[int, GrammarProgram] = {}
+        used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
         has_tags = False
-        stack: list = [(tree, None, "")]
+        stack: list = [(tree, None, "", None)]
         while stack:
-            node, program, rule = stack.pop()
+            node, program, rule, cases = stack.pop()
             if node is _END:
                 events.append(-1)
             elif isinstance(node, ParseRule):
                 child_program = self._program(node.grammar, node.name)
-                used[child_program.index] = child_program
+                child = used.get(child_program.index)
+                if child is None:
+                    child = used[child_program.index] = (child_program, {})
                 events.append([child_program.index, node.name])
-                stack.append((_END, None, ""))
-                for child in reversed(node.children):
-                    stack.append((child, child_program, node.name))
+                stack.append((_END, None, "", None))
+                for item in reversed(node.children):
+                    stack.append((item, child_program, node.name, child[1]))
             elif isinstance(node, (ParseToken, ParseGarbage)):
                 if node.words:
                     events.append(" ".join(node.words))
@@ -162,7 +161,13 @@ class SemanticEvaluator:
                     program.require_supported(node.text)
                     events.append([literal_tag_value(node.text)])
                 else:
-                    events.append(program.case(rule, node.text))
+                    event = program.event(rule, node.text)
+                    events.append(event)
+                    if event.__class__ is int:
+                        ks = cases.get(rule)
+                        if ks is None:
+                            ks = cases[rule] = set()
+                        ks.add(event)
         return events, used, has_tags
 
     def _error(self, failure: ScriptFailure, position: list | None) -> SemanticError:
@@ -187,6 +192,30 @@ class SemanticEvaluator:
             f"tag {describe_tag(text)} in rule ${rule}"
         return SemanticError(f"{where} of grammar {program.key}: {what}", program.span(text),
                              kind=failure.kind)
+
+
+def tag_problems(bundle: "GrammarBundle", *, limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS) -> list[SemanticError]:
+    """Every tag that loading ``bundle`` for interpretation would refuse, in every grammar of the
+    bundle, in source order: script syntax errors in header and rule tags (each occurrence, with
+    its ``FILE:LINE:COL``) and tags of an unsupported tag-format (once per grammar). Nothing is
+    evaluated: a tag is only parsed, behind a ``throw``. Literal-format tags are never script."""
+    problems: list[SemanticError] = []
+    for key, grammar in bundle.grammars.items():
+        problems.extend(_grammar_tag_problems(key, grammar, limits))
+    return problems
+
+
+def _grammar_tag_problems(key: str, grammar: Grammar, limits: ScriptLimits) -> list[SemanticError]:
+    tags = [(None, tag) for tag in grammar.tags]
+    for rule in grammar.rules:
+        tags.extend((rule.name, node) for node in iter_expansions(rule.expansion) if isinstance(node, Tag))
+    if not tags:
+        return []
+    program = GrammarProgram(0, key, grammar.tag_format, (), {}, limits)
+    if not program.supported:
+        return [program.unsupported(tags[0][1].text, tags[0][1].span)]
+    found = (program.problem(tag.text, rule, tag.span) for rule, tag in tags)
+    return [problem for problem in found if problem is not None]
 
 
 def default_value(tree: ParseRule) -> object:

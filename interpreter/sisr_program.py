@@ -1,19 +1,17 @@
-"""One grammar's semantic script, compiled once (SISR 1.0 §3.3 scoping, §7 tag formats).
+"""One grammar's semantic script (SISR 1.0 §3.3 scoping, §7 tag formats).
 
-A grammar becomes one factory function, called once per interpretation that reaches the grammar:
+A grammar becomes a factory function, called once per interpretation that reaches the grammar:
 its body runs the header tags (so their ``var``s are fresh every time and visible to every rule),
-then returns one function per rule whose body is a dispatch loop over that rule's tags, so a
-``var`` of one tag is seen by the rule's later tags and ``out`` stays assignable::
+then returns one function per rule whose body is a dispatch loop over that rule's script tags,
+so a ``var`` of one tag is seen by the rule's later tags and ``out`` stays assignable::
 
-    (function () {
-    var __srgs_lit0 = JSON.parse('{"1": "value of a tag that is only out = <primitive>;"}');
-    return (function (__srgs_h) {
+    (function (__srgs_h) {
     __srgs_h(0);
     try { <header tag 0> } catch (__srgs_e) { throw __srgs_h(-1, __srgs_e); }
     return [["rule", function (__srgs_c, out, rules, meta) {
       var __srgs_k;
       while ((__srgs_k = __srgs_c.next()) !== -1) {
-        if (__srgs_k in __srgs_lit0) { out = __srgs_lit0[__srgs_k]; continue; }
+        if (__srgs_k === -2) { out = __srgs_c.value; continue; }
         try {
         switch (__srgs_k) {
         case 0: { <tag 0> }
@@ -23,13 +21,19 @@ then returns one function per rule whose body is a dispatch loop over that rule'
       }
       return out;
     }]];
-    });
-    })()
+    })
+
+The grammar's tables stay here, in Python, shared by every thread: a tag that only assigns a
+primitive (``out = "value";``, the usual word-list tag) never becomes script, its value travels
+in the parse's events (``[-1, value]``, next() gives -2). Script tags are numbered per rule; a
+grammar with few of them (``WHOLE_PROGRAM_CASES``) is compiled whole, once per thread, and a
+larger one is compiled per parse from the tags that parse uses (the sandbox keeps the last few),
+so a 600,000-entry list costs the engine the tags of one parse, not the list.
 
 A value a tag throws is wrapped in an Error (so that only the engine's own out-of-memory report
-reaches the host as a bare ``null``). Tag text is pasted only after ``TagSyntaxChecker`` accepted it as a complete statement list.
-Tags are registered as trees show them (or up front from ``GrammarSemantics.rule_tags``); a new
-tag bumps ``version`` and each thread's sandbox reloads the factory once.
+reaches the host as a bare ``null``). Tag text is pasted only after ``TagSyntaxChecker``
+accepted it as a complete statement list. Tags are registered as trees show them (or up front
+from ``GrammarSemantics.rule_tags``); a new script tag bumps ``version``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from typing import Callable, Hashable, Mapping
 
 from srgs.model import SourceSpan
 
@@ -44,6 +49,13 @@ from .script import DEFAULT_SCRIPT_LIMITS, ScriptLimits, SemanticError, TagSynta
 
 SCRIPT_FORMATS = frozenset({"semantics/1.0", "semantics/1.0.2006"})
 LITERAL_FORMATS = frozenset({"semantics/1.0-literals", "semantics/1.0.2006-literals"})
+
+# A grammar with at most this many script tags (and this much tag text) is compiled whole, once
+# per thread; a larger one per parse, from the tags the parse uses.
+WHOLE_PROGRAM_CASES = 1024
+WHOLE_PROGRAM_CHARS = 256 * 1024
+
+Event = int | tuple  # a script tag's case number, or (-1, value) for `out = <primitive>;`
 
 
 def describe_tag(text: str, limit: int = 60) -> str:
@@ -55,10 +67,10 @@ def describe_tag(text: str, limit: int = 60) -> str:
 
 
 class GrammarProgram:
-    """The registered tags and the generated factory source of one grammar; thread-safe."""
+    """The registered tags of one grammar and the factory sources made of them; thread-safe."""
 
     def __init__(self, index: int, key: str, tag_format: str | None, header_tags: tuple[str, ...],
-                 tag_spans: dict[str, SourceSpan], limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS):
+                 tag_spans: Mapping[str, SourceSpan], limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS):
         self.index = index
         self.key = key
         fmt = None if tag_format is None else tag_format.strip().lower()
@@ -69,15 +81,15 @@ class GrammarProgram:
         self._spans = tag_spans
         self._checker = TagSyntaxChecker(limits)
         self._lock = threading.Lock()
-        self._rules: dict[str, dict[str, int]] = {}
+        self._events: dict[str, dict[str, Event]] = {}  # rule -> tag text -> event
+        self._texts: dict[str, list[str]] = {}  # rule -> script tag texts by case number
+        self._scripted = 0
+        self._scripted_chars = 0
+        self._syntax: dict[str, str | None] = {}  # tag text -> the engine's complaint
         self._rejected: dict[str, SemanticError] = {}
-        self._source: str | None = None
+        self._whole: str | None = None
         self.version = 0
         self._header_checked = False
-
-    @property
-    def has_script(self) -> bool:
-        return not self.literal and (bool(self.header_tags) or bool(self._rules))
 
     def span(self, text: str | None = None) -> SourceSpan:
         if text is not None and text in self._spans:
@@ -86,10 +98,13 @@ class GrammarProgram:
 
     def require_supported(self, text: str) -> None:
         if not self.supported:
-            raise SemanticError(
-                f"tag {describe_tag(text)} in grammar {self.key}: unsupported tag-format "
-                f"'{self.tag_format}' (supported: semantics/1.0, semantics/1.0-literals)",
-                self.span(text), kind="syntax")
+            raise self.unsupported(text, self.span(text))
+
+    def unsupported(self, text: str, span: SourceSpan) -> SemanticError:
+        return SemanticError(
+            f"tag {describe_tag(text)} in grammar {self.key}: unsupported tag-format "
+            f"'{self.tag_format}' (supported: semantics/1.0, semantics/1.0-literals)",
+            span, kind="syntax")
 
     def check_header(self) -> None:
         """Validate the header tags once (raises SemanticError)."""
@@ -100,84 +115,132 @@ class GrammarProgram:
                 self.require_supported(text)
                 self._validate(text, "header tag", None)
             self._header_checked = True
-            self._source = None
+            self._whole = None
 
-    def case(self, rule: str, text: str) -> int:
-        """The dispatch case of ``text`` in ``rule``, registering (and checking) it if new."""
-        cases = self._rules.get(rule)
-        if cases is not None:
-            k = cases.get(text)
-            if k is not None:
-                return k
+    def check(self, rule: str, text: str) -> None:
+        """Check a tag up front (raises SemanticError); script tags are registered, a tag that
+        only assigns a primitive is left to its first use (it needs no script)."""
         self.require_supported(text)
+        if not self.literal and literal_assignment(text) is _NOT_LITERAL:
+            self.event(rule, text)
+
+    def event(self, rule: str, text: str) -> Event:
+        """The runtime event of ``text`` in ``rule``, registering (and checking) the tag if new."""
+        events = self._events.get(rule)
+        if events is not None:
+            event = events.get(text)
+            if event is not None:
+                return event
+        self.require_supported(text)
+        value = literal_assignment(text)
         with self._lock:
-            cases = self._rules.setdefault(rule, {})
-            if text not in cases:
-                self._validate(text, "tag", rule)
-                cases[text] = len(cases)
-                self._source = None
-                self.version += 1
-            return cases[text]
+            events = self._events.setdefault(rule, {})
+            event = events.get(text)
+            if event is None:
+                if value is not _NOT_LITERAL:
+                    event = (-1, value)
+                else:
+                    self._validate(text, "tag", rule)
+                    texts = self._texts.setdefault(rule, [])
+                    event = len(texts)
+                    texts.append(text)
+                    self._scripted += 1
+                    self._scripted_chars += len(text)
+                    self._whole = None
+                    self.version += 1
+                events[text] = event
+            return event
 
     def tag_text(self, rule: str, k: int) -> str | None:
         if rule == "":
             return self.header_tags[k] if 0 <= k < len(self.header_tags) else None
-        for text, case in self._rules.get(rule, {}).items():
-            if case == k:
-                return text
-        return None
+        texts = self._texts.get(rule, [])
+        return texts[k] if 0 <= k < len(texts) else None
+
+    def program(self, cases: Mapping[str, set[int]]) -> tuple[Hashable, Callable[[], str | None]]:
+        """The factory for a parse whose script tags are ``cases`` (rule -> case numbers), as
+        (key, source maker): the whole grammar's while it is small, else one of those tags only.
+        The source is None when there is no script to run."""
+        if self.literal:
+            return (self.index, "none"), _no_source
+        if self._scripted <= WHOLE_PROGRAM_CASES and self._scripted_chars <= WHOLE_PROGRAM_CHARS:
+            return (self.index, "whole", self.version), self.source
+        used = tuple(sorted((rule, tuple(sorted(ks))) for rule, ks in cases.items()))
+        return (self.index, "parse", used), lambda: self._generate(used)
 
     def source(self) -> str | None:
-        """The factory source for the current version (None when the grammar has no script)."""
+        """The whole grammar's factory source (None when the grammar has no script)."""
         with self._lock:
-            if self._source is None and self.has_script:
-                self._source = self._generate()
-            return self._source
+            if self._whole is None:
+                whole = tuple((rule, tuple(range(len(texts)))) for rule, texts in self._texts.items())
+                self._whole = self._generate(whole) or ""
+            return self._whole or None
+
+    def problem(self, text: str, rule: str | None, span: SourceSpan) -> SemanticError | None:
+        """What loading for interpretation would refuse in this tag (None: nothing), at ``span``;
+        ``rule`` None for a header tag. Nothing is evaluated."""
+        if not self.supported:
+            return self.unsupported(text, span)
+        if self.literal or (rule is not None and literal_assignment(text) is not _NOT_LITERAL):
+            return None
+        with self._lock:
+            return self._problem(text, "header tag" if rule is None else "tag", rule, span)
+
+    # --- internals ------------------------------------------------------------------------
 
     def _validate(self, text: str, what: str, rule: str | None) -> None:
         if text in self._rejected:
             raise self._rejected[text]
         if rule is not None and literal_assignment(text) is not _NOT_LITERAL:
             return  # `out = "value";` is a statement by construction
-        failure = self._checker.error(text)
-        if failure is None:
-            return
-        where = f" in rule ${rule}" if rule is not None else ""
-        line = f" (line {failure.line} of the tag)" if failure.line else ""
-        error = SemanticError(
-            f"{what} {describe_tag(text)}{where} of grammar {self.key}: {failure.detail}{line}",
-            self.span(text), kind="syntax")
-        self._rejected[text] = error
-        raise error
+        error = self._problem(text, what, rule, self.span(text))
+        if error is not None:
+            self._rejected[text] = error
+            raise error
 
-    def _generate(self) -> str:
-        # Tables of `out = <primitive>;` tags are built once, outside the per-interpretation
-        # factory: a 100,000-name list then costs one JSON.parse, not a 100,000-case switch.
-        tables = []
-        for index, cases in enumerate(self._rules.values()):
-            values = {k: v for text, k in cases.items() if (v := literal_assignment(text)) is not _NOT_LITERAL}
-            tables.append(f"var __srgs_lit{index} = JSON.parse({json.dumps(json.dumps(values))});\n")
-        parts = ["(function () {\n", *tables, "return (function (__srgs_h) {\n"]
+    def _problem(self, text: str, what: str, rule: str | None, span: SourceSpan) -> SemanticError | None:
+        if text not in self._syntax:
+            failure = self._checker.error(text)
+            detail = None
+            if failure is not None:
+                line = f" (line {failure.line} of the tag)" if failure.line else ""
+                detail = f"{failure.detail}{line}"
+            self._syntax[text] = detail
+        detail = self._syntax[text]
+        if detail is None:
+            return None
+        where = f" in rule ${rule}" if rule is not None else ""
+        return SemanticError(f"{what} {describe_tag(text)}{where} of grammar {self.key}: {detail}",
+                             span, kind="syntax")
+
+    def _generate(self, rules: tuple[tuple[str, tuple[int, ...]], ...]) -> str | None:
+        """Factory source running the header tags and, per rule, the script tags numbered."""
+        rules = tuple((rule, ks) for rule, ks in rules if ks)
+        if not rules and not self.header_tags:
+            return None
+        parts = ["(function (__srgs_h) {\n"]
         for i, text in enumerate(self.header_tags):
             parts.append(f"__srgs_h({i});\ntry {{\n{text}\n}} catch (__srgs_e) {{ throw __srgs_h(-1, __srgs_e); }}\n")
         parts.append("return [\n")
-        for index, (rule, cases) in enumerate(self._rules.items()):
+        for rule, ks in rules:
+            texts = self._texts[rule]
             parts.append(f"[{json.dumps(rule)}, function (__srgs_c, out, rules, meta) {{\n"
                          "var __srgs_k;\n"
                          "while ((__srgs_k = __srgs_c.next()) !== -1) {\n"
-                         f"if (__srgs_k in __srgs_lit{index}) {{ out = __srgs_lit{index}[__srgs_k]; continue; }}\n")
-            scripted = [(text, k) for text, k in cases.items() if literal_assignment(text) is _NOT_LITERAL]
-            if scripted:  # one try for the whole switch: a try per case costs a local per tag
-                parts.append("try {\n")
-                parts.extend(_dispatch(scripted))
-                parts.append("} catch (__srgs_e) { throw __srgs_c.fail(__srgs_e); }\n")
-            parts.append("}\nreturn out;\n}],\n")
-        parts.append("];\n});\n})()")
+                         "if (__srgs_k === -2) { out = __srgs_c.value; continue; }\n"
+                         "try {\n")  # one try for the whole switch: a try per case costs a local per tag
+            parts.extend(_dispatch([(texts[k], k) for k in ks]))
+            parts.append("} catch (__srgs_e) { throw __srgs_c.fail(__srgs_e); }\n}\nreturn out;\n}],\n")
+        parts.append("];\n})")
         return "".join(parts)
 
 
-# QuickJS refuses a switch of more than 65,535 cases: a large word list (one tag per entry)
-# dispatches in two levels, still inside the one rule function that scopes the tags' vars.
+def _no_source() -> None:
+    return None
+
+
+# QuickJS refuses a switch of more than 65,535 cases: many tags in one rule (a long parse)
+# dispatch in two levels, still inside the one rule function that scopes the tags' vars.
 SWITCH_CHUNK = 4096
 
 

@@ -12,7 +12,9 @@
  * Events (made by interpreter/sisr.py from a parse tree), one flat array per interpretation:
  *   [grammar, "rule"]  a rule starts (its events follow, then -1)
  *   "words"            input words matched by a token or $GARBAGE, joined by single spaces
- *   k >= 0             tag k of the current rule runs (semantics/1.0)
+ *   k >= 0             script tag k of the current rule runs (semantics/1.0)
+ *   [-1, value]        a tag that only assigns a primitive: out = value (next() gives -2 and
+ *                      leaves the value in walker.value); its text never becomes script
  *   ["text"]           a semantics/1.0-literals tag: the rule's value becomes "text"
  *   -1                 the current rule ends
  */
@@ -192,9 +194,11 @@
     this.frame = null;
     this.grammars = [];
     this.text = "";
+    this.value = undefined;
   }
 
-  /** The next tag of the current rule, or -1 at its end; child rules are evaluated on the way. */
+  /** The next script tag of the current rule, -2 for a literal assignment (its value in
+   *  this.value), or -1 at the rule's end; child rules are evaluated on the way. */
   Walker.prototype.next = function () {
     var events = this.events, frame = this.frame;
     setPosition(frame.grammar, frame.name, -1);
@@ -208,6 +212,7 @@
       if (typeof e === "string") { frame.words.push(e); continue; }
       if (!isArray(e)) throw new ErrorCtor("malformed parse tree events");
       if (e.length === 1) { frame.literal = e[0]; frame.hasLiteral = true; continue; }
+      if (e[0] === -1) { this.value = e[1]; return -2; }
       var value = evaluateRule(this, e[0], e[1]);
       setPosition(frame.grammar, frame.name, -1);
       var meta = { text: this.text, score: this.score };
@@ -236,7 +241,7 @@
     var fn = table.rules[name];
     walker.frame = frame;
     if (fn !== undefined) out = fn(walker, initial, frame.rules, frame.meta);
-    else while (walker.next() !== -1) { /* no script tags in this rule */ }
+    else for (var k; (k = walker.next()) !== -1;) { if (k === -2) out = walker.value; }
     walker.frame = frame.parent;
     var text = frame.words.join(" ");
     walker.text = text;

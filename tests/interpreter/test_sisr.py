@@ -204,3 +204,95 @@ def test_tag_syntax_error_is_reported_up_front_with_its_span():
         SemanticEvaluator({"bad.grxml": semantics})
     assert info.value.kind == "syntax"
     assert str(info.value).startswith("bad.grxml:7:9: tag {!{out = ;}!} in rule $main")
+
+
+# --- tag_problems: what loading for interpretation refuses, found without running anything ---
+
+from interpreter.api import semantics_of  # noqa: E402
+from interpreter.sisr import tag_problems  # noqa: E402
+from srgs.loader import bundle_from_text, load_bundle  # noqa: E402
+
+XML_HEAD = ('<?xml version="1.0"?>\n<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" '
+            'xml:lang="en-US" root="main" tag-format="{fmt}">\n')
+
+TWO_BAD_TAGS = XML_HEAD + """<rule id="main" scope="public">
+  <one-of>
+    <item>a <tag>out = 1 +;</tag></item>
+    <item>b <tag>out.x = 2;</tag></item>
+    <item>c <tag>out = "c";</tag></item>
+    <item>d <tag>
+      var y = 1;
+      out = (y;
+    </tag></item>
+  </one-of>
+</rule>
+</grammar>
+"""
+
+
+def test_two_bad_tags_give_two_positioned_problems_and_loading_refuses_the_first():
+    bundle = bundle_from_text(TWO_BAD_TAGS.format(fmt="semantics/1.0"), source="two.grxml")
+    problems = tag_problems(bundle)
+    assert [str(p.span) for p in problems] == ["two.grxml:5:13", "two.grxml:8:13"]
+    assert all(p.kind == "syntax" for p in problems)
+    first, second = (p.diagnostics() for p in problems)
+    assert first == ["two.grxml:5:13: error: tag {!{out = 1 +;}!} in rule $main of grammar two.grxml: "
+                     "SyntaxError: unexpected token in expression: ';' (line 1 of the tag)"]
+    assert "{!{var y = 1; out = (y;}!}" in second[0] and "SyntaxError: expecting ')' (line 3 of the tag)" in second[0]
+    with pytest.raises(SemanticError) as info:
+        SemanticEvaluator(semantics_of(bundle))
+    assert str(info.value) == str(problems[0])
+
+
+def test_a_bad_header_tag_and_each_occurrence_of_a_bad_tag_are_problems():
+    abnf = ("#ABNF 1.0 UTF-8;\nlanguage en-US;\ntag-format <semantics/1.0>;\n{var base = ;};\nroot $main;\n"
+            "public $main = go {out = ;} | stop {out.x = 1} | halt {out = ;};\n")
+    problems = tag_problems(bundle_from_text(abnf, source="h.gram"))
+    assert [(str(p.span), p.message.split(" of grammar")[0]) for p in problems] == [
+        ("h.gram:4:1", "header tag {!{var base = ;}!}"),
+        ("h.gram:6:19", "tag {!{out = ;}!} in rule $main"),
+        ("h.gram:6:55", "tag {!{out = ;}!} in rule $main"),
+    ]
+
+
+def test_good_grammars_have_no_tag_problems_and_load():
+    for location in ("builtin:pizza", "builtin:yesno", "builtin:digits"):
+        bundle = load_bundle(location)
+        assert tag_problems(bundle) == []
+        SemanticEvaluator(semantics_of(bundle))
+
+
+@pytest.mark.parametrize("fmt", ["semantics/1.0-literals", "semantics/1.0.2006-literals"])
+def test_string_literal_tag_formats_have_no_tag_problems(fmt):
+    bundle = bundle_from_text(TWO_BAD_TAGS.format(fmt=fmt), source="lit.grxml")
+    assert tag_problems(bundle) == []
+    SemanticEvaluator(semantics_of(bundle))
+
+
+def test_an_unsupported_tag_format_is_one_problem_at_the_first_tag():
+    bundle = bundle_from_text(TWO_BAD_TAGS.format(fmt="x-custom/2"), source="x.grxml")
+    problems = tag_problems(bundle)
+    assert [str(p.span) for p in problems] == ["x.grxml:5:13"]
+    assert "unsupported tag-format 'x-custom/2'" in problems[0].message
+    with pytest.raises(SemanticError, match="unsupported tag-format"):
+        SemanticEvaluator(semantics_of(bundle))
+
+
+def test_tag_problems_cover_every_grammar_of_the_bundle(tmp_path):
+    (tmp_path / "ext.grxml").write_text(XML_HEAD.format(fmt="semantics/1.0") + (
+        '<rule id="main" scope="public">big <tag>out = = 1;</tag></rule>\n</grammar>\n'), encoding="utf-8")
+    (tmp_path / "root.grxml").write_text(XML_HEAD.format(fmt="semantics/1.0") + (
+        '<rule id="main" scope="public"><ruleref uri="ext.grxml#main"/> <tag>out = rules.latest();</tag>'
+        '</rule>\n</grammar>\n'), encoding="utf-8")
+    bundle = load_bundle(str(tmp_path / "root.grxml"))
+    problems = tag_problems(bundle)
+    assert len(problems) == 1 and str(problems[0].span).endswith("ext.grxml:3:36")
+    with pytest.raises(SemanticError):
+        SemanticEvaluator(semantics_of(bundle))
+
+
+def test_tag_problems_run_nothing():
+    bundle = bundle_from_text(XML_HEAD.format(fmt="semantics/1.0") + (
+        '<tag>while (true) {}</tag><rule id="main" scope="public">a <tag>for (;;) {}</tag></rule>\n'
+        '</grammar>\n'), source="loop.grxml")
+    assert tag_problems(bundle) == []
