@@ -95,8 +95,8 @@ def register(subparsers) -> None:
 
 def _add_threshold(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confidence-threshold", type=threshold_type, default=None, metavar="N",
-                        help="0-100 (VoiceXML confidencelevel x 100): a result whose best score is under N "
-                        "is NO_MATCH (default 0)")
+                        help="0-100 (VoiceXML confidencelevel x 100): interpretations scoring under N are "
+                        "dropped, none left is NO_MATCH (default 0)")
 
 
 def check_tags(bundle):
