@@ -31,6 +31,16 @@ def _examples(doc: str) -> list[str]:
     return found
 
 
+def grammar_of(ctx) -> Grammar:
+    """The grammar the read's context has accumulated: header declarations and rules."""
+    header = ctx.header
+    return Grammar(
+        language=header.get("language"), mode=header["mode"], root=header.get("root"),
+        tag_format=header.get("tag_format"), base=header.get("base"), lexicons=tuple(ctx.lexicons),
+        metas=tuple(ctx.metas), tags=tuple(ctx.tags), rules=tuple(ctx.rules),
+        uri=ctx.source, span=SourceSpan(ctx.source, 1, 1))
+
+
 class ModelBuilder(Transformer):
     """Callbacks lark runs at each reduction; the read's state lives in ``STATE.ctx``."""
 
@@ -107,19 +117,20 @@ class ModelBuilder(Transformer):
             if doc.start_pos >= ctx.last_end:
                 examples.extend(_examples(doc.value))
             ctx.doc_index += 1
-        ctx.last_end = semi.end_pos
-        return Rule(name=name.value[1:], scope=scope.value if scope else "private", expansion=to_expansion(body, ctx),
+        rule = Rule(name=name.value[1:], scope=scope.value if scope else "private", expansion=to_expansion(body, ctx),
                     examples=tuple(examples), span=ctx.span(name))
+        ctx.last_end = semi.end_pos
+        ctx.rules.append(rule)
+        return rule
 
     def start(self, children):
-        ctx = STATE.ctx
-        header = ctx.header
-        return Grammar(
-            language=header.get("language"), mode=header["mode"], root=header.get("root"),
-            tag_format=header.get("tag_format"), base=header.get("base"), lexicons=tuple(ctx.lexicons),
-            metas=tuple(ctx.metas), tags=tuple(ctx.tags),
-            rules=tuple(child for child in children if type(child) is Rule),
-            uri=ctx.source, span=SourceSpan(ctx.source, 1, 1))
+        return grammar_of(STATE.ctx)
+
+    def body(self, children):
+        """A piece read by the error recovery: its declarations and rules are in the context."""
+        return None
+
+    rules = body
 
     # --- expansions (§2, precedence §2.8) ---
 

@@ -14,7 +14,7 @@ from lark import Token as LarkToken
 
 from .errors import GrammarSyntaxError, InputLimitError
 from .limits import Limits
-from .model import Lexicon, Meta, SourceSpan, Tag
+from .model import Lexicon, Meta, Rule, SourceSpan, Tag
 
 STATE = threading.local()
 
@@ -24,10 +24,14 @@ class ReadContext:
 
     ``phrase_parts`` selects the lexer's fast mode, which reads a run of plain expansions as one
     ``PHRASE`` token (see ``abnf_lexer``); the token-by-token mode reproduces every diagnostic.
+
+    Error recovery (``abnf_reader``) reads a grammar in pieces: the lexer starts at ``begin``
+    (offset, line, offset of that line's start), stops at ``stop`` when set, and records the end
+    of every top-level ``;`` in ``semis`` when that is a list.
     """
 
     __slots__ = ("source", "limits", "phrases", "phrase_parts", "open", "docs", "doc_index", "last_end",
-                 "header", "seen", "lexicons", "metas", "tags")
+                 "header", "seen", "lexicons", "metas", "tags", "rules", "begin", "stop", "semis")
 
     def __init__(self, source: str, limits: Limits, phrase_parts: re.Pattern | None = None):
         self.source = source
@@ -43,6 +47,10 @@ class ReadContext:
         self.lexicons: list[Lexicon] = []
         self.metas: list[Meta] = []
         self.tags: list[Tag] = []
+        self.rules: list[Rule] = []
+        self.begin: tuple[int, int, int] = (0, 1, 0)
+        self.stop: int | None = None
+        self.semis: list[int] | None = None
 
     def span(self, token: LarkToken) -> SourceSpan:
         return SourceSpan(self.source, token.line, token.column)

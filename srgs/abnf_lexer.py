@@ -78,22 +78,28 @@ class ContextualLexer(Lexer):
     def lex(self, lexer_state, parser_state):
         ctx = STATE.ctx
         text = lexer_state.text.text
-        end = len(text)
+        end = len(text) if ctx.stop is None else ctx.stop
         states = parser_state.parse_conf.states
         phrases = ctx.phrases
-        pos = counted = line_start = 0
-        line = 1
+        semis = ctx.semis
+        pos, line, line_start = ctx.begin
+        counted = pos
         cache: dict = {}
         while True:
             position = parser_state.position
             pattern = cache.get(position)
             if pattern is None:
                 pattern = cache[position] = self._pattern(frozenset(states[position]), phrases)
-            match = pattern.match(text, pos)
+            match = pattern.match(text, pos, end)
             if match is None:
-                if self.skip.match(text, pos).end() == end:
+                if self.skip.match(text, pos, end).end() == end:
                     return
-                self._fail(text, self.skip.match(text, pos).end(), frozenset(states[position]), parser_state)
+                failed = self.skip.match(text, pos, end).end()
+                newlines = text.count("\n", counted, failed)
+                if newlines:
+                    line += newlines
+                    line_start = text.rfind("\n", counted, failed) + 1
+                self._fail(text, failed, end, line, failed - line_start + 1, frozenset(states[position]), parser_state)
             kind = match.lastgroup
             start, pos = match.span(kind)
             newlines = text.count("\n", counted, start)
@@ -116,6 +122,8 @@ class ContextualLexer(Lexer):
             elif kind == "DOC_COMMENT":
                 ctx.docs.append(token)
                 continue
+            elif kind == "SEMI" and semis is not None and not ctx.open:
+                semis.append(pos)
             yield token
 
     @staticmethod
@@ -131,11 +139,9 @@ class ContextualLexer(Lexer):
         yield token
         ctx.open.pop()
 
-    def _fail(self, text, pos, accepts, parser_state):
-        line = text.count("\n", 0, pos) + 1
-        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    def _fail(self, text, pos, end, line, column, accepts, parser_state):
         for name, term in self.terminals.items():  # a terminal of another state: UnexpectedToken
-            match = re.compile(term.pattern.to_regexp()).match(text, pos)
+            match = re.compile(term.pattern.to_regexp()).match(text, pos, end)
             if match and name != "DOC_COMMENT":
                 token = LarkToken(name, match.group(), pos, line, column, None, None, match.end())
                 raise UnexpectedToken(token, {n for n in accepts if n.isupper()}, state=parser_state)

@@ -9,6 +9,11 @@ order, to give every element and every plain-text token its line and column.
 Foreign-namespace elements and attributes are ignored (SRGS §4; W3C conformance-5); unknown or
 misplaced elements of the grammar namespace are errors. Cross-rule checks (undefined references,
 duplicate ids, the root rule, recursion) belong to the validator, not here.
+
+``read_xml`` raises the first problem it meets. Given a ``problems`` list, it records every
+attribute, element and value problem instead, goes on reading, and returns the model it could
+build (``None`` when the document itself is unusable: malformed XML, a wrong root element, a
+limit), so that one run reports them all; lxml stops at the first well-formedness error.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ import re
 
 from lxml import etree
 
-from .errors import GrammarSyntaxError, InputLimitError
+from .errors import GrammarSyntaxError, InputLimitError, SrgsError
 from .gc_pause import collector_paused
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from .model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
 from .model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
 from .text import DTMF_KEY_WORDS
@@ -39,16 +44,36 @@ _PARSER_OPTIONS = dict(
     resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
 )
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
+_NO_SPAN = SourceSpan("", 0, 0)
 _LANG_ONLY = frozenset({XML_LANG})
 _ITEM_ATTRIBUTES = frozenset({"repeat", "repeat-prob", "weight", XML_LANG})
 _GRAMMAR_ATTRIBUTES = frozenset({"version", "mode", "root", "tag-format", XML_LANG, XML_BASE})
 
 
-def read_xml(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Grammar:
-    """Read one SRGS XML document; ``source`` names it in spans and becomes ``Grammar.uri``."""
-    if len(data) > limits.max_grammar_bytes:
-        message = f"grammar is {len(data)} bytes, over the limit of {limits.max_grammar_bytes}"
-        raise InputLimitError(message, SourceSpan(source, 0, 0))
+def read_xml(
+    data: bytes,
+    source: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    kind: SourceKind = "inline",
+    problems: list[SrgsError] | None = None,
+) -> Grammar | None:
+    """Read one SRGS XML document; ``source`` names it in spans and becomes ``Grammar.uri``.
+
+    ``kind`` says where the bytes came from ("file", "http" or "inline"): its size limit applies.
+    Without ``problems``, the first problem is raised; with it, see the module docstring.
+    """
+    if problems is None:
+        return _read(data, source, limits, kind, None)
+    try:
+        return _read(data, source, limits, kind, problems)
+    except SrgsError as error:
+        problems.append(error)
+        return None
+
+
+def _read(data: bytes, source: str, limits: Limits, kind: SourceKind, problems: list[SrgsError] | None) -> Grammar:
+    check_size(len(data), kind, limits, "grammar", SourceSpan(source, 0, 0))
     text = decode_document(data)
     refuse_entity_declarations(text, source)
     try:
@@ -64,7 +89,7 @@ def read_xml(data: bytes, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Gr
     if dtd is not None and next(iter(dtd.iterentities()), None) is not None:
         raise InputLimitError("entity declarations are not allowed", SourceSpan(source, 1, 1))
     with collector_paused():
-        return _GrammarReader(SourceLocator(text, source), limits).grammar(root)
+        return _GrammarReader(SourceLocator(text, source), limits, problems).grammar(root)
 
 
 def split_tokens(text: str, span: SourceSpan) -> list[str]:
@@ -101,11 +126,17 @@ def normalize_space(text: str) -> str:
 
 
 class _GrammarReader:
-    """Builds the model from one parsed document (SRGS §4 header, §3 rules, §2 expansions)."""
+    """Builds the model from one parsed document (SRGS §4 header, §3 rules, §2 expansions).
 
-    def __init__(self, locator: SourceLocator, limits: Limits):
+    Every problem goes through ``_report``: raised at once, or recorded in ``problems`` while the
+    reader goes on with what it has (an element in error is still walked, so that the locator
+    stays in step and the problems inside it are found too).
+    """
+
+    def __init__(self, locator: SourceLocator, limits: Limits, problems: list[SrgsError] | None = None):
         self.locator = locator
         self.limits = limits
+        self.problems = problems
         self.dtmf = False
         self.expansion_readers = {
             _NS + "item": lambda el, span, depth: self._item(el, span, depth + 1)[0],
@@ -115,9 +146,23 @@ class _GrammarReader:
             _NS + "tag": lambda el, span, depth: self._tag(el, span),
         }
 
+    def _report(self, error: SrgsError) -> None:
+        """Raise ``error``, or record it and let the caller carry on."""
+        if self.problems is None:
+            raise error
+        self.problems.append(error)
+
     def _span(self, element, name: str) -> SourceSpan:
         prefix = element.prefix
         return self.locator.element(f"<{prefix}:{name}" if prefix else "<" + name, element)
+
+    def _skip_descendants(self, element, after=None) -> None:
+        """Moves the locator past the start tags of ``element``'s descendants (after ``after``)."""
+        walking = after is None
+        for descendant in element.iterdescendants():
+            if walking:
+                self._span(descendant, _local(descendant))
+            walking = walking or descendant is after
 
     def _attributes(self, element, allowed: frozenset[str], span: SourceSpan) -> dict[str, str]:
         """The element's SRGS attributes; an unknown one in no namespace is an error."""
@@ -126,19 +171,21 @@ class _GrammarReader:
             if name in allowed:
                 found[name] = value
             elif name[0] != "{":
-                raise GrammarSyntaxError(f"<{_local(element)}> has no attribute {name!r}", span)
+                self._report(GrammarSyntaxError(f"<{_local(element)}> has no attribute {name!r}", span))
         return found
 
     def _text_only(self, element, span: SourceSpan) -> None:
         self._attributes(element, _NO_ATTRIBUTES, span)
         if len(element):
-            raise GrammarSyntaxError(f"<{_local(element)}> holds text only", self._span(element[0], _local(element[0])))
+            first = element[0]
+            self._report(GrammarSyntaxError(f"<{_local(element)}> holds text only", self._span(first, _local(first))))
+            self._skip_descendants(element, after=first)
 
     def _no_text(self, text: str | None, where: str) -> None:
         if text and not text.isspace() and text.strip(_WS):
             word = text.strip(_WS)
             span = self.locator.token_spans([word.split()[0]])[0]
-            raise GrammarSyntaxError(f"text {normalize_space(word)[:40]!r} is not allowed {where}", span)
+            self._report(GrammarSyntaxError(f"text {normalize_space(word)[:40]!r} is not allowed {where}", span))
 
     # --- the grammar header (§4) ------------------------------------------------------------
 
@@ -153,10 +200,12 @@ class _GrammarReader:
         version = attrs.get("version")
         if version != "1.0":
             problem = "needs a version attribute" if version is None else f'has version "{version}", not "1.0"'
-            raise GrammarSyntaxError(f"<grammar> {problem}", span)
+            self._report(GrammarSyntaxError(f"<grammar> {problem}", span))
+            version = "1.0"
         mode = attrs.get("mode", "voice")
         if mode not in ("voice", "dtmf"):
-            raise GrammarSyntaxError(f'bad mode "{mode}" (expected "voice" or "dtmf")', span)
+            self._report(GrammarSyntaxError(f'bad mode "{mode}" (expected "voice" or "dtmf")', span))
+            mode = "voice"
         self.dtmf = mode == "dtmf"
         header: dict[str, list] = {"lexicon": [], "meta": [], "metadata": [], "tag": []}
         rules: list[Rule] = []
@@ -167,13 +216,18 @@ class _GrammarReader:
                 name = tag[len(_NS) :]
                 child_span = self._span(child, name)
                 if name == "rule":
-                    rules.append(self._rule(child, child_span))
+                    rule = self._rule(child, child_span)
+                    if rule is not None:
+                        rules.append(rule)
                 elif name not in header:
-                    raise GrammarSyntaxError(f"<{name}> is not allowed in <grammar>", child_span)
-                elif rules:
-                    raise GrammarSyntaxError(f"<{name}> must come before the first <rule>", child_span)
+                    self._report(GrammarSyntaxError(f"<{name}> is not allowed in <grammar>", child_span))
+                    self._skip_descendants(child)
                 else:
-                    header[name].append(self._header_element(name, child, child_span))
+                    if rules:
+                        self._report(GrammarSyntaxError(f"<{name}> must come before the first <rule>", child_span))
+                    declared = self._header_element(name, child, child_span)
+                    if declared is not None and not rules:
+                        header[name].append(declared)
             self._no_text(child.tail, "in <grammar>")
         return Grammar(
             version=version,
@@ -201,43 +255,45 @@ class _GrammarReader:
         if name == "lexicon":
             found = self._attributes(element, frozenset({"uri", "type"}), span)
             if not found.get("uri"):
-                raise GrammarSyntaxError("<lexicon> needs a uri attribute", span)
+                return self._report(GrammarSyntaxError("<lexicon> needs a uri attribute", span))
             return Lexicon(uri=found["uri"], media_type=found.get("type"), span=span)
         found = self._attributes(element, frozenset({"name", "http-equiv", "content"}), span)
         if ("name" in found) == ("http-equiv" in found):
-            raise GrammarSyntaxError("<meta> needs exactly one of name and http-equiv", span)
+            return self._report(GrammarSyntaxError("<meta> needs exactly one of name and http-equiv", span))
         if "content" not in found:
-            raise GrammarSyntaxError("<meta> needs a content attribute", span)
+            return self._report(GrammarSyntaxError("<meta> needs a content attribute", span))
         http_equiv = "http-equiv" in found
         return Meta(name=found["http-equiv" if http_equiv else "name"], content=found["content"], http_equiv=http_equiv, span=span)
 
     # --- rules (§3) -------------------------------------------------------------------------
 
-    def _rule(self, element, span: SourceSpan) -> Rule:
+    def _rule(self, element, span: SourceSpan) -> Rule | None:
         """``<rule id scope>``: ``<example>``s first (§3.3), then the rule expansion."""
         found = self._attributes(element, frozenset({"id", "scope"}), span)
         name = found.get("id")
         if not name:
-            raise GrammarSyntaxError("<rule> needs an id attribute", span)
+            self._report(GrammarSyntaxError("<rule> needs an id attribute", span))
         scope = found.get("scope", "private")
         if scope not in ("public", "private"):
-            raise GrammarSyntaxError(f'bad scope "{scope}" (expected "public" or "private")', span)
+            self._report(GrammarSyntaxError(f'bad scope "{scope}" (expected "public" or "private")', span))
+            scope = "private"
         examples: list[str] = []
         items: list[Expansion] = []
-        self._words(element.text, items)
-        has_content = bool(items)
+        has_content = self._words(element.text, items)
         for child in element:
             if child.tag == _NS + "example":
                 example_span = self._span(child, "example")
                 if has_content:
-                    raise GrammarSyntaxError("<example> must come before the rule's expansion", example_span)
+                    self._report(GrammarSyntaxError("<example> must come before the rule's expansion", example_span))
                 self._text_only(child, example_span)
                 examples.append(normalize_space(child.text or ""))
             else:
                 has_content = self._child(child, 0, items) or has_content
             has_content = self._words(child.tail, items) or has_content
         if not has_content:
-            raise GrammarSyntaxError(f'empty rule "{name}"', span)
+            self._report(GrammarSyntaxError(f'empty rule "{name}"', span))
+        if not name:
+            return None
         return Rule(name=name, scope=scope, expansion=sequence(items, span=span), examples=tuple(examples), span=span)
 
     # --- expansions (§2) --------------------------------------------------------------------
@@ -246,7 +302,13 @@ class _GrammarReader:
         """Plain-text tokens (§2.2.1) appended to ``into``; whether there were any."""
         if not text or text.isspace() and text.isascii():
             return False
-        tokens = split_tokens(text, self.locator.span_at(self.locator.pos))
+        try:
+            tokens = split_tokens(text, _NO_SPAN)
+        except GrammarSyntaxError as error:  # positioned at the text (after any end tag before it)
+            first = text.split(None, 1)[0] if text.strip() else ""
+            span = self.locator.token_spans([first])[0] if first else self.locator.span_at(self.locator.pos)
+            self._report(GrammarSyntaxError(error.message, span))
+            return True
         dtmf = self.dtmf
         for token, span in zip(tokens, self.locator.token_spans(tokens)):
             if token[0] == '"':
@@ -263,8 +325,12 @@ class _GrammarReader:
             if not tag.startswith(_NS):
                 return False
             name = tag[len(_NS) :]
-            raise GrammarSyntaxError(f"<{name}> is not allowed here", self._span(element, name))
-        into.append(reader(element, self._span(element, tag[len(_NS) :]), depth))
+            self._report(GrammarSyntaxError(f"<{name}> is not allowed here", self._span(element, name)))
+            self._skip_descendants(element)
+            return True
+        node = reader(element, self._span(element, tag[len(_NS) :]), depth)
+        if node is not None:
+            into.append(node)
         return True
 
     def _item(self, element, span: SourceSpan, depth: int) -> tuple[Expansion, float | None]:
@@ -277,17 +343,26 @@ class _GrammarReader:
         for child in element:
             self._child(child, depth, items)
             self._words(child.tail, items)
-        weight = _number(found["weight"], "weight", span, positive=True) if "weight" in found else None
+        weight = self._value(_number, found["weight"], "weight", span, positive=True) if "weight" in found else None
         lang = found.get(XML_LANG)
-        if "repeat" not in found:
-            if "repeat-prob" in found:
-                raise GrammarSyntaxError("repeat-prob needs a repeat attribute", span)
+        bounds = self._value(_repeat_bounds, found["repeat"], span) if "repeat" in found else None
+        if bounds is None:
+            if "repeat-prob" in found and "repeat" not in found:
+                self._report(GrammarSyntaxError("repeat-prob needs a repeat attribute", span))
             return sequence(items, lang=lang, span=span), weight
-        low, high = _repeat_bounds(found["repeat"], span)
-        prob = _number(found["repeat-prob"], "repeat-prob", span, at_most_one=True) if "repeat-prob" in found else None
+        low, high = bounds
+        prob = self._value(_number, found["repeat-prob"], "repeat-prob", span, at_most_one=True) if "repeat-prob" in found else None
         return Repeat(expansion=sequence(items, span=span), min=low, max=high, prob=prob, lang=lang, span=span), weight
 
-    def _one_of(self, element, span: SourceSpan, depth: int) -> Expansion:
+    def _value(self, parse, *args, **kwargs):
+        """``parse(*args, **kwargs)``, or None when it reports a problem."""
+        try:
+            return parse(*args, **kwargs)
+        except GrammarSyntaxError as error:
+            self._report(error)
+            return None
+
+    def _one_of(self, element, span: SourceSpan, depth: int) -> Expansion | None:
         """``<one-of>`` (§2.4): ``<item>`` children only, each an alternative with its weight."""
         depth += 1
         if depth > self.limits.max_nesting:
@@ -303,38 +378,42 @@ class _GrammarReader:
                 alternatives.append(Alternative(expansion=expansion, weight=weight, span=child_span))
             elif tag.startswith(_NS):
                 name = tag[len(_NS) :]
-                raise GrammarSyntaxError(f"<one-of> holds <item>s only, not <{name}>", self._span(child, name))
+                self._report(GrammarSyntaxError(f"<one-of> holds <item>s only, not <{name}>", self._span(child, name)))
+                self._skip_descendants(child)
             self._no_text(child.tail, "in <one-of> outside an <item>")
         if not alternatives:
-            raise GrammarSyntaxError("<one-of> needs at least one <item>", span)
+            return self._report(GrammarSyntaxError("<one-of> needs at least one <item>", span))
         return one_of(alternatives, lang=found.get(XML_LANG), span=span)
 
-    def _ruleref(self, element, span: SourceSpan, depth: int) -> Expansion:
+    def _ruleref(self, element, span: SourceSpan, depth: int) -> Expansion | None:
         """``<ruleref uri type xml:lang>`` (§2.2) or ``<ruleref special>`` (§2.2.3)."""
         found = self._attributes(element, frozenset({"uri", "special", "type", XML_LANG}), span)
         if len(element) or element.text and element.text.strip(_WS):
-            raise GrammarSyntaxError("<ruleref> must be empty", span)
+            self._report(GrammarSyntaxError("<ruleref> must be empty", span))
+            self._skip_descendants(element)
         if ("uri" in found) == ("special" in found):
-            raise GrammarSyntaxError("<ruleref> needs exactly one of uri and special", span)
+            return self._report(GrammarSyntaxError("<ruleref> needs exactly one of uri and special", span))
         if "special" in found:
             special = found["special"]
             if special not in SPECIAL_NAMES:
-                raise GrammarSyntaxError(f'bad special rule "{special}" (expected NULL, VOID or GARBAGE)', span)
+                return self._report(GrammarSyntaxError(f'bad special rule "{special}" (expected NULL, VOID or GARBAGE)', span))
             if len(found) > 1:
-                raise GrammarSyntaxError("a special <ruleref> takes no type or xml:lang", span)
+                self._report(GrammarSyntaxError("a special <ruleref> takes no type or xml:lang", span))
             return SpecialRef(name=special, span=span)  # type: ignore[arg-type]
         if not found["uri"]:
-            raise GrammarSyntaxError("<ruleref> has an empty uri", span)
+            return self._report(GrammarSyntaxError("<ruleref> has an empty uri", span))
         return RuleRef(uri=found["uri"], media_type=found.get("type"), lang=found.get(XML_LANG), span=span)
 
-    def _token(self, element, span: SourceSpan, depth: int) -> Token:
+    def _token(self, element, span: SourceSpan, depth: int) -> Token | None:
         """``<token xml:lang>`` (§2.2.1): one token, white space normalised, quotes literal."""
         found = self._attributes(element, _LANG_ONLY, span) if element.items() else {}
         if len(element):
-            raise GrammarSyntaxError("<token> holds text only", span)
+            self._report(GrammarSyntaxError("<token> holds text only", span))
+            self._skip_descendants(element)
+            return None
         text = normalize_space(element.text or "")
         if not text:
-            raise GrammarSyntaxError("empty <token>", span)
+            return self._report(GrammarSyntaxError("empty <token>", span))
         return Token(text=text, lang=found.get(XML_LANG), span=span)
 
     def _tag(self, element, span: SourceSpan) -> Tag:

@@ -108,7 +108,10 @@ class SourceLocator:
         spans = []
         for token in tokens:
             quoted = token[0] == '"'
-            found = text.find('"' if quoted else token, self.pos, run_end)
+            needle = '"' if quoted else token
+            found = text.find(needle, self.pos, run_end)
+            if found < 0 and run_end < len(text):  # the text may follow end tags and comments
+                found, run_end = self._find_after_markup(needle, run_end)
             if found >= 0:
                 self.advance(found)
                 after = text.find('"', found + 1, run_end) + 1 if quoted else found + len(token)
@@ -117,6 +120,20 @@ class SourceLocator:
             spans.append(SourceSpan(source, self.line, found - self.line_start + 1))
             self.advance(after)
         return spans
+
+    def _find_after_markup(self, needle: str, pos: int) -> tuple[int, int]:
+        """``needle`` in the character data after the end tags, comments and PIs at ``pos``
+        (a tail text follows its element's end tag); ``(offset or -1, end of its run)``."""
+        text = self.text
+        while pos < len(text) and (text.startswith("</", pos) or text.startswith(("<!--", "<?"), pos)):
+            pos = self._skip_markup(pos)
+            run_end = text.find("<", pos)
+            run_end = len(text) if run_end < 0 else run_end
+            found = text.find(needle, pos, run_end)
+            if found >= 0:
+                return found, run_end
+            pos = run_end
+        return -1, pos
 
     def _skip_markup(self, pos: int) -> int:
         """The offset after the comment, CDATA section, PI, declaration or tag at ``pos``."""

@@ -116,7 +116,7 @@ def test_error_messages_hide_lark_internals():
 
 def test_size_and_nesting_limits():
     with pytest.raises(InputLimitError):
-        read_abnf(b"#ABNF 1.0;\n$x = a;\n", "t", limits=Limits(max_grammar_bytes=10))
+        read_abnf(b"#ABNF 1.0;\n$x = a;\n", "t", limits=Limits(max_inline_bytes=10))
     deep = "#ABNF 1.0;\n$x = " + "(" * 30 + "a" + ")" * 30 + ";\n"
     with pytest.raises(InputLimitError) as caught:
         read(deep, limits=Limits(max_nesting=20))

@@ -343,8 +343,10 @@ def test_undeclared_entity_is_a_syntax_error():
 
 
 def test_size_limit_is_checked_before_parsing():
-    with pytest.raises(InputLimitError, match="over the limit of 100"):
-        read_xml(b"<" * 101, "big", limits=Limits(max_grammar_bytes=100))
+    with pytest.raises(InputLimitError, match=r"grammar is 101 bytes, over the inline grammar text limit of 100 bytes \(Limits.max_inline_bytes\)"):
+        read_xml(b"<" * 101, "big", limits=Limits(max_inline_bytes=100))
+    with pytest.raises(InputLimitError, match=r"over the local grammar file limit of 100 bytes \(Limits.max_grammar_bytes\)"):
+        read_xml(b"<" * 101, "big", limits=Limits(max_grammar_bytes=100), kind="file")
 
 
 def test_nesting_limit():
