@@ -1,13 +1,27 @@
-"""``srgs check`` and ``srgs convert``: the front end on the command line."""
+"""``srgs check`` and ``srgs convert``: the front end on the command line.
+
+``srgs check`` reports every problem of every file in one run. Checks that need more than the
+front end (e.g. the interpreter's tag scripts) plug in without ``srgs`` importing them: each
+function in the check parser's ``extra_checks`` default, ``check(bundle) -> list[SrgsError]``,
+runs on every grammar that loads, and its problems are reported like the others::
+
+    subparsers.choices["check"].set_defaults(extra_checks=[check_tag_scripts])
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import Callable
 
-from .errors import SrgsError
-from .fetch import FetchOptions, fetch, location_to_uri
+from .errors import GrammarErrors, SrgsError
+from .fetch import FetchOptions, fetch, location_to_uri, map_uri, source_kind
+from .limits import DEFAULT_LIMITS, Limits
+from .model import SourceSpan
+
+ExtraCheck = Callable[[object], list[SrgsError]]
 
 
 def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,20 +30,30 @@ def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
                         help="directory external file references may read (repeatable; default: the grammar's own directory)")
     parser.add_argument("--allow-http", action="store_true", help="allow http(s) grammar references (timeout and size bounded)")
     parser.add_argument("--uri-map", action="append", default=[], metavar="PREFIX=REPLACEMENT",
-                        help="redirect URIs starting with PREFIX (e.g. a published URL to a local file: URI)")
+                        help="redirect URIs starting with PREFIX to REPLACEMENT, a URI or a local path "
+                             "(e.g. http://example.com/grammars/=local/copies/)")
 
 
-def fetch_options(args: argparse.Namespace) -> FetchOptions:
+def fetch_options(args: argparse.Namespace, limits: Limits | None = None) -> FetchOptions:
+    """The command line's ``--allow-root``, ``--allow-http`` and ``--uri-map``, with ``limits``
+    (else ``args.limits`` when a parser sets it, else the defaults): every command that loads
+    grammars takes its options, and so its limits, from here."""
+    limits = limits or getattr(args, "limits", None) or DEFAULT_LIMITS
     mappings = []
     for item in getattr(args, "uri_map", []) or []:
         prefix, sep, replacement = item.partition("=")
         if not sep:
             raise SystemExit(f"srgs: --uri-map wants PREFIX=REPLACEMENT, got {item!r}")
-        mappings.append((prefix, location_to_uri(replacement) if "://" not in replacement else replacement))
+        if "://" not in replacement:
+            if prefix.endswith("/") and not replacement.endswith(("/", os.sep)) and os.path.isdir(replacement):
+                replacement += "/"  # PREFIX/ maps onto the directory, not onto names beside it
+            replacement = location_to_uri(replacement)
+        mappings.append((prefix, replacement))
     return FetchOptions(
         allowed_roots=tuple(getattr(args, "allow_root", []) or ()),
         allow_http=bool(getattr(args, "allow_http", False)),
         uri_map=tuple(mappings),
+        limits=limits,
     )
 
 
@@ -38,9 +62,11 @@ def register(subparsers) -> None:
                                   description="Read each grammar, follow its references and report every problem as "
                                               "FILE:LINE:COL: error: MESSAGE on stderr. Exit 1 if any file has an error.")
     check.add_argument("files", nargs="+", metavar="FILE")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="json: one report object on stdout")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="json: one report object on stdout: ok, and per file its errors "
+                            "(file, line, column, message, severity)")
     add_fetch_arguments(check)
-    check.set_defaults(run=run_check)
+    check.set_defaults(run=run_check, extra_checks=[])
 
     convert = subparsers.add_parser("convert", help="print a grammar in the other form (XML <-> ABNF)",
                                     description="Read one grammar and write it in the requested form on stdout.")
@@ -51,28 +77,40 @@ def register(subparsers) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """Every problem of every file: syntax, validation, references, then ``args.extra_checks``."""
     from .loader import load_bundle
 
     options = fetch_options(args)
+    extra_checks: list[ExtraCheck] = list(getattr(args, "extra_checks", None) or [])
     report = []
     failed = False
     for name in args.files:
+        bundle = None
         try:
             bundle = load_bundle(name, options=options)
+            problems: list[SrgsError] = []
+            for check in extra_checks:
+                try:
+                    problems += check(bundle)
+                except SrgsError as exc:
+                    problems.append(exc)
         except SrgsError as exc:
+            problems = [exc]
+        if problems:
             failed = True
-            lines = exc.diagnostics()
-            report.append({"file": name, "ok": False, "errors": lines})
+            errors = GrammarErrors(problems)
+            report.append({"file": name, "ok": False, "errors": errors.records(name)})
             if args.format == "text":
-                for line in lines:
+                for line in errors.diagnostics():
                     print(line, file=sys.stderr)
             continue
         grammar = bundle.main_grammar
-        report.append({"file": name, "ok": True, "rules": len(grammar.rules), "referenced_grammars": len(bundle.grammars) - 1})
+        referenced = len(bundle.grammars) - 1
+        report.append({"file": name, "ok": True, "rules": len(grammar.rules), "referenced_grammars": referenced, "errors": []})
         if args.format == "text":
-            print(f"{name}: ok ({len(grammar.rules)} rules, {len(bundle.grammars) - 1} referenced grammars)")
+            print(f"{name}: ok ({len(grammar.rules)} rules, {referenced} referenced grammars)")
     if args.format == "json":
-        print(json.dumps({"ok": not failed, "files": report}))
+        print(json.dumps({"ok": not failed, "files": report}, ensure_ascii=False))
     return 1 if failed else 0
 
 
@@ -83,7 +121,8 @@ def run_convert(args: argparse.Namespace) -> int:
 
     options = fetch_options(args)
     path, _ = split_fragment(args.file)
-    data = fetch(location_to_uri(path), options, roots=(), span=None)
-    grammar = load_grammar(data, path, limits=options.limits)
+    uri = map_uri(location_to_uri(path), options)
+    data = fetch(uri, options, roots=(), span=SourceSpan(path, 0, 0))
+    grammar = load_grammar(data, path, limits=options.limits, kind=source_kind(uri))
     sys.stdout.write(write_abnf(grammar) if args.to == "abnf" else write_xml(grammar))
     return 0

@@ -31,6 +31,19 @@ class SrgsError(Exception):
         """One ``FILE:LINE:COL: error: MESSAGE`` line per problem (the compiler convention)."""
         return [f"{self._where()}error: {self.message}"]
 
+    def records(self, file: str | None = None) -> list[dict]:
+        """One JSON-ready object per problem: ``file``, ``line``, ``column`` (null when not
+        known), ``message``, ``severity``; ``file`` is the span's source, else ``file``."""
+        span = self.span
+        known = span is not None and span.line > 0
+        return [{
+            "file": span.source if span is not None else file,
+            "line": span.line if known else None,
+            "column": span.column if known else None,
+            "message": self.message,
+            "severity": "error",
+        }]
+
     def _where(self) -> str:
         if self.span is None:
             return ""
@@ -71,6 +84,9 @@ class GrammarErrors(SrgsError):
 
     def diagnostics(self) -> list[str]:
         return [line for error in self.errors for line in error.diagnostics()]
+
+    def records(self, file: str | None = None) -> list[dict]:
+        return [record for error in self.errors for record in error.records(file)]
 
 
 def _position_key(error: SrgsError):

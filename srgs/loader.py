@@ -11,9 +11,9 @@ import codecs
 import hashlib
 
 from .bundle import GrammarBundle
-from .errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, InputLimitError, SrgsError
-from .fetch import FetchOptions, fetch, location_to_uri, map_uri
-from .limits import DEFAULT_LIMITS, Limits
+from .errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, SrgsError
+from .fetch import FetchOptions, fetch, location_to_uri, map_uri, source_kind
+from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from .model import Grammar, SourceSpan
 from .recursion import check_left_recursion
 from .resolve import resolve
@@ -53,26 +53,57 @@ def sniff_form(data: bytes, source: str) -> str:
     raise GrammarSyntaxError("not an SRGS grammar: expected an XML document or an '#ABNF 1.0' header", SourceSpan(source, 1, 1))
 
 
-def parse_grammar(data: bytes | str, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Grammar:
-    """Read one grammar document in either form (no validation, no references followed)."""
+def parse_grammar(
+    data: bytes | str,
+    source: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    kind: SourceKind = "inline",
+    problems: list[SrgsError] | None = None,
+) -> Grammar | None:
+    """Read one grammar document in either form (no validation, no references followed).
+
+    ``kind`` says where the bytes came from ("file", "http" or "inline"): that size limit applies.
+    Without ``problems`` the first error is raised. With a list, every syntax problem found is
+    appended to it and the model read around them is returned (``None`` if there is none).
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if len(data) > limits.max_grammar_bytes:
-        raise InputLimitError(f"grammar is larger than {limits.max_grammar_bytes} bytes", SourceSpan(source, 0, 0))
-    if sniff_form(data, source) == "xml":
+    try:
+        check_size(len(data), kind, limits, "grammar", SourceSpan(source, 0, 0))
+        form = sniff_form(data, source)
+    except SrgsError as exc:
+        if problems is None:
+            raise
+        problems.append(exc)
+        return None
+    if form == "xml":
         from .xml_reader import read_xml
 
-        return read_xml(data, source, limits=limits)
+        return read_xml(data, source, limits=limits, kind=kind, problems=problems)
     from .abnf_reader import read_abnf
 
-    return read_abnf(data, source, limits=limits)
+    return read_abnf(data, source, limits=limits, kind=kind, problems=problems)
 
 
-def load_grammar(data: bytes | str, source: str, *, limits: Limits = DEFAULT_LIMITS) -> Grammar:
+def grammar_with_problems(
+    data: bytes | str, source: str, *, limits: Limits = DEFAULT_LIMITS, kind: SourceKind = "inline"
+) -> tuple[Grammar | None, list[SrgsError], bool]:
+    """Read one grammar and validate what could be read: ``(grammar or None, every problem, whether
+    the text read without a syntax error)``. Problems of a grammar read around syntax errors
+    are still validated: a rule in error stands as a placeholder that keeps its name defined."""
+    problems: list[SrgsError] = []
+    grammar = parse_grammar(data, source, limits=limits, kind=kind, problems=problems)
+    readable = grammar is not None and not problems
+    if grammar is not None:
+        problems += grammar_problems(grammar)
+    return grammar, problems, readable
+
+
+def load_grammar(data: bytes | str, source: str, *, limits: Limits = DEFAULT_LIMITS, kind: SourceKind = "inline") -> Grammar:
     """Read and validate one grammar; raise ``GrammarErrors`` listing every problem."""
-    grammar = parse_grammar(data, source, limits=limits)
-    problems = grammar_problems(grammar)
-    if problems:
+    grammar, problems, _ = grammar_with_problems(data, source, limits=limits, kind=kind)
+    if problems or grammar is None:
         raise GrammarErrors(problems)
     return grammar
 
@@ -86,13 +117,20 @@ def split_fragment(location: str) -> tuple[str, str | None]:
 
 
 def load_bundle(location: str, *, options: FetchOptions | None = None, active: tuple[str, ...] = ()) -> GrammarBundle:
-    """Load a grammar by path or URI (``#rule`` picks the active rule) with all it references."""
+    """Load a grammar by path or URI (``#rule`` picks the active rule) with all it references.
+
+    Every problem found (syntax, validation, references) is raised together as ``GrammarErrors``.
+    """
     options = options or FetchOptions()
     path, fragment = split_fragment(location)
     uri = location_to_uri(path)
-    data = fetch(map_uri(uri, options), options, roots=(), span=None)
     display = path if "://" not in path and not path.startswith("builtin:") else uri
-    return _bundle(data, uri, display, fragment, options, active)
+    mapped = map_uri(uri, options)
+    try:
+        data = fetch(mapped, options, roots=(), span=SourceSpan(display, 0, 0))
+    except SrgsError as exc:
+        raise GrammarErrors([exc]) from None
+    return _bundle(data, uri, display, fragment, options, active, source_kind(mapped))
 
 
 def bundle_from_text(
@@ -102,26 +140,39 @@ def bundle_from_text(
     options: FetchOptions | None = None,
     active: tuple[str, ...] = (),
 ) -> GrammarBundle:
-    """A bundle for a grammar given as text; relative references resolve against ``source``."""
+    """A bundle for a grammar given as text; relative references resolve against ``source``.
+
+    The text is bounded by ``options.limits.max_inline_bytes``.
+    """
     options = options or FetchOptions()
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return _bundle(data, source, source, None, options, active)
+    return _bundle(data, source, source, None, options, active, "inline")
 
 
-def _bundle(data: bytes, key: str, display: str, fragment: str | None, options: FetchOptions, active: tuple[str, ...]) -> GrammarBundle:
+def _bundle(data: bytes, key: str, display: str, fragment: str | None, options: FetchOptions,
+            active: tuple[str, ...], kind: SourceKind) -> GrammarBundle:
+    grammar, problems, _ = grammar_with_problems(data, display, limits=options.limits, kind=kind)
+    if grammar is None:
+        raise GrammarErrors(problems)
+    rules: tuple[str, ...] = ()
+    if not problems:  # which rules to activate (a problem such as an undefined root says it already)
+        try:
+            rules = active or ((fragment,) if fragment else default_active_rules(grammar))
+        except GrammarErrors as exc:
+            problems += exc.errors
+        for name in rules:
+            if grammar.rule(name) is None:
+                problems.append(GrammarValidationError(f"no rule '{name}' to activate", grammar.span))
     try:
-        grammar = load_grammar(data, display, limits=options.limits)
-    except GrammarErrors:
-        raise
+        bundle = resolve(grammar, key=key, form=sniff_form(data, display), options=options, active=rules,
+                         source_hash=hashlib.sha256(data).hexdigest())
+    except GrammarErrors as exc:
+        problems += exc.errors
     except SrgsError as exc:
-        raise GrammarErrors([exc]) from None
-    rules = active or ((fragment,) if fragment else default_active_rules(grammar))
-    for name in rules:
-        if grammar.rule(name) is None:
-            raise GrammarErrors([GrammarValidationError(f"no rule '{name}' to activate", grammar.span)])
-    bundle = resolve(grammar, key=key, form=sniff_form(data, display), options=options, active=rules,
-                     source_hash=hashlib.sha256(data).hexdigest())
+        problems.append(exc)
+    if problems:
+        raise GrammarErrors(problems)
     try:
         check_left_recursion(bundle)
     except SrgsError as exc:

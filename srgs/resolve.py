@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from .bundle import GrammarBundle
 from .errors import GrammarErrors, ResolveError, SrgsError
-from .fetch import BUILTIN_SCHEME, FetchOptions, fetch, map_uri
+from .fetch import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
 from .model import Grammar, RuleRef, iter_expansions
 from .validate import grammar_problems
 
@@ -92,19 +92,24 @@ def resolve(
             if target not in grammars:
                 if len(grammars) >= options.limits.max_referenced_grammars:
                     raise ResolveError(f"more than {options.limits.max_referenced_grammars} grammars referenced", ref.span)
+                mapped = map_uri(target, options)
                 try:
-                    data = fetch(map_uri(target, options), options, roots=roots, span=ref.span)
+                    data = fetch(mapped, options, roots=roots, span=ref.span)
                     forms[target] = sniff_form(data, target)
-                    loaded = parse_grammar(data, target, limits=options.limits)
-                    hashes[target] = hashlib.sha256(data).hexdigest()
                 except SrgsError as exc:
                     problems.append(_wrap(exc, ref))
                     continue
-                nested = grammar_problems(loaded)
-                if nested:
-                    problems.extend(nested)
+                nested: list[SrgsError] = []
+                loaded = parse_grammar(data, target, limits=options.limits, kind=source_kind(mapped), problems=nested)
+                if loaded is not None:
+                    nested += grammar_problems(loaded)
+                if nested or loaded is None:
+                    # problems with a position in the referenced grammar are reported there;
+                    # the others (a size limit, an unknown form) at the reference
+                    problems.extend(p if p.span is not None and p.span.line > 0 else _wrap(p, ref) for p in nested)
                     problems.append(ResolveError(f"referenced grammar {target} is not valid", ref.span))
                     continue
+                hashes[target] = hashlib.sha256(data).hexdigest()
                 grammars[target] = loaded
                 queue.append(target)
             referenced = grammars.get(target)

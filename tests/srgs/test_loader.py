@@ -94,7 +94,7 @@ def test_http_fetch_is_bounded_in_time_and_size():
         options = FetchOptions(allow_http=True, limits=Limits(fetch_timeout_s=0.5, max_fetch_bytes=1024))
         with pytest.raises(GrammarErrors, match="cannot fetch"):
             bundle_from_text(HEAD + f"root $m;\npublic $m = $<http://127.0.0.1:{port}/slow.gram>;\n", source="m.gram", options=options)
-        with pytest.raises(GrammarErrors, match="larger than 1024 bytes"):
+        with pytest.raises(GrammarErrors, match=r"big.gram is over the http\(s\) grammar limit of 1024 bytes \(Limits.max_fetch_bytes\)"):
             bundle_from_text(HEAD + f"root $m;\npublic $m = $<http://127.0.0.1:{port}/big.gram>;\n", source="m.gram", options=options)
     finally:
         server.shutdown()
