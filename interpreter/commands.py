@@ -148,9 +148,10 @@ def run_interpret(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     failed = False
-    for number, text in _stdin_lines():
+    max_chars = interpreter.options.max_text_chars
+    for number, text in _stdin_lines(max_bytes=4 * max_chars + 2):  # UTF-8: 4 bytes a character at most
         if text is None:
-            error("interpret", f"stdin line {number}: not UTF-8 text")
+            error("interpret", f"stdin line {number}: not UTF-8 text, or longer than {max_chars} characters")
             return EXIT_ERROR
         try:
             result = interpreter.interpret(text)
@@ -165,15 +166,19 @@ def run_interpret(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
-def _stdin_lines():
-    """``(line number, text)`` for each stdin line as it arrives; text None if it is not UTF-8."""
+def _stdin_lines(*, max_bytes: int):
+    """``(line number, text)`` for each stdin line as it arrives; text None (and the end) for a
+    line that is not UTF-8 or is over ``max_bytes`` (never read whole into memory)."""
     stream = getattr(sys.stdin, "buffer", None)
     number = 0
     while True:
-        raw = stream.readline() if stream is not None else sys.stdin.readline()
+        raw = stream.readline(max_bytes) if stream is not None else sys.stdin.readline(max_bytes)
         if not raw:
             return
         number += 1
+        if len(raw) >= max_bytes and not raw.endswith(b"\n" if isinstance(raw, bytes) else "\n"):
+            yield number, None
+            return
         if isinstance(raw, bytes):
             try:
                 raw = raw.decode("utf-8")

@@ -325,6 +325,17 @@ def test_batch_refuses_tree_and_bad_bytes(capsys, stdin):
     assert code == EXIT_ERROR and len(out.splitlines()) == 1 and "stdin line 2: not UTF-8" in err
 
 
+@pytest.mark.parametrize("times", [1, 2])  # refused by the interpreter; not even read whole
+def test_batch_stops_at_a_line_over_the_text_limit(capsys, stdin, times):
+    from srgs.limits import DEFAULT_LIMITS
+
+    stdin(b"yes\n" + b"no " * (times * DEFAULT_LIMITS.max_text_chars) + b"\nno\n")
+    code, out, err = run(capsys, "interpret", "builtin:yesno", "-")
+    assert code == EXIT_ERROR and len(out.splitlines()) == 1
+    assert err.startswith("srgs interpret: stdin line 2: ")
+    assert f"longer than {DEFAULT_LIMITS.max_text_chars} characters" in err
+
+
 def test_batch_answers_each_line_as_it_comes():
     """A client can write a text and read its result before writing the next (flushed per line)."""
     process = subprocess.Popen([sys.executable, "-m", "srgs.cli", "interpret", "builtin:yesno", "-"], cwd=REPO,
@@ -387,6 +398,14 @@ def test_check_registers_the_tag_check():
     from interpreter.commands import check_tags
 
     assert build_parser().parse_args(["check", "x.gram"]).extra_checks == [check_tags]
+
+
+def test_check_reports_a_tag_syntax_error_with_its_position(capsys, grammar):
+    path = grammar(BAD_TAG)
+    code, out, err = run(capsys, "check", path)
+    assert code == EXIT_ERROR, out + err
+    assert err.startswith(f"{path}:5:22: error: ") and "SyntaxError" in err
+    assert run(capsys, "check", grammar(THROWS, "fine.gram"))[0] == EXIT_OK  # throws only when run
 
 
 # --- 3. output files (more in tests/srgs/compile/test_commands.py) ------------------------------------------
