@@ -1,6 +1,7 @@
 """Errors of the grammar front end and compiler.
 
-Every error says where: ``str(error)`` is ``FILE:LINE:COL: message`` when the position is known.
+Every error says where: ``str(error)`` is ``FILE:LINE:COL: message`` when the position is known
+(a local ``file:`` URI, as referenced grammars are keyed, is shown as its path).
 
     SrgsError                      base of everything this package raises on bad input
     ├── GrammarSyntaxError         the text is not a well-formed grammar (XML or ABNF)
@@ -13,7 +14,18 @@ Every error says where: ``str(error)`` is ``FILE:LINE:COL: message`` when the po
 
 from __future__ import annotations
 
+import urllib.parse
+
 from .model import SourceSpan
+
+
+def display_source(source: str) -> str:
+    """A source as a message shows it: a local ``file:`` URI as its path, anything else as is."""
+    if source.startswith("file:"):
+        parts = urllib.parse.urlsplit(source)
+        if parts.netloc in ("", "localhost") and parts.path:
+            return urllib.parse.unquote(parts.path)
+    return source
 
 
 class SrgsError(Exception):
@@ -37,7 +49,7 @@ class SrgsError(Exception):
         span = self.span
         known = span is not None and span.line > 0
         return [{
-            "file": span.source if span is not None else file,
+            "file": display_source(span.source) if span is not None else file,
             "line": span.line if known else None,
             "column": span.column if known else None,
             "message": self.message,
@@ -45,11 +57,12 @@ class SrgsError(Exception):
         }]
 
     def _where(self) -> str:
-        if self.span is None:
+        span = self.span
+        if span is None:
             return ""
-        if self.span.line <= 0:
-            return f"{self.span.source}: "
-        return f"{self.span}: "
+        if span.line <= 0:
+            return f"{display_source(span.source)}: "
+        return f"{display_source(span.source)}:{span.line}:{span.column}: "
 
 
 class GrammarSyntaxError(SrgsError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .bundle import GrammarBundle
-from .errors import GrammarErrors, ResolveError, SrgsError
+from .errors import GrammarErrors, ResolveError, SrgsError, display_source
 from .fetch import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
 from .model import Grammar, RuleRef, iter_expansions
 from .validate import grammar_problems
@@ -81,6 +81,7 @@ def resolve(
     links: dict[tuple[str, str], tuple[str, str]] = {}
     labels: dict[tuple[str, str], str] = {}
     problems: list[SrgsError] = []
+    invalid: set[str] = set()  # referenced grammars that could not be read, reported once
     queue = [key]
     while queue:
         gkey = queue.pop(0)
@@ -89,6 +90,9 @@ def resolve(
             if (gkey, ref.uri) in links:
                 continue
             target = reference_uri(grammar, gkey, ref)
+            if target in invalid:
+                problems.append(ResolveError(f"referenced grammar {display_source(target)} is not valid", ref.span))
+                continue
             if target not in grammars:
                 if len(grammars) >= options.limits.max_referenced_grammars:
                     raise ResolveError(f"more than {options.limits.max_referenced_grammars} grammars referenced", ref.span)
@@ -107,7 +111,8 @@ def resolve(
                     # problems with a position in the referenced grammar are reported there;
                     # the others (a size limit, an unknown form) at the reference
                     problems.extend(p if p.span is not None and p.span.line > 0 else _wrap(p, ref) for p in nested)
-                    problems.append(ResolveError(f"referenced grammar {target} is not valid", ref.span))
+                    problems.append(ResolveError(f"referenced grammar {display_source(target)} is not valid", ref.span))
+                    invalid.add(target)
                     continue
                 hashes[target] = hashlib.sha256(data).hexdigest()
                 grammars[target] = loaded

@@ -194,3 +194,16 @@ def test_extra_checks_run_on_every_loaded_grammar_and_fail_the_run(tmp_path, cap
     assert err[1].startswith(f"{bad}:4:14: error: ")
     assert run_check(check_args(good, extra_checks=[lambda bundle: []])) == 0
     assert run_check(check_args(good)) == 0
+
+
+def test_a_referenced_grammar_s_problems_are_reported_once_at_its_path(tmp_path):
+    (tmp_path / "sub.gram").write_text("#ABNF 1.0;\nlanguage en;\nroot $s;\npublic $s = a+;\npublic $x = (b;\n")
+    main = tmp_path / "main.gram"
+    main.write_text("#ABNF 1.0;\nlanguage en;\nroot $m;\npublic $m = $<sub.gram> $<sub.gram#x>;\n")
+    with pytest.raises(GrammarErrors) as info:
+        load_bundle(str(main))
+    sub = tmp_path / "sub.gram"
+    assert [line.split(" error: ")[0] for line in info.value.diagnostics()] == [
+        f"{main}:4:13:", f"{main}:4:25:", f"{sub}:4:14:", f"{sub}:5:15:"]
+    assert info.value.diagnostics()[0].endswith(f"referenced grammar {sub} is not valid")
+    assert info.value.records()[2]["file"] == str(sub)
