@@ -83,7 +83,7 @@ def _read(data: bytes | str, source: str, limits: Limits, kind: SourceKind, prob
     except (GrammarSyntaxError, UnexpectedInput):
         pass  # read again token by token, for the diagnostic
     if problems is not None:
-        return _Recovery(parser, text, source, limits, problems).run()
+        return _Recovery(parser, text, source, limits, phrase_parts, problems).run()
     ctx = ReadContext(source, limits)
     try:
         return _parse(parser, text, ctx)
@@ -126,26 +126,36 @@ class _Recovery:
     last top-level ``;`` before P; reading resumes after the first ``;`` at or after P, or at
     the next rule head, whichever comes first. The statement before the one in error may not
     have been reduced yet (LALR waits for the token after its ``;``): it is read again alone.
+
+    The first attempt reads token by token, as ``read_abnf`` does for the error it raises, so
+    the first problem is that error. After an error the rest is read in the fast mode; where
+    that fails, the statement in error is read again token by token for its diagnostic.
     """
 
-    def __init__(self, parser: Lark, text: str, source: str, limits: Limits, problems: list[SrgsError]):
+    def __init__(self, parser: Lark, text: str, source: str, limits: Limits, phrase_parts, problems: list[SrgsError]):
         self.parser = parser
         self.text = text
         self.source = source
         self.problems = problems
-        self.ctx = ReadContext(source, limits)
+        self.ctx = ReadContext(source, limits, phrase_parts)
         header = _SELF_IDENT.match(text)
         self.floor = header.end() if header else 0  # no statement starts inside the header
 
     def run(self) -> Grammar | None:
         ctx, text = self.ctx, self.text
-        begin, start = (0, 1, 0), "start"
+        begin, start, fast = (0, 1, 0), "start", False
         while True:
             ctx.semis = []
-            failure = self._attempt(begin, None, start)
+            failure = self._attempt(begin, None, start, fast)
             if failure is None:
                 return self._grammar()
             error, offset = failure
+            if fast:  # read the statement in error (and on) token by token, for its diagnostic
+                statement = max([self.floor, begin[0], *(end for end in ctx.semis if end <= offset)])
+                if ctx.last_end < statement:
+                    self._reduce_pending(max(ctx.last_end, begin[0]), statement, begin, start)
+                begin, start, fast = self._position(statement, begin), "rules" if ctx.rules else "body", False
+                continue
             self.problems.append(error)
             if isinstance(error, InputLimitError):
                 return None
@@ -154,18 +164,18 @@ class _Recovery:
                 self._reduce_pending(max(ctx.last_end, begin[0]), statement, begin, start)
             resume, head, keyword = self._resume_point(statement, offset)
             if head is not None:
-                self._placeholder(head)
+                self._placeholder(head, begin)
             if keyword is not None:  # `language` or `mode` in error: do not also miss a language
                 ctx.header.setdefault("language", "und")
             if error.message.startswith("unterminated") or resume >= len(text):
                 return self._grammar()
-            begin = self._position(resume, begin)
-            start = "rules" if ctx.rules else "body"
+            begin, start, fast = self._position(resume, begin), "rules" if ctx.rules else "body", True
 
-    def _attempt(self, begin: tuple[int, int, int], stop: int | None, start: str):
-        """None if the text from ``begin`` (to ``stop``) reads, else (error, offset of the error)."""
+    def _attempt(self, begin: tuple[int, int, int], stop: int | None, start: str, fast: bool = False):
+        """None if the text from ``begin`` (to ``stop``) reads, else (error, offset of the error);
+        ``fast``: in the lexer's fast mode."""
         ctx = self.ctx
-        ctx.begin, ctx.stop, ctx.open = begin, stop, []
+        ctx.begin, ctx.stop, ctx.open, ctx.phrases = begin, stop, [], fast
         del ctx.docs[self._docs_before(begin[0]):]
         ctx.doc_index = min(ctx.doc_index, len(ctx.docs))
         try:
@@ -212,11 +222,13 @@ class _Recovery:
             first = False
             pos = match.end()
 
-    def _placeholder(self, head: re.Match) -> None:
+    def _placeholder(self, head: re.Match, begin: tuple[int, int, int]) -> None:
         """The rule in error, as a rule that matches nothing: its name stays defined."""
         words = head.group("head").split()
         name, scope = words[-1][1:], words[0] if len(words) > 1 else "private"
-        span = self._span_at(head.start("head") + len(head.group("head")) - len(words[-1]))
+        offset = head.start("head") + len(head.group("head")) - len(words[-1])
+        _, line, line_start = self._position(offset, begin)
+        span = SourceSpan(self.source, line, offset - line_start + 1)
         self.ctx.rules.append(Rule(name=name, scope=scope, expansion=SpecialRef(name="VOID", span=span), span=span))
 
     def _grammar(self) -> Grammar:
@@ -253,10 +265,6 @@ class _Recovery:
                 break
             line, line_start = line + 1, found + 1
         return max(pos, min(line_start + span.column - 1, len(text)))
-
-    def _span_at(self, offset: int) -> SourceSpan:
-        _, line, line_start = self._position(offset, (0, 1, 0))
-        return SourceSpan(self.source, line, offset - line_start + 1)
 
 
 @lru_cache(maxsize=1)

@@ -67,8 +67,9 @@ def parse_grammar(
     Without ``problems`` the first error is raised. With a list, every syntax problem found is
     appended to it and the model read around them is returned (``None`` if there is none).
     """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    text = data if isinstance(data, str) else None
+    if text is not None:
+        data = text.encode("utf-8")
     try:
         check_size(len(data), kind, limits, "grammar", SourceSpan(source, 0, 0))
         form = sniff_form(data, source)
@@ -83,7 +84,8 @@ def parse_grammar(
         return read_xml(data, source, limits=limits, kind=kind, problems=problems)
     from .abnf_reader import read_abnf
 
-    return read_abnf(data, source, limits=limits, kind=kind, problems=problems)
+    # ABNF text is read as text: its header's charset, if any, named the encoding of bytes
+    return read_abnf(data if text is None else text, source, limits=limits, kind=kind, problems=problems)
 
 
 def grammar_with_problems(

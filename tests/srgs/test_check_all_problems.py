@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from srgs import abnf_reader
 from srgs.commands import run_check
 from srgs.errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, SrgsError
 from srgs.loader import load_bundle, parse_grammar
@@ -207,3 +208,24 @@ def test_a_referenced_grammar_s_problems_are_reported_once_at_its_path(tmp_path)
         f"{main}:4:13:", f"{main}:4:25:", f"{sub}:4:14:", f"{sub}:5:15:"]
     assert info.value.diagnostics()[0].endswith(f"referenced grammar {sub} is not valid")
     assert info.value.records()[2]["file"] == str(sub)
+
+
+GRAMS = sorted(p for p in w3c.TEST_DIR.rglob("*.gram") if p.name not in ILLEGAL)
+
+
+@pytest.mark.parametrize("path", GRAMS, ids=lambda p: p.stem)
+def test_abnf_recovery_reads_the_rest_as_a_clean_read_does(path):
+    """A rule in error before the first rule of each legal W3C ABNF grammar: one problem, and
+    every other rule read as without it (after the error, in the fast mode)."""
+    text = abnf_reader._decode(path.read_bytes(), path.name).lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    clean = parse_grammar(text, path.name)
+    line = clean.rules[0].span.line
+    lines = text.split("\n")
+    broken = "\n".join(lines[:line - 1] + ["$zzbad = a+;"] + lines[line - 1:])
+    problems: list[SrgsError] = []
+    grammar = parse_grammar(broken, path.name, problems=problems)
+    assert [(p.span.line, p.span.column) for p in problems] == [(line, 11)]
+    assert grammar.rules[0].name == "zzbad"
+    assert grammar.rules[1:] == clean.rules
+    assert (grammar.language, grammar.mode, grammar.root, grammar.metas, grammar.tags) == (
+        clean.language, clean.mode, clean.root, clean.metas, clean.tags)

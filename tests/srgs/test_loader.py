@@ -110,3 +110,10 @@ def test_fragment_activates_a_rule_and_an_unknown_one_is_refused():
     assert load_bundle("builtin:pizza#topping").active == ("topping",)
     with pytest.raises(GrammarErrors, match="no rule 'nope' to activate"):
         load_bundle("builtin:pizza#nope")
+
+
+def test_abnf_given_as_text_is_read_as_text_whatever_charset_its_header_names():
+    from srgs.loader import parse_grammar
+
+    grammar = parse_grammar("#ABNF 1.0 UTF-16;\nlanguage ko;\n$x = 예;\n", "t.gram")
+    assert grammar.rules[0].expansion.text == "예"
