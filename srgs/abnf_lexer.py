@@ -26,7 +26,7 @@ from .errors import GrammarSyntaxError
 # white space and comments, but not a /** doc comment */ (those are tokens, for @example); atomic,
 # so that a comment always ends at its first */ (no backtracking to a later one)
 SKIP = r"(?>(?:\s+|//[^\n]*|/\*(?!\*[^/])[\s\S]*?\*/)*)"
-_SKIP_ALL = r"(?>(?:\s+|//[^\n]*|/\*[\s\S]*?\*/)*)"  # doc comments too: what a postfix may follow
+SKIP_ALL = r"(?>(?:\s+|//[^\n]*|/\*[\s\S]*?\*/)*)"  # doc comments too: what a postfix may follow
 PHRASE_PARTS = ("BARE_TOKEN", "QUOTED_TOKEN", "RULE_REF", "TAG", "BLOCK_TAG")
 _OPENERS = frozenset({"LPAR", "LSQB"})
 _CLOSERS = frozenset({"RPAR", "RSQB"})
@@ -43,7 +43,7 @@ def fast_regexps(terminals: dict) -> dict[str, str]:
     alternative = f"(?:{terminals['WEIGHT'].pattern.to_regexp()}{SKIP})?{unit}(?:{SKIP}{unit})*+"
     return {
         "CHOICE": rf"{alternative}(?:{SKIP}\|{SKIP}{alternative})+(?={SKIP}[;)\]])",
-        "PHRASE": f"{unit}(?:{SKIP}{unit})*(?!{_SKIP_ALL}[<!])",
+        "PHRASE": f"{unit}(?:{SKIP}{unit})*(?!{SKIP_ALL}[<!])",
     }
 
 

@@ -32,7 +32,7 @@ from .abnf_errors import describe_unexpected
 from .abnf_lexer import ContextualLexer
 from .abnf_nodes import phrase_parts_pattern
 from .abnf_builder import grammar_of
-from .abnf_lexer import _SKIP_ALL
+from .abnf_lexer import SKIP_ALL
 from .errors import GrammarSyntaxError, InputLimitError, SrgsError
 from .gc_pause import collector_paused
 from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
@@ -108,8 +108,8 @@ def _parse(parser: Lark, text: str, ctx: ReadContext, start: str = "start") -> G
 _SELF_IDENT = re.compile(r"#ABNF[^;\n]*;")  # abnf.lark's SELF_IDENT_HEADER
 # one step of the scan for where to resume: a `;`, a rule head `[scope] $name =`, or something
 # that may hold either without meaning it (a quoted token, a tag, a <uri>, a word, a comment)
-_RESUME = re.compile(_SKIP_ALL + r"""(?:(?P<semi>;)
-    |(?P<head>(?:(?:public|private)\s+)?\$[^\W\d][\w\-]*)(?=""" + _SKIP_ALL + r"""=)
+_RESUME = re.compile(SKIP_ALL + r"""(?:(?P<semi>;)
+    |(?P<head>(?:(?:public|private)\s+)?\$[^\W\d][\w\-]*)(?=""" + SKIP_ALL + r"""=)
     |(?P<keyword>language|mode)(?![\w\-])
     |"(?:[^"\\]|\\.)*"
     |\{!\{(?:[^}]|\}(?!!\}))*\}!\}|\{(?!!\{)[^}]*\}
