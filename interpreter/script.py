@@ -153,8 +153,9 @@ class QuickJsSandbox:
         load = 1.0
         for attempt in range(MAX_RUNS):
             context = self._context
-            context.set_time_limit((budget - spent) * load)
-            own, process = time.thread_time(), time.process_time()
+            engine_limit = (budget - spent) * load
+            context.set_time_limit(engine_limit)
+            start = time.thread_time()
             try:
                 return self._run(events_json, float(score))
             except (quickjs.JSException, quickjs.StackOverflow) as error:
@@ -163,11 +164,12 @@ class QuickJsSandbox:
                 context.set_time_limit(-1)  # the runtime's own calls run unbounded
             if failure.kind != "timeout":
                 raise failure
-            own, process = time.thread_time() - own, time.process_time() - process
+            own = time.thread_time() - start
             spent += own
             if attempt == MAX_RUNS - 1 or spent >= budget * _SPENT:
                 raise failure
-            load = min(MAX_LOAD, max(1.0, process / max(own, 1e-6)))
+            # The process's clock ran engine_limit while this thread's ran `own`.
+            load = min(MAX_LOAD, max(1.0, engine_limit / max(own, 1e-6)))
             self._open()  # the stopped context is dropped; the run starts again from scratch
         raise AssertionError("unreachable")
 

@@ -85,8 +85,7 @@ class GrammarProgram:
         self._texts: dict[str, list[str]] = {}  # rule -> script tag texts by case number
         self._scripted = 0
         self._scripted_chars = 0
-        self._syntax: dict[str, str | None] = {}  # tag text -> the engine's complaint
-        self._rejected: dict[str, SemanticError] = {}
+        self._syntax: dict[str, str] = {}  # tag text -> the engine's complaint (bad tags only)
         self._whole: str | None = None
         self.version = 0
         self._header_checked = False
@@ -121,8 +120,10 @@ class GrammarProgram:
         """Check a tag up front (raises SemanticError); script tags are registered, a tag that
         only assigns a primitive is left to its first use (it needs no script)."""
         self.require_supported(text)
-        if not self.literal and literal_assignment(text) is _NOT_LITERAL:
-            self.event(rule, text)
+        if not self.literal:
+            value = literal_assignment(text)
+            if value is _NOT_LITERAL:
+                self._register(rule, text, value)
 
     def event(self, rule: str, text: str) -> Event:
         """The runtime event of ``text`` in ``rule``, registering (and checking) the tag if new."""
@@ -132,24 +133,7 @@ class GrammarProgram:
             if event is not None:
                 return event
         self.require_supported(text)
-        value = literal_assignment(text)
-        with self._lock:
-            events = self._events.setdefault(rule, {})
-            event = events.get(text)
-            if event is None:
-                if value is not _NOT_LITERAL:
-                    event = (-1, value)
-                else:
-                    self._validate(text, "tag", rule)
-                    texts = self._texts.setdefault(rule, [])
-                    event = len(texts)
-                    texts.append(text)
-                    self._scripted += 1
-                    self._scripted_chars += len(text)
-                    self._whole = None
-                    self.version += 1
-                events[text] = event
-            return event
+        return self._register(rule, text, literal_assignment(text))
 
     def tag_text(self, rule: str, k: int) -> str | None:
         if rule == "":
@@ -188,27 +172,38 @@ class GrammarProgram:
 
     # --- internals ------------------------------------------------------------------------
 
+    def _register(self, rule: str, text: str, value: object) -> Event:
+        with self._lock:
+            events = self._events.setdefault(rule, {})
+            event = events.get(text)
+            if event is None:
+                if value is not _NOT_LITERAL:
+                    event = (-1, value)
+                else:
+                    self._validate(text, "tag", rule)
+                    texts = self._texts.setdefault(rule, [])
+                    event = len(texts)
+                    texts.append(text)
+                    self._scripted += 1
+                    self._scripted_chars += len(text)
+                    self._whole = None
+                    self.version += 1
+                events[text] = event
+            return event
+
     def _validate(self, text: str, what: str, rule: str | None) -> None:
-        if text in self._rejected:
-            raise self._rejected[text]
-        if rule is not None and literal_assignment(text) is not _NOT_LITERAL:
-            return  # `out = "value";` is a statement by construction
         error = self._problem(text, what, rule, self.span(text))
         if error is not None:
-            self._rejected[text] = error
             raise error
 
     def _problem(self, text: str, what: str, rule: str | None, span: SourceSpan) -> SemanticError | None:
-        if text not in self._syntax:
-            failure = self._checker.error(text)
-            detail = None
-            if failure is not None:
-                line = f" (line {failure.line} of the tag)" if failure.line else ""
-                detail = f"{failure.detail}{line}"
-            self._syntax[text] = detail
-        detail = self._syntax[text]
+        detail = self._syntax.get(text)
         if detail is None:
-            return None
+            failure = self._checker.error(text)
+            if failure is None:
+                return None
+            line = f" (line {failure.line} of the tag)" if failure.line else ""
+            detail = self._syntax[text] = f"{failure.detail}{line}"
         where = f" in rule ${rule}" if rule is not None else ""
         return SemanticError(f"{what} {describe_tag(text)}{where} of grammar {self.key}: {detail}",
                              span, kind="syntax")
