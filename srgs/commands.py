@@ -17,6 +17,7 @@ import sys
 from typing import Callable
 
 from .errors import GrammarErrors, SrgsError
+from .policy import AccessPolicy
 from .fetch import FetchOptions, fetch, location_to_uri, map_uri, source_kind
 from .limits import DEFAULT_LIMITS, Limits
 from .model import SourceSpan
@@ -49,12 +50,9 @@ def fetch_options(args: argparse.Namespace, limits: Limits | None = None) -> Fet
                 replacement += "/"  # PREFIX/ maps onto the directory, not onto names beside it
             replacement = location_to_uri(replacement)
         mappings.append((prefix, replacement))
-    return FetchOptions(
-        allowed_roots=tuple(getattr(args, "allow_root", []) or ()),
-        allow_http=bool(getattr(args, "allow_http", False)),
-        uri_map=tuple(mappings),
-        limits=limits,
-    )
+    policy = AccessPolicy.local(roots=tuple(getattr(args, "allow_root", []) or ()),
+                                http=bool(getattr(args, "allow_http", False)), uri_map=tuple(mappings))
+    return FetchOptions(policy=policy, limits=limits)
 
 
 def register(subparsers) -> None:
@@ -122,7 +120,7 @@ def run_convert(args: argparse.Namespace) -> int:
     options = fetch_options(args)
     path, _ = split_fragment(args.file)
     uri = map_uri(location_to_uri(path), options)
-    data = fetch(uri, options, roots=(), span=SourceSpan(path, 0, 0))
+    data = fetch(uri, options, roots=options.policy.caller_roots(), span=SourceSpan(path, 0, 0))
     grammar = load_grammar(data, path, limits=options.limits, kind=source_kind(uri))
     sys.stdout.write(write_abnf(grammar) if args.to == "abnf" else write_xml(grammar))
     return 0

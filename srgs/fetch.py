@@ -13,12 +13,13 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ResolveError
 from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from .model import SourceSpan
+from .policy import SESSION_SCHEME, AccessPolicy, GrammarNamespace
 
 BUILTIN_SCHEME = "builtin:"
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "grammars" / "builtin"
@@ -27,17 +28,16 @@ BUILTIN_SUFFIXES = (".grxml", ".gram")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchOptions:
-    """Where grammars may come from.
+    """How one load reads grammars: where it may reach (``policy``), how much it may read
+    (``limits``) and, for ``session:`` URIs, the caller's grammar namespace (``sessions``)."""
 
-    ``allowed_roots``: directories whose files (and subdirectories) ``file:`` URIs may read;
-    empty means the directory of the main grammar. ``uri_map``: ``(prefix, replacement)`` pairs
-    applied before fetching.
-    """
-
-    allowed_roots: tuple[str, ...] = ()
-    allow_http: bool = False
-    uri_map: tuple[tuple[str, str], ...] = ()
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
     limits: Limits = DEFAULT_LIMITS
+    sessions: GrammarNamespace | None = None
+
+    @property
+    def uri_map(self) -> tuple[tuple[str, str], ...]:
+        return self.policy.uri_map
 
 
 def location_to_uri(location: str) -> str:
@@ -46,7 +46,7 @@ def location_to_uri(location: str) -> str:
     A trailing slash is kept (``grammars/`` -> ``file:///.../grammars/``): a directory given as
     the target of a URI map must stay a prefix that names go under.
     """
-    if location.startswith(BUILTIN_SCHEME) or urllib.parse.urlsplit(location).scheme in ("file", "http", "https"):
+    if location.startswith((BUILTIN_SCHEME, SESSION_SCHEME)) or urllib.parse.urlsplit(location).scheme in ("file", "http", "https"):
         return location
     uri = Path(location).resolve().as_uri()
     if location.endswith(("/", os.sep)) and not uri.endswith("/"):
@@ -70,24 +70,46 @@ def map_uri(uri: str, options: FetchOptions) -> str:
     return uri
 
 
-def fetch(uri: str, options: FetchOptions, *, roots: tuple[Path, ...], span: SourceSpan | None = None) -> bytes:
+def fetch(uri: str, options: FetchOptions, *, roots: tuple[Path, ...] | None, span: SourceSpan | None = None) -> bytes:
     """The bytes behind ``uri`` (already absolute and mapped), or a ``ResolveError``.
+
+    ``roots``: the directories a ``file:`` URI may be read under (empty: no file at all), or
+    None for a file the caller named itself (``AccessPolicy.local_files``).
 
     Local files and builtin grammars are bounded by ``max_grammar_bytes``, http(s) by
     ``max_fetch_bytes`` and ``fetch_timeout_s`` (all from ``options.limits``).
     """
     limits = options.limits
+    policy = options.policy
     if uri.startswith(BUILTIN_SCHEME):
+        if not policy.builtin:
+            raise ResolveError(f"cannot read {uri}: built-in grammars are not allowed here (AccessPolicy.builtin)", span)
         return _fetch_builtin(uri[len(BUILTIN_SCHEME):], limits, span)
+    if uri.startswith(SESSION_SCHEME):
+        return _fetch_session(uri, options, span)
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme == "file":
         return _fetch_file(Path(urllib.parse.unquote(parts.path)), roots, limits, span)
     if parts.scheme in ("http", "https"):
-        if not options.allow_http:
+        if not policy.http:
             raise ResolveError(f"cannot fetch {uri}: http(s) references are disabled "
-                               "(allow them with --allow-http, or FetchOptions(allow_http=True))", span)
+                               "(allow them with --allow-http, or AccessPolicy(http=True))", span)
         return _fetch_http(uri, limits, span)
+    if not parts.scheme:
+        raise ResolveError(f"cannot resolve {uri!r}: a relative reference needs a grammar with a base URI "
+                           "(a file, or a base declaration)", span)
     raise ResolveError(f"cannot fetch {uri!r}: unsupported URI scheme {parts.scheme!r}", span)
+
+
+def _fetch_session(uri: str, options: FetchOptions, span: SourceSpan | None) -> bytes:
+    name = uri[len(SESSION_SCHEME):]
+    if not options.policy.session:
+        raise ResolveError(f"cannot read {uri}: session grammars are not allowed here (AccessPolicy.session)", span)
+    data = options.sessions.source(name) if options.sessions is not None and name else None
+    if data is None:
+        raise ResolveError(f"no grammar {uri} is defined in this session", span)
+    check_size(len(data), "inline", options.limits, uri, span)
+    return data
 
 
 def _fetch_builtin(name: str, limits: Limits, span: SourceSpan | None) -> bytes:
@@ -99,12 +121,15 @@ def _fetch_builtin(name: str, limits: Limits, span: SourceSpan | None) -> bytes:
     raise ResolveError(f"no builtin grammar named {name!r} (known: {known})", span)
 
 
-def _fetch_file(path: Path, roots: tuple[Path, ...], limits: Limits, span: SourceSpan | None) -> bytes:
+def _fetch_file(path: Path, roots: tuple[Path, ...] | None, limits: Limits, span: SourceSpan | None) -> bytes:
     resolved = path.resolve()
-    if roots and not any(resolved == root or root in resolved.parents for root in roots):
+    if roots is not None and not any(resolved == root or root in resolved.parents for root in roots):
+        if not roots:
+            raise ResolveError(f"cannot read {path}: this grammar may not read local files "
+                               "(grant a directory with --allow-root DIR, or AccessPolicy.roots)", span)
         allowed = ", ".join(str(r) for r in roots)
         raise ResolveError(f"{resolved} is outside the allowed grammar directories ({allowed}); "
-                           "allow its directory with --allow-root DIR (FetchOptions.allowed_roots)", span)
+                           "allow its directory with --allow-root DIR (AccessPolicy.roots)", span)
     if resolved.is_dir():
         raise ResolveError(f"{resolved} is a directory, not a grammar file", span)
     if not resolved.is_file():

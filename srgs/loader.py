@@ -126,10 +126,10 @@ def load_bundle(location: str, *, options: FetchOptions | None = None, active: t
     options = options or FetchOptions()
     path, fragment = split_fragment(location)
     uri = location_to_uri(path)
-    display = path if "://" not in path and not path.startswith("builtin:") else uri
+    display = path if "://" not in path and not path.startswith(("builtin:", "session:")) else uri
     mapped = map_uri(uri, options)
     try:
-        data = fetch(mapped, options, roots=(), span=SourceSpan(display, 0, 0))
+        data = fetch(mapped, options, roots=options.policy.caller_roots(), span=SourceSpan(display, 0, 0))
     except SrgsError as exc:
         raise GrammarErrors([exc]) from None
     return _bundle(data, uri, display, fragment, options, active, source_kind(mapped))

@@ -19,6 +19,7 @@ from .bundle import GrammarBundle
 from .errors import GrammarErrors, ResolveError, SrgsError, display_source
 from .fetch import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
 from .model import Grammar, RuleRef, iter_expansions
+from .policy import SESSION_SCHEME
 from .validate import grammar_problems
 
 XML_MEDIA_TYPE = "application/srgs+xml"
@@ -61,6 +62,9 @@ def _is_absolute(uri: str) -> bool:
 def _join(base: str, uri: str) -> str:
     if _is_absolute(uri):
         return uri
+    if base.startswith(SESSION_SCHEME):
+        # session grammars refer to one another by name
+        return SESSION_SCHEME + uri
     if base.startswith(BUILTIN_SCHEME):
         # builtin grammars refer to one another by bare name
         return BUILTIN_SCHEME + posixpath.basename(uri).rsplit(".", 1)[0]
@@ -175,9 +179,5 @@ def _wrap(exc: SrgsError, ref: RuleRef) -> SrgsError:
 
 
 def _allowed_roots(key: str, options: FetchOptions) -> tuple[Path, ...]:
-    if options.allowed_roots:
-        return tuple(Path(root).resolve() for root in options.allowed_roots)
-    parts = urllib.parse.urlsplit(key)
-    if parts.scheme == "file":
-        return (Path(urllib.parse.unquote(parts.path)).resolve().parent,)
-    return (Path.cwd().resolve(),)
+    """Where the references of a bundle whose main grammar is ``key`` may read files."""
+    return options.policy.file_roots(key)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from srgs.fetch import FetchOptions
+from srgs.policy import AccessPolicy
 
 REPO = Path(__file__).resolve().parent.parent
 # Vendored copy of the W3C corpus (its notice: tests/data/w3c-srgs-1.0-ir/README.md).
@@ -45,13 +46,13 @@ def is_illegal(entry: dict) -> bool:
 
 
 def fetch_options() -> FetchOptions:
-    return FetchOptions(
-        allowed_roots=(str(TEST_DIR), str(EXTERNAL_STANDINS)),
+    return FetchOptions(policy=AccessPolicy.local(
+        roots=(str(TEST_DIR), str(EXTERNAL_STANDINS)),
         uri_map=(
             ("http://www.w3.org/Voice/2003/srgs-ir/test/", TEST_DIR.as_uri() + "/"),
             ("http://www.example.com/", EXTERNAL_STANDINS.as_uri() + "/"),
         ),
-    )
+    ))
 
 
 def active_rules(file: str) -> tuple[str, ...]:

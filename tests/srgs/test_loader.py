@@ -6,6 +6,7 @@ import pytest
 
 from srgs.errors import GrammarErrors, SrgsError
 from srgs.fetch import FetchOptions
+from srgs.policy import AccessPolicy
 from srgs.loader import bundle_from_text, load_bundle, sniff_form
 
 HEAD = "#ABNF 1.0;\nlanguage en;\n"
@@ -61,7 +62,7 @@ def test_references_outside_the_allowed_roots_are_refused(tmp_path):
     main = write(inner, "main.gram", "root $m;\npublic $m = $<../secret.gram>;\n")
     with pytest.raises(GrammarErrors, match="outside the allowed grammar directories"):
         load_bundle(str(main))
-    assert load_bundle(str(main), options=FetchOptions(allowed_roots=(str(tmp_path),))).grammars
+    assert load_bundle(str(main), options=FetchOptions(policy=AccessPolicy.local(roots=(str(tmp_path),)))).grammars
 
 
 def test_http_references_are_off_unless_enabled():
@@ -91,7 +92,7 @@ def test_http_fetch_is_bounded_in_time_and_size():
     try:
         from srgs.limits import Limits
 
-        options = FetchOptions(allow_http=True, limits=Limits(fetch_timeout_s=0.5, max_fetch_bytes=1024))
+        options = FetchOptions(policy=AccessPolicy.local(http=True), limits=Limits(fetch_timeout_s=0.5, max_fetch_bytes=1024))
         with pytest.raises(GrammarErrors, match="cannot fetch"):
             bundle_from_text(HEAD + f"root $m;\npublic $m = $<http://127.0.0.1:{port}/slow.gram>;\n", source="m.gram", options=options)
         with pytest.raises(GrammarErrors, match=r"big.gram is over the http\(s\) grammar limit of 1024 bytes \(Limits.max_fetch_bytes\)"):

@@ -155,7 +155,7 @@ def test_a_reference_outside_the_allowed_roots_names_the_flag(tmp_path):
         load_bundle(str(main))
     (line,) = info.value.diagnostics()
     assert line.startswith(f"{main}:4:13: error: {tmp_path / 'other.gram'} is outside the allowed grammar directories")
-    assert line.endswith("allow its directory with --allow-root DIR (FetchOptions.allowed_roots)")
+    assert line.endswith("allow its directory with --allow-root DIR (AccessPolicy.roots)")
 
 
 def test_a_directory_is_reported_as_a_directory(tmp_path):
