@@ -100,6 +100,17 @@ class ActiveGrammar:
     weight_cost: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """One entry of a decoder's n-best: the words, the acoustic cost (-log likelihood of the
+    audio given the words; lower is better) and, when the decoder knows it (a
+    ``GrammarConstraint`` does), the name of the grammar its path went through."""
+
+    words: tuple[str, ...]
+    acoustic_cost: float = 0.0
+    grammar: str | None = None
+
+
 class Interpreter:
     """Several grammars active at once (a START_RECOGNITION URI list), each with a weight."""
 
@@ -220,20 +231,7 @@ class Interpreter:
             key = (" ".join(words), grammar.name)
             readings = alternatives.setdefault(key, _Readings(grammar))
             _read(grammar, words, parses, nbest, threshold, best_cost, readings, failures)
-        entries = []
-        for (words_text, name), readings in alternatives.items():
-            interpretations = readings.best(nbest)
-            if interpretations:
-                entries.append((readings.grammar, Alternative(
-                    text=words_text, score=interpretations[0].score, lm=name,
-                    interpretations=interpretations)))
-        if not entries:
-            if failures:
-                return RecognitionResult(status="FAILURE", error="; ".join(failures), mode=self._mode())
-            return RecognitionResult(status="NO_MATCH", alternatives=(), mode=self._mode())
-        entries = entries[:nbest]
-        return RecognitionResult(status="RECOGNIZED", alternatives=tuple(alt for _, alt in entries),
-                                 mode=_result_mode(entries[0][0].mode))
+        return self._result(alternatives, failures, nbest)
 
     def match(self, tokens: str | Sequence[str]) -> MatchResult:
         """Incremental status of a token prefix (DTMF ``715#`` is split into keys).
@@ -267,6 +265,75 @@ class Interpreter:
         except SemanticError as exc:
             return MatchResult(status=status, interpretation=None, lm=winner.name, error=f"{winner.name}: {exc}")
         return MatchResult(status=status, interpretation=value, lm=winner.name)
+
+    def interpret_hypotheses(self, hypotheses: Sequence["Hypothesis"], *, nbest: int | None = None,
+                             confidence_threshold: int | None = None) -> RecognitionResult:
+        """A decoder's n-best word sequences, each with its acoustic cost, as one result.
+
+        Each hypothesis is parsed by its grammar (``Hypothesis.grammar``, the ``lm`` name) or by
+        every active grammar; a candidate's total cost is its acoustic cost plus the grammar's
+        (parse and activation weight). Confidences are posteriors over all candidates:
+        ``100 * exp(-total) / sum(exp(-total))``, scaled by the share of words not read by
+        $GARBAGE, so they combine acoustic and grammar evidence. Same result shape, n-best
+        merging, threshold and FAILURE rules as ``interpret``.
+        """
+        nbest = self.options.nbest if nbest is None else check_nbest(nbest)
+        threshold = self.options.confidence_threshold if confidence_threshold is None \
+            else check_confidence_threshold(confidence_threshold)
+        candidates: list[tuple[float, ActiveGrammar, tuple[str, ...], Parse]] = []
+        for hypothesis in hypotheses:
+            if not math.isfinite(hypothesis.acoustic_cost):
+                raise ValueError(f"acoustic_cost must be finite, got {hypothesis.acoustic_cost!r}")
+            text = " ".join(hypothesis.words)
+            _check_text(text, self.options.max_text_chars)
+            for grammar in self.grammars:
+                if hypothesis.grammar is not None and grammar.name != hypothesis.grammar:
+                    continue
+                words = normalize_words(text, mode=grammar.mode, by_character=grammar.by_character)
+                for parse in (parse_words(grammar.compiled, words, nbest=nbest) if words else []):
+                    total = hypothesis.acoustic_cost + grammar.weight_cost + parse.cost
+                    candidates.append((total, grammar, words, parse))
+        if not candidates:
+            return RecognitionResult(status="NO_MATCH", alternatives=(), mode=self._mode())
+        candidates.sort(key=lambda item: item[0])
+        best = candidates[0][0]
+        normaliser = math.fsum(math.exp(best - total) for total, *_ in candidates)
+        alternatives: dict[tuple[str, str], _Readings] = {}
+        failures: list[str] = []
+        for total, grammar, words, parse in candidates:
+            posterior = math.exp(best - total) / normaliser
+            garbage = _garbage_words(parse.tree)
+            coverage = 1.0 if not words else (len(words) - garbage) / len(words)
+            score = max(0, min(100, round(100 * posterior * coverage)))
+            if score < threshold:
+                continue
+            try:
+                value = _evaluate(grammar, parse.tree, score)
+            except SemanticError as exc:
+                failures.append(f"{grammar.name}: {exc}")
+                continue
+            readings = alternatives.setdefault((" ".join(words), grammar.name), _Readings(grammar))
+            key = _value_key(value) if grammar.evaluator is not None else parse.tree
+            readings.add(key, Interpretation(value=value, score=score, tree=parse.tree))
+        return self._result(alternatives, failures, nbest)
+
+    def _result(self, alternatives: "dict[tuple[str, str], _Readings]", failures: list[str],
+                nbest: int) -> RecognitionResult:
+        entries = []
+        for (words_text, name), readings in alternatives.items():
+            interpretations = readings.best(nbest)
+            if interpretations:
+                entries.append((readings.grammar, Alternative(
+                    text=words_text, score=interpretations[0].score, lm=name,
+                    interpretations=interpretations)))
+        if not entries:
+            if failures:
+                return RecognitionResult(status="FAILURE", error="; ".join(failures), mode=self._mode())
+            return RecognitionResult(status="NO_MATCH", alternatives=(), mode=self._mode())
+        entries.sort(key=lambda entry: -entry[1].score)  # stable: best cost first on ties
+        entries = entries[:nbest]
+        return RecognitionResult(status="RECOGNIZED", alternatives=tuple(alt for _, alt in entries),
+                                 mode=_result_mode(entries[0][0].mode))
 
     def _mode(self) -> str:
         """The input mode when no grammar matched: dtmf only if every active grammar is."""
@@ -509,6 +576,7 @@ def _garbage_words(tree: ParseRule) -> int:
 
 __all__ = [
     "DEFAULT_NBEST",
+    "Hypothesis",
     "MAX_NBEST",
     "ActiveGrammar",
     "Interpreter",
