@@ -116,7 +116,7 @@ def _interpreter(locations, args, weights=None, *, semantics=True):
 
 
 def run_interpret(args: argparse.Namespace) -> int:
-    from . import results
+    from . import formats
 
     locations = [args.grammar, *args.more]
     if args.weight and len(args.weight) != len(locations):
@@ -132,12 +132,12 @@ def run_interpret(args: argparse.Namespace) -> int:
 
     def render(result, text: str) -> str:
         if args.format == "nlsml":
-            return results.to_nlsml(result, input_text=text)
+            return formats.to_nlsml(result, input_text=text)
         if args.format == "emma":
-            return results.to_emma(result, input_text=text)
+            return formats.to_emma(result, input_text=text)
         if args.format == "tree":
-            return results.to_tree(result)
-        return results.to_json(result)
+            return formats.to_tree(result)
+        return formats.to_json(result)
 
     if not batch:
         result = interpreter.interpret(args.text)
@@ -159,7 +159,7 @@ def run_interpret(args: argparse.Namespace) -> int:
             error("interpret", f"stdin line {number}: {exc}")
             return EXIT_ERROR
         output = render(result, text)
-        write_line(output if args.format == "json" else results.one_line(output), flush=True)
+        write_line(output if args.format == "json" else formats.one_line(output), flush=True)
         if result.status == "FAILURE":
             failed = True
             error("interpret", f"stdin line {number}: FAILURE: {result.error}")
@@ -189,7 +189,7 @@ def _stdin_lines(*, max_bytes: int):
 
 
 def run_match(args: argparse.Namespace) -> int:
-    from .results import json_line
+    from .formats import json_line
 
     outcome = _interpreter([args.grammar, *args.more], args).match(args.tokens)
     if args.format == "json":
@@ -209,7 +209,7 @@ def run_test(args: argparse.Namespace) -> int:
     from srgs.loader import split_fragment
 
     from .cases import NO_MATCH, Failure, read_cases, run_cases
-    from .results import json_line
+    from .formats import json_line
 
     cases = read_cases(args.cases)
     base, _ = split_fragment(args.grammar)
@@ -251,7 +251,7 @@ def run_test(args: argparse.Namespace) -> int:
 
 def _print_table(outcomes) -> None:
     from .cases import FAILURE
-    from .results import json_line
+    from .formats import json_line
 
     width = min(40, max((len(o.case.text) for o in outcomes), default=4))
     for o in outcomes:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from interpreter.results import SRGS_NS
+from interpreter.formats import SRGS_NS
 from srgs.cli import EXIT_ERROR, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, build_parser, main
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import pytest
 import interpreter.api as api
 from interpreter import Interpreter
 from interpreter.api import InterpreterOptions
-from interpreter.results import to_json_dict
+from interpreter.formats import to_json_dict
 from srgs.compile import CompiledGrammar, compile_bundle
 from srgs.errors import CompileError
 from srgs.loader import bundle_from_text, load_bundle

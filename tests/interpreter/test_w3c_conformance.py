@@ -14,7 +14,7 @@ from functools import lru_cache
 import pytest
 
 from interpreter.parse import parse_words
-from interpreter.results import tree_notation
+from interpreter.formats import tree_notation
 from srgs.compile import compile_bundle
 from srgs.errors import SrgsError
 from srgs.loader import load_bundle

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from srgs.bundle import GrammarBundle
 from srgs.model import Alternative, Grammar, OneOf, Repeat, Rule, RuleRef, SpecialRef, Tag, Token, one_of, sequence
-from interpreter.results import tree_notation
+from interpreter.formats import tree_notation
 from interpreter.tree import ParseRule
 
 

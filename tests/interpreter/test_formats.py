@@ -7,10 +7,10 @@ import json
 import pytest
 from lxml import etree
 
-from interpreter.results import (
-    SRGS_NS, Alternative, Interpretation, RecognitionResult, json_line, one_line, to_emma, to_json,
-    to_json_dict, to_nlsml, to_tree, tree_notation,
+from interpreter.formats import (
+    SRGS_NS, json_line, one_line, to_emma, to_json, to_json_dict, to_nlsml, to_tree, tree_notation,
 )
+from interpreter.results import Alternative, Interpretation, RecognitionResult
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 from tests import w3c
 
