@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlparse
 
 from srgs.bundle import GrammarBundle
 from srgs.compile import CompiledGrammar, CompileOptions, compile_cached
-from srgs.errors import CompileError, InputLimitError
+from srgs.errors import CompileError, TextTooLongError
 from srgs.fetch import FetchOptions
 from srgs.limits import DEFAULT_LIMITS
 from srgs.loader import bundle_from_text, load_bundle, split_fragment
@@ -68,7 +68,7 @@ class InterpreterOptions:
 
     ``nbest``: alternatives and interpretations per alternative, 1..MAX_NBEST.
     ``confidence_threshold``: 0..100; interpretations scoring under it are dropped.
-    ``max_text_chars``: longer texts are refused with an ``InputLimitError``.
+    ``max_text_chars``: longer texts are refused with a ``TextTooLongError``.
     ``semantics``: False gives parse trees only (tags are not run, e.g. for ``--format tree``).
     """
 
@@ -534,7 +534,7 @@ def _active(name: str, compiled: CompiledGrammar, semantics: Mapping[str, Gramma
 
 def _check_text(text: str, limit: int = DEFAULT_LIMITS.max_text_chars) -> None:
     if len(text) > limit:
-        raise InputLimitError(f"the text is longer than {limit} characters")
+        raise TextTooLongError(f"the text is longer than {limit} characters", limit="Limits.max_text_chars")
 
 
 def _result_mode(mode: str) -> str:

@@ -1,15 +1,21 @@
-"""Errors of the grammar front end and compiler.
+"""Errors of the grammar front end and compiler, each with a stable ``code`` a protocol can map.
 
-Every error says where: ``str(error)`` is ``FILE:LINE:COL: message`` when the position is known
-(a local ``file:`` URI, as referenced grammars are keyed, is shown as its path).
+Every error says where: ``str(error)`` is ``FILE:LINE:COL: message`` when the position is known.
 
-    SrgsError                      base of everything this package raises on bad input
-    ├── GrammarSyntaxError         the text is not a well-formed grammar (XML or ABNF)
-    │   └── InputLimitError        the input is too large, too deep or hostile (DTD, entities)
-    ├── GrammarValidationError     well-formed, but breaks an SRGS rule (undefined rule, ...)
-    ├── ResolveError               an external reference cannot be fetched or is not allowed
-    ├── CompileError               the grammar cannot be compiled (size or recursion bounds)
-    └── GrammarErrors              several of the above at once (``.errors``)
+    SrgsError                      ENGINE_ERROR         base of everything raised on bad input
+    ├── GrammarSyntaxError         GRAMMAR_SYNTAX       not a well-formed grammar (XML or ABNF)
+    │   └── InputLimitError        GRAMMAR_LIMIT        too large, too deep or hostile (also a limit)
+    ├── GrammarValidationError     GRAMMAR_INVALID      well-formed, but breaks an SRGS rule
+    ├── ResolveError               REFERENCE_FAILED     a reference cannot be fetched or read
+    │   └── AccessDeniedError      ACCESS_DENIED        the access policy does not allow it
+    ├── CompileError               COMPILE_FAILED       cannot be compiled
+    │   └── CompileLimitError      COMPILE_LIMIT        over a compiler bound (also a limit)
+    ├── LimitExceededError         LIMIT_EXCEEDED       over a configured limit (``limit`` names it)
+    │   └── TextTooLongError       TEXT_TOO_LONG        a text to interpret is too long
+    └── GrammarErrors              (its first error's)  several of the above at once (``.errors``)
+
+The interpreter adds ``SemanticError`` (SEMANTICS_FAILURE), the configuration ``ConfigError``
+(CONFIG_INVALID) and the cases runner ``CasesFileError`` (CASES_INVALID).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ def display_source(source: str) -> str:
 
 class SrgsError(Exception):
     """Base class: a message and, when known, the source position it refers to."""
+
+    code = "ENGINE_ERROR"
 
     def __init__(self, message: str, span: SourceSpan | None = None):
         super().__init__(message)
@@ -68,21 +76,60 @@ class SrgsError(Exception):
 class GrammarSyntaxError(SrgsError):
     """Malformed XML or ABNF."""
 
+    code = "GRAMMAR_SYNTAX"
 
-class InputLimitError(GrammarSyntaxError):
-    """Input refused before parsing: over a size limit, a DTD, an entity bomb."""
+
+class LimitExceededError(SrgsError):
+    """Over a configured limit; ``limit`` names it (``Limits.max_text_chars``, ...)."""
+
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, span: SourceSpan | None = None, *, limit: str | None = None):
+        super().__init__(message, span)
+        self.limit = limit
+
+
+class InputLimitError(GrammarSyntaxError, LimitExceededError):
+    """Grammar input refused before or while parsing: over a size or nesting limit, a DTD, an
+    entity bomb. Still a grammar problem (reported with the others), and a limit."""
+
+    code = "GRAMMAR_LIMIT"
+
+
+class TextTooLongError(LimitExceededError):
+    """A text to interpret or match is longer than ``Limits.max_text_chars``: not a grammar error."""
+
+    code = "TEXT_TOO_LONG"
 
 
 class GrammarValidationError(SrgsError):
     """A well-formed grammar that breaks an SRGS constraint."""
 
+    code = "GRAMMAR_INVALID"
+
 
 class ResolveError(SrgsError):
     """An external grammar reference that cannot be resolved."""
 
+    code = "REFERENCE_FAILED"
+
+
+class AccessDeniedError(ResolveError):
+    """A grammar location the access policy does not allow (``srgs.policy.AccessPolicy``)."""
+
+    code = "ACCESS_DENIED"
+
 
 class CompileError(SrgsError):
-    """A grammar that cannot be turned into an FST within the compiler's bounds."""
+    """A grammar that cannot be turned into an FST."""
+
+    code = "COMPILE_FAILED"
+
+
+class CompileLimitError(CompileError, LimitExceededError):
+    """A grammar over the compiler's bounds (repeat counts, states)."""
+
+    code = "COMPILE_LIMIT"
 
 
 class GrammarErrors(SrgsError):
@@ -94,6 +141,11 @@ class GrammarErrors(SrgsError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+    @property  # type: ignore[override]
+    def code(self) -> str:
+        """The code of the first problem: what a protocol reports for the whole set."""
+        return self.errors[0].code if self.errors else "GRAMMAR_INVALID"
 
     def diagnostics(self) -> list[str]:
         return [line for error in self.errors for line in error.diagnostics()]

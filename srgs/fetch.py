@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ResolveError
+from .errors import AccessDeniedError, ResolveError
 from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from .model import SourceSpan
 from .policy import SESSION_SCHEME, AccessPolicy, GrammarNamespace
@@ -83,7 +83,7 @@ def fetch(uri: str, options: FetchOptions, *, roots: tuple[Path, ...] | None, sp
     policy = options.policy
     if uri.startswith(BUILTIN_SCHEME):
         if not policy.builtin:
-            raise ResolveError(f"cannot read {uri}: built-in grammars are not allowed here (AccessPolicy.builtin)", span)
+            raise AccessDeniedError(f"cannot read {uri}: built-in grammars are not allowed here (AccessPolicy.builtin)", span)
         return _fetch_builtin(uri[len(BUILTIN_SCHEME):], limits, span)
     if uri.startswith(SESSION_SCHEME):
         return _fetch_session(uri, options, span)
@@ -92,7 +92,7 @@ def fetch(uri: str, options: FetchOptions, *, roots: tuple[Path, ...] | None, sp
         return _fetch_file(Path(urllib.parse.unquote(parts.path)), roots, limits, span)
     if parts.scheme in ("http", "https"):
         if not policy.http:
-            raise ResolveError(f"cannot fetch {uri}: http(s) references are disabled "
+            raise AccessDeniedError(f"cannot fetch {uri}: http(s) references are disabled "
                                "(allow them with --allow-http, or AccessPolicy(http=True))", span)
         return _fetch_http(uri, limits, span)
     if not parts.scheme:
@@ -104,7 +104,7 @@ def fetch(uri: str, options: FetchOptions, *, roots: tuple[Path, ...] | None, sp
 def _fetch_session(uri: str, options: FetchOptions, span: SourceSpan | None) -> bytes:
     name = uri[len(SESSION_SCHEME):]
     if not options.policy.session:
-        raise ResolveError(f"cannot read {uri}: session grammars are not allowed here (AccessPolicy.session)", span)
+        raise AccessDeniedError(f"cannot read {uri}: session grammars are not allowed here (AccessPolicy.session)", span)
     data = options.sessions.source(name) if options.sessions is not None and name else None
     if data is None:
         raise ResolveError(f"no grammar {uri} is defined in this session", span)
@@ -125,10 +125,10 @@ def _fetch_file(path: Path, roots: tuple[Path, ...] | None, limits: Limits, span
     resolved = path.resolve()
     if roots is not None and not any(resolved == root or root in resolved.parents for root in roots):
         if not roots:
-            raise ResolveError(f"cannot read {path}: this grammar may not read local files "
+            raise AccessDeniedError(f"cannot read {path}: this grammar may not read local files "
                                "(grant a directory with --allow-root DIR, or AccessPolicy.roots)", span)
         allowed = ", ".join(str(r) for r in roots)
-        raise ResolveError(f"{resolved} is outside the allowed grammar directories ({allowed}); "
+        raise AccessDeniedError(f"{resolved} is outside the allowed grammar directories ({allowed}); "
                            "allow its directory with --allow-root DIR (AccessPolicy.roots)", span)
     if resolved.is_dir():
         raise ResolveError(f"{resolved} is a directory, not a grammar file", span)

@@ -63,4 +63,4 @@ def check_size(size: int | None, kind: SourceKind, limits: Limits, what: str, sp
     amount = f"{size} bytes, " if size is not None else ""
     raise InputLimitError(
         f"{what} is {amount}over the {_KIND_NAMES[kind]} limit of {size_text(limit)} "
-        f"(Limits.{_KIND_FIELDS[kind]})", span)
+        f"(Limits.{_KIND_FIELDS[kind]})", span, limit=f"Limits.{_KIND_FIELDS[kind]}")

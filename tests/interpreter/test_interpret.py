@@ -132,10 +132,10 @@ def test_no_match_and_normalised_text():
 
 
 def test_a_text_over_the_size_limit_is_refused():
-    from srgs.errors import InputLimitError
+    from srgs.errors import TextTooLongError
 
     g = load("public $main = hello world;\n", "abnf")
-    with pytest.raises(InputLimitError, match="longer than"):
+    with pytest.raises(TextTooLongError, match="longer than"):
         g.interpret("hello " * 50_000)
 
 

@@ -12,7 +12,7 @@ import interpreter.api as api
 from interpreter import Interpreter
 from interpreter.api import MAX_NBEST, InterpreterOptions
 from interpreter.match import MatchStatus
-from srgs.errors import InputLimitError
+from srgs.errors import TextTooLongError
 from srgs.loader import bundle_from_text
 
 HEADER = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nroot $main;\ntag-format <semantics/1.0>;\n"
@@ -235,9 +235,9 @@ def test_match_without_failure_has_no_error():
 def test_text_limit_is_an_option():
     g = grammar("public $main = hello<1->;\n", max_text_chars=20)
     assert g.interpret("hello hello hello").status == "RECOGNIZED"
-    with pytest.raises(InputLimitError, match="longer than 20 characters"):
+    with pytest.raises(TextTooLongError, match="longer than 20 characters"):
         g.interpret("hello " * 4)
-    with pytest.raises(InputLimitError, match="longer than 20 characters"):
+    with pytest.raises(TextTooLongError, match="longer than 20 characters"):
         g.match("hello " * 4)
     with pytest.raises(ValueError, match="max_text_chars"):
         InterpreterOptions(max_text_chars=0)
