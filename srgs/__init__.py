@@ -9,7 +9,23 @@ where: ``FILE:LINE:COL: message``.
 
 def __getattr__(name: str):
     if name == "__version__":  # looked up on demand: package metadata costs start-up time
-        from .cli import version
-
         return version()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def version() -> str:
+    """The installed package's version, else the one pyproject.toml declares (a source tree)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("srgs-engine")
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"

@@ -10,9 +10,7 @@ read from ``FetchOptions.limits``.
 from __future__ import annotations
 
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +148,9 @@ def _read_bounded(path: Path, limits: Limits, span: SourceSpan | None) -> bytes:
 
 
 def _fetch_http(uri: str, limits: Limits, span: SourceSpan | None) -> bytes:
+    import urllib.error
+    import urllib.request  # only when http is used: it costs start-up time
+
     limit = limits.max_fetch_bytes
     request = urllib.request.Request(uri, headers={"Accept": "application/srgs+xml, application/srgs"})
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from interpreter.cases import CasesFileError, read_cases
-from tests.test_cli import srgs
+from tests.srgs.cli.test_cli import srgs
 
 BUILTIN = Path(__file__).resolve().parent.parent / "grammars" / "builtin"
 CASES = sorted(p for p in BUILTIN.iterdir() if ".cases." in p.name)

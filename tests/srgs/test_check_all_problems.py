@@ -10,7 +10,7 @@ import json
 import pytest
 
 from srgs import abnf_reader
-from srgs.commands import run_check
+from srgs.cli.grammar_commands import run_check
 from srgs.errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, SrgsError
 from srgs.loader import load_bundle, parse_grammar
 from tests import w3c

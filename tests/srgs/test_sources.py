@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from srgs.commands import fetch_options, run_check, run_convert
+from srgs.cli.grammar_commands import fetch_options, run_check, run_convert
 from srgs.errors import GrammarErrors, InputLimitError
 from srgs.fetch import FetchOptions, location_to_uri
 from srgs.limits import DEFAULT_LIMITS, Limits

@@ -1,8 +1,9 @@
-"""The ``srgs`` command: one subcommand per module, each registering its own parser.
+"""The ``srgs`` command line: the layer on top of every package (issue 8).
 
-Command modules live beside the packages they drive and are imported lazily by name, so the
-core packages never import the command line (and a missing optional package only hides its
-commands). Each module has ``register(subparsers)``; each parser sets ``run=function(args) -> int``.
+Nothing below imports it. Each command module here (``grammar_commands``: check, convert, config;
+``compile_commands``: compile, generate, draw; ``interpret_commands``: interpret, match, test) has
+``register(subparsers)``, each parser sets ``run=function(args) -> int``, and a module imports
+what its command runs only when it runs, so ``srgs --help`` starts without loading the engine.
 
 Exit status, the same in every command:
 
@@ -17,19 +18,13 @@ Exit status, the same in every command:
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import re
 import sys
 
-from .errors import SrgsError
-
-COMMAND_MODULES = (
-    "srgs.commands",
-    "srgs.compile.commands",
-    "interpreter.commands",
-)
+from srgs import version
+from srgs.errors import SrgsError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -39,24 +34,6 @@ EXIT_FAILURE = 3
 EXIT_STATUS_HELP = ("exit status: 0 ran (RECOGNIZED or NO_MATCH), 1 bad grammar or input (message on "
                     "stderr), 2 usage error, 3 FAILURE: a semantic tag failed (result on stdout, "
                     "message on stderr)")
-
-
-def version() -> str:
-    """The installed package's version, else the one pyproject.toml declares (a source tree)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("srgs-engine")
-    except metadata.PackageNotFoundError:
-        pass
-    import tomllib
-    from pathlib import Path
-
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    try:
-        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return "unknown"
 
 
 class _Version(argparse.Action):
@@ -145,13 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, help="print 'srgs VERSION' and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name or (exc.name and name.startswith(exc.name + ".")):
-                continue
-            raise
+    from . import compile_commands, grammar_commands, interpret_commands
+
+    for module in (grammar_commands, compile_commands, interpret_commands):
         module.register(subparsers)
     return parser
 
@@ -176,7 +149,3 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         error(args.command, f"{where}{exc.strerror or exc}")
         return EXIT_ERROR
-
-
-if __name__ == "__main__":
-    sys.exit(main())

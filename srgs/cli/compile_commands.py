@@ -18,17 +18,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..cli import EXIT_ERROR, EXIT_OK, EXIT_STATUS_HELP, error, json_line, write_line
-from ..errors import CompileError, SrgsError
-from ..model import SourceSpan
-from .options import CompileOptions
+from srgs.cli import EXIT_ERROR, EXIT_OK, EXIT_STATUS_HELP, error, json_line, write_line
+from srgs.errors import CompileError, SrgsError
+from srgs.model import SourceSpan
+from srgs.compile.options import CompileOptions
 
 # What `srgs draw -o` writes, by the output's extension: DOT text, or a graphviz `dot -T` format.
 DRAW_FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
 def register(subparsers) -> None:
-    from ..commands import add_fetch_arguments
+    from srgs.cli.grammar_commands import add_fetch_arguments
 
     compile_ = subparsers.add_parser(
         "compile", help="compile a grammar to an FST archive (FAR)",
@@ -83,9 +83,9 @@ def _add_compile_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _compile(args: argparse.Namespace):
-    from ..commands import fetch_options
-    from ..loader import load_bundle
-    from .compiler import compile_bundle
+    from srgs.cli.grammar_commands import fetch_options
+    from srgs.loader import load_bundle
+    from srgs.compile.compiler import compile_bundle
 
     options = CompileOptions(recursion_depth=args.recursion_depth, garbage_cost=args.garbage_cost,
                              max_states=args.max_states, optimize=not args.no_optimize)
@@ -144,7 +144,7 @@ def _check_far(path: Path, target: str) -> None:
 
 
 def run_compile(args: argparse.Namespace) -> int:
-    from .compiler import describe
+    from srgs.compile.compiler import describe
 
     try:
         with output_file(args.output) as partial:
@@ -162,7 +162,7 @@ def run_compile(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from .sample import sample_sentences
+    from srgs.compile.sample import sample_sentences
 
     compiled = _compile(args)
     for sentence in sample_sentences(compiled, args.n, seed=args.seed, max_length=args.max_length):
@@ -180,7 +180,7 @@ def drawing_path(text: str) -> str:
 
 
 def run_draw(args: argparse.Namespace) -> int:
-    from .sample import display_symbols
+    from srgs.compile.sample import display_symbols
 
     graphviz_format = DRAW_FORMATS[Path(args.output).suffix.lower()]
     dot = shutil.which("dot") if graphviz_format else None

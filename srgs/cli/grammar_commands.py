@@ -16,11 +16,11 @@ import os
 import sys
 from typing import Callable
 
-from .errors import GrammarErrors, SrgsError
-from .policy import AccessPolicy
-from .fetch import FetchOptions, fetch, location_to_uri, map_uri, source_kind
-from .limits import DEFAULT_LIMITS, Limits
-from .model import SourceSpan
+from srgs.errors import GrammarErrors, SrgsError
+from srgs.policy import AccessPolicy
+from srgs.fetch import FetchOptions, fetch, location_to_uri, map_uri, source_kind
+from srgs.limits import DEFAULT_LIMITS, Limits
+from srgs.model import SourceSpan
 
 ExtraCheck = Callable[[object], list[SrgsError]]
 
@@ -76,7 +76,7 @@ def register(subparsers) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Every problem of every file: syntax, validation, references, then ``args.extra_checks``."""
-    from .loader import load_bundle
+    from srgs.loader import load_bundle
 
     options = fetch_options(args)
     extra_checks: list[ExtraCheck] = list(getattr(args, "extra_checks", None) or [])
@@ -113,9 +113,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from .abnf_writer import write_abnf
-    from .loader import load_grammar, split_fragment
-    from .xml_writer import write_xml
+    from srgs.abnf_writer import write_abnf
+    from srgs.loader import load_grammar, split_fragment
+    from srgs.xml_writer import write_xml
 
     options = fetch_options(args)
     path, _ = split_fragment(args.file)

@@ -22,7 +22,7 @@ from lxml import etree
 from interpreter.formats import SRGS_NS
 from srgs.cli import EXIT_ERROR, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, build_parser, main
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 NS = {"m": "urn:ietf:params:xml:ns:mrcpv2", "emma": "http://www.w3.org/2003/04/emma"}
 EMMA = "{http://www.w3.org/2003/04/emma}"
 
@@ -218,7 +218,7 @@ def test_bad_nbest_is_a_usage_error(capsys, nbest):
 
 def test_nbest_limit_is_the_api_one_and_in_help(capsys):
     from interpreter.api import MAX_NBEST
-    from interpreter.commands import HELP_MAX_NBEST
+    from srgs.cli.interpret_commands import HELP_MAX_NBEST
 
     assert HELP_MAX_NBEST == MAX_NBEST
     code, out, _ = run(capsys, "interpret", "--help")
@@ -257,7 +257,7 @@ def test_version_is_the_package_version():
 def test_version_falls_back_to_pyproject(monkeypatch):
     from importlib import metadata
 
-    from srgs.cli import version
+    from srgs import version
 
     def missing(name):
         raise metadata.PackageNotFoundError(name)
@@ -395,7 +395,7 @@ def test_confidence_threshold_range(capsys, value):
 
 
 def test_check_registers_the_tag_check():
-    from interpreter.commands import check_tags
+    from srgs.cli.interpret_commands import check_tags
 
     assert build_parser().parse_args(["check", "x.gram"]).extra_checks == [check_tags]
 

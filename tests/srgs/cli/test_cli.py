@@ -11,7 +11,7 @@ import pytest
 
 from tests import w3c
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 
 def srgs(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

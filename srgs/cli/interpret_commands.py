@@ -14,7 +14,7 @@ import sys
 
 from srgs.cli import EXIT_ERROR, EXIT_FAILURE, EXIT_OK, EXIT_STATUS_HELP, EXIT_USAGE, error, int_range, \
     positive_number, write_line
-from srgs.commands import add_fetch_arguments, fetch_options
+from srgs.cli.grammar_commands import add_fetch_arguments, fetch_options
 from srgs.errors import SrgsError
 
 FORMATS = ("json", "nlsml", "emma", "tree")
@@ -26,7 +26,7 @@ HELP_MAX_NBEST = 100
 
 def nbest_type(text: str) -> int:
     """argparse type of --nbest: 1 to ``interpreter.api.MAX_NBEST``."""
-    from .api import MAX_NBEST
+    from interpreter.api import MAX_NBEST
 
     return int_range(1, MAX_NBEST)(text)
 
@@ -101,13 +101,13 @@ def _add_threshold(parser: argparse.ArgumentParser) -> None:
 
 def check_tags(bundle):
     """The SISR tag problems of a bundle, positioned (for ``srgs check``)."""
-    from .sisr import tag_problems
+    from interpreter.sisr import tag_problems
 
     return tag_problems(bundle)
 
 
 def _interpreter(locations, args, weights=None, *, semantics=True):
-    from .api import Interpreter, InterpreterOptions
+    from interpreter.api import Interpreter, InterpreterOptions
 
     settings = {"fetch": fetch_options(args), "nbest": getattr(args, "nbest", 1), "semantics": semantics}
     if getattr(args, "confidence_threshold", None) is not None:
@@ -116,7 +116,7 @@ def _interpreter(locations, args, weights=None, *, semantics=True):
 
 
 def run_interpret(args: argparse.Namespace) -> int:
-    from . import formats
+    from interpreter import formats
 
     locations = [args.grammar, *args.more]
     if args.weight and len(args.weight) != len(locations):
@@ -189,7 +189,7 @@ def _stdin_lines(*, max_bytes: int):
 
 
 def run_match(args: argparse.Namespace) -> int:
-    from .formats import json_line
+    from interpreter.formats import json_line
 
     outcome = _interpreter([args.grammar, *args.more], args).match(args.tokens)
     if args.format == "json":
@@ -208,8 +208,8 @@ def run_match(args: argparse.Namespace) -> int:
 def run_test(args: argparse.Namespace) -> int:
     from srgs.loader import split_fragment
 
-    from .cases import NO_MATCH, Failure, read_cases, run_cases
-    from .formats import json_line
+    from interpreter.cases import NO_MATCH, Failure, read_cases, run_cases
+    from interpreter.formats import json_line
 
     cases = read_cases(args.cases)
     base, _ = split_fragment(args.grammar)
@@ -250,8 +250,8 @@ def run_test(args: argparse.Namespace) -> int:
 
 
 def _print_table(outcomes) -> None:
-    from .cases import FAILURE
-    from .formats import json_line
+    from interpreter.cases import FAILURE
+    from interpreter.formats import json_line
 
     width = min(40, max((len(o.case.text) for o in outcomes), default=4))
     for o in outcomes:
