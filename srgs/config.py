@@ -69,8 +69,8 @@ class InterpretSettings:
     confidence_threshold: int = 0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_nbest <= 10_000:
-            raise ValueError(f"max_nbest must be between 1 and 10000, got {self.max_nbest}")
+        if not 1 <= self.max_nbest <= 100:  # interpreter.api.MAX_NBEST: the search's own bound
+            raise ValueError(f"max_nbest must be between 1 and 100, got {self.max_nbest}")
         if not 1 <= self.nbest <= self.max_nbest:
             raise ValueError(f"nbest must be between 1 and max_nbest ({self.max_nbest}), got {self.nbest}")
         if not 0 <= self.confidence_threshold <= 100:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import math
 import re
 import sys
@@ -114,6 +115,24 @@ def error(command: str, message: str) -> None:
 # --- main -------------------------------------------------------------------------------------
 
 
+def add_config_arguments(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """``--config FILE`` and ``--set SECTION.NAME=VALUE``: the engine configuration
+    (``srgs.config``: defaults, then the file, then ``SRGS_*`` variables, then each ``--set``)."""
+    parser.add_argument("--config", dest="config_file", metavar="FILE", default=default,
+                        help="engine configuration (TOML: [limits], [compile], [script], [interpret])")
+    parser.add_argument("--set", dest="settings", action="append", metavar="SECTION.NAME=VALUE",
+                        default=default if default is not None else [],
+                        help="one setting, over the file and SRGS_* variables (repeatable; srgs config lists them)")
+
+
+def engine_config(args: argparse.Namespace):
+    """The ``EngineConfig`` of this run: defaults, ``--config``, ``SRGS_*`` variables, ``--set``."""
+    from srgs.config import EngineConfig, parse_override
+
+    overrides = dict(parse_override(item) for item in getattr(args, "settings", None) or [])
+    return EngineConfig.load(getattr(args, "config_file", None), environ=os.environ, overrides=overrides)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="srgs",
@@ -126,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (grammar_commands, compile_commands, interpret_commands):
         module.register(subparsers)
+    add_config_arguments(parser)
+    for command in subparsers.choices.values():  # also accepted after the command's name
+        add_config_arguments(command, default=argparse.SUPPRESS)
     return parser
 
 
@@ -136,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        args.config = engine_config(args)
+        args.limits = args.config.limits
         return int(args.run(args) or 0)
     except SrgsError as exc:
         for line in exc.diagnostics():

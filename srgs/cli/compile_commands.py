@@ -71,15 +71,35 @@ def register(subparsers) -> None:
     draw.set_defaults(run=run_draw)
 
 
-def _add_compile_arguments(parser: argparse.ArgumentParser) -> None:
+def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
+    """The compile options every command that compiles takes (over the configuration's)."""
     defaults = CompileOptions()
-    parser.add_argument("--recursion-depth", type=int, default=defaults.recursion_depth,
+    parser.add_argument("--recursion-depth", type=int, default=None,
                         help=f"nested recursive references allowed (default {defaults.recursion_depth})")
-    parser.add_argument("--garbage-cost", type=float, default=defaults.garbage_cost,
+    parser.add_argument("--garbage-cost", type=float, default=None,
                         help=f"cost of one word read by $GARBAGE (default {defaults.garbage_cost})")
-    parser.add_argument("--max-states", type=int, default=defaults.max_states,
+    parser.add_argument("--max-states", type=int, default=None,
                         help=f"refuse grammars whose FST gets larger (default {defaults.max_states})")
     parser.add_argument("--no-optimize", action="store_true", help="skip determinisation and minimisation")
+
+
+_add_compile_arguments = add_compile_arguments
+
+
+def compile_options(args: argparse.Namespace) -> CompileOptions:
+    """The configuration's compile options with this command's flags over them."""
+    import dataclasses
+
+    config = getattr(args, "config", None)
+    base = config.compile if config is not None else CompileOptions()
+    changes = {name: getattr(args, name) for name in ("recursion_depth", "garbage_cost", "max_states")
+               if getattr(args, name, None) is not None}
+    if getattr(args, "no_optimize", False):
+        changes["optimize"] = False
+    try:
+        return dataclasses.replace(base, **changes)
+    except ValueError as exc:
+        raise CompileError(str(exc), None) from None
 
 
 def _compile(args: argparse.Namespace):
@@ -87,8 +107,7 @@ def _compile(args: argparse.Namespace):
     from srgs.loader import load_bundle
     from srgs.compile.compiler import compile_bundle
 
-    options = CompileOptions(recursion_depth=args.recursion_depth, garbage_cost=args.garbage_cost,
-                             max_states=args.max_states, optimize=not args.no_optimize)
+    options = compile_options(args)
     clock = time.perf_counter()
     bundle = load_bundle(args.grammar, options=fetch_options(args))
     loaded = time.perf_counter() - clock

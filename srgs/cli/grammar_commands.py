@@ -66,6 +66,13 @@ def register(subparsers) -> None:
     add_fetch_arguments(check)
     check.set_defaults(run=run_check, extra_checks=[])
 
+    config = subparsers.add_parser(
+        "config", help="print the engine configuration in force (limits, compile, script, interpret)",
+        description="Print every setting after --config FILE, SRGS_SECTION_NAME environment variables and "
+                    "--set SECTION.NAME=VALUE are applied, as TOML (or JSON).")
+    config.add_argument("--format", choices=("toml", "json"), default="toml")
+    config.set_defaults(run=run_config)
+
     convert = subparsers.add_parser("convert", help="print a grammar in the other form (XML <-> ABNF)",
                                     description="Read one grammar and write it in the requested form on stdout.")
     convert.add_argument("file", metavar="FILE")
@@ -124,3 +131,29 @@ def run_convert(args: argparse.Namespace) -> int:
     grammar = load_grammar(data, path, limits=options.limits, kind=source_kind(uri))
     sys.stdout.write(write_abnf(grammar) if args.to == "abnf" else write_xml(grammar))
     return 0
+
+
+def run_config(args: argparse.Namespace) -> int:
+    from srgs.cli import json_line, write_line
+    from srgs.config import EngineConfig
+
+    config = getattr(args, "config", None) or EngineConfig()
+    settings = config.as_dict()
+    if args.format == "json":
+        write_line(json_line(settings))
+        return 0
+    lines = []
+    for section, values in settings.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{name} = {_toml_value(value)}" for name, value in values.items())
+        lines.append("")
+    write_line("\n".join(lines).rstrip())
+    return 0
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)

@@ -14,6 +14,7 @@ import sys
 
 from srgs.cli import EXIT_ERROR, EXIT_FAILURE, EXIT_OK, EXIT_STATUS_HELP, EXIT_USAGE, error, int_range, \
     positive_number, write_line
+from srgs.cli.compile_commands import add_compile_arguments
 from srgs.cli.grammar_commands import add_fetch_arguments, fetch_options
 from srgs.errors import SrgsError
 
@@ -51,11 +52,12 @@ def register(subparsers) -> None:
                            help="another grammar active at the same time (repeatable)")
     interpret.add_argument("--weight", action="append", type=positive_number, default=[], metavar="W",
                            help="weight of each grammar in order, a finite number > 0 (default: equal)")
-    interpret.add_argument("--nbest", type=nbest_type, default=1, metavar="N",
+    interpret.add_argument("--nbest", type=nbest_type, default=None, metavar="N",
                            help=f"at most N alternatives/interpretations, 1 to {HELP_MAX_NBEST} (default 1)")
     _add_threshold(interpret)
     interpret.add_argument("--format", choices=FORMATS, default="json",
                            help="json: the RECOGNITION_RESULT body; nlsml: RFC 6787; emma: EMMA 1.0; tree: W3C parse notation")
+    add_compile_arguments(interpret)
     add_fetch_arguments(interpret)
     interpret.set_defaults(run=run_interpret)
 
@@ -71,6 +73,7 @@ def register(subparsers) -> None:
     match.add_argument("--grammar", dest="more", action="append", default=[], metavar="MORE",
                        help="another grammar active at the same time (repeatable)")
     match.add_argument("--format", choices=("text", "json"), default="text")
+    add_compile_arguments(match)
     add_fetch_arguments(match)
     match.set_defaults(run=run_match)
 
@@ -85,6 +88,7 @@ def register(subparsers) -> None:
     test.add_argument("cases", metavar="CASES")
     _add_threshold(test)
     test.add_argument("--format", choices=("text", "json"), default="text")
+    add_compile_arguments(test)
     add_fetch_arguments(test)
     test.set_defaults(run=run_test)
 
@@ -106,13 +110,32 @@ def check_tags(bundle):
     return tag_problems(bundle)
 
 
-def _interpreter(locations, args, weights=None, *, semantics=True):
-    from interpreter.api import Interpreter, InterpreterOptions
+def interpreter_options(args: argparse.Namespace, *, semantics: bool = True):
+    """InterpreterOptions from the engine configuration, with this command's flags over it."""
+    from interpreter.api import InterpreterOptions
+    from interpreter.script import ScriptLimits
+    from srgs.config import EngineConfig
+    from srgs.cli.compile_commands import compile_options
 
-    settings = {"fetch": fetch_options(args), "nbest": getattr(args, "nbest", 1), "semantics": semantics}
-    if getattr(args, "confidence_threshold", None) is not None:
-        settings["confidence_threshold"] = args.confidence_threshold
-    return Interpreter.load(locations, weights=weights or None, options=InterpreterOptions(**settings))
+    config = getattr(args, "config", None) or EngineConfig()
+    nbest = getattr(args, "nbest", None)
+    threshold = getattr(args, "confidence_threshold", None)
+    return InterpreterOptions(
+        fetch=fetch_options(args, limits=config.limits),
+        compile=compile_options(args),
+        script_limits=ScriptLimits(time_s=config.script.time_s, memory_bytes=config.script.memory_bytes,
+                                   stack_bytes=config.script.stack_bytes),
+        nbest=config.interpret.nbest if nbest is None else nbest,
+        confidence_threshold=config.interpret.confidence_threshold if threshold is None else threshold,
+        max_text_chars=config.limits.max_text_chars,
+        semantics=semantics,
+    )
+
+
+def _interpreter(locations, args, weights=None, *, semantics=True):
+    from interpreter.api import Interpreter
+
+    return Interpreter.load(locations, weights=weights or None, options=interpreter_options(args, semantics=semantics))
 
 
 def run_interpret(args: argparse.Namespace) -> int:
