@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import unquote, urlparse
 
 from srgs.bundle import GrammarBundle
-from srgs.compile import CompiledGrammar, CompileOptions, compile_cached
+from srgs.compile import CompileCache, CompiledGrammar, CompileOptions, compile_cached
 from srgs.errors import CompileError, TextTooLongError
 from srgs.fetch import FetchOptions
 from srgs.limits import DEFAULT_LIMITS
@@ -74,6 +74,7 @@ class InterpreterOptions:
 
     fetch: FetchOptions = field(default_factory=FetchOptions)
     compile: CompileOptions | None = None
+    cache: CompileCache | None = None  # None: the process's default cache (srgs.compile.default_cache)
     script_limits: ScriptLimits = field(default_factory=ScriptLimits)
     nbest: int = DEFAULT_NBEST
     confidence_threshold: int = 0
@@ -505,7 +506,7 @@ def _is_literal_assignment(text: str) -> bool:
 
 
 def _from_bundle(name: str, bundle: GrammarBundle, options: InterpreterOptions, cost: float) -> ActiveGrammar:
-    compiled = compile_cached(bundle, options=options.compile)  # content-keyed cache
+    compiled = compile_cached(bundle, options=options.compile, cache=options.cache)  # content-keyed
     return _active(name, compiled, semantics_of(bundle) if options.semantics else None,
                    bundle.main_grammar.mode, options, cost)
 

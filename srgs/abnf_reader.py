@@ -34,7 +34,6 @@ from .abnf_nodes import phrase_parts_pattern
 from .abnf_builder import grammar_of
 from .abnf_lexer import SKIP_ALL
 from .errors import GrammarSyntaxError, InputLimitError, SrgsError
-from .gc_pause import collector_paused
 from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from .model import Grammar, Rule, SourceSpan, SpecialRef
 
@@ -95,8 +94,7 @@ def _read(data: bytes | str, source: str, limits: Limits, kind: SourceKind, prob
 def _parse(parser: Lark, text: str, ctx: ReadContext, start: str = "start") -> Grammar:
     STATE.ctx = ctx
     try:
-        with collector_paused():
-            return parser.parse(text, start=start)
+        return parser.parse(text, start=start)
     except VisitError as error:  # only if lark wraps a builder error; ours are raised as is
         raise error.orig_exc from None
     finally:

@@ -25,7 +25,6 @@ import re
 from lxml import etree
 
 from .errors import GrammarSyntaxError, InputLimitError, SrgsError
-from .gc_pause import collector_paused
 from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from .model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
 from .model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
@@ -88,8 +87,7 @@ def _read(data: bytes, source: str, limits: Limits, kind: SourceKind, problems: 
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and next(iter(dtd.iterentities()), None) is not None:
         raise InputLimitError("entity declarations are not allowed", SourceSpan(source, 1, 1))
-    with collector_paused():
-        return _GrammarReader(SourceLocator(text, source), limits, problems).grammar(root)
+    return _GrammarReader(SourceLocator(text, source), limits, problems).grammar(root)
 
 
 def split_tokens(text: str, span: SourceSpan) -> list[str]:

@@ -21,25 +21,10 @@ from ..model import Grammar
 from .options import COMPILER_VERSION, CompileOptions
 
 
-_recent_hashes: OrderedDict[int, tuple[Grammar, str]] = OrderedDict()
-_hash_lock = threading.Lock()
-
-
 def grammar_hash(grammar: Grammar) -> str:
-    """sha256 of a grammar's model (positions excluded: they do not change what is compiled).
-
-    The model is immutable, so the hash of a grammar object seen recently is remembered.
-    """
-    with _hash_lock:
-        known = _recent_hashes.get(id(grammar))
-        if known is not None and known[0] is grammar:
-            return known[1]
-    digest = hashlib.sha256(repr(grammar).encode("utf-8")).hexdigest()
-    with _hash_lock:
-        _recent_hashes[id(grammar)] = (grammar, digest)
-        while len(_recent_hashes) > 64:
-            _recent_hashes.popitem(last=False)
-    return digest
+    """sha256 of a grammar's model (positions excluded: they do not change what is compiled);
+    used only for grammars that were not read from source bytes (built in code)."""
+    return hashlib.sha256(repr(grammar).encode("utf-8")).hexdigest()
 
 
 def source_or_model_hash(bundle: GrammarBundle, key: str) -> str:
