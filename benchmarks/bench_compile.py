@@ -97,7 +97,7 @@ def _model(case: str):
 def _loaded(bundle):
     """The bundle as ``srgs compile`` gets it: its grammar written out as XML and read back by the
     loader (validated, resolved, source-hashed), all before the clock starts."""
-    from srgs.loader import bundle_from_text
+    from srgs.load.loader import bundle_from_text
     from srgs.xml_writer import write_xml
 
     return bundle_from_text(write_xml(bundle.main_grammar), source=bundle.main)
@@ -164,7 +164,7 @@ def _measure(case: str, which: str) -> dict:
 def _measure_w3c() -> dict:
     from srgs.compile import compile_bundle
     from srgs.errors import SrgsError
-    from srgs.loader import load_bundle
+    from srgs.load.loader import load_bundle
     from tests import w3c
 
     bundles = []

@@ -13,9 +13,9 @@ import time
 
 from lxml import etree
 
-from srgs.abnf_reader import read_abnf
-from srgs.abnf_writer import write_abnf
-from srgs.xml_reader import read_xml
+from srgs.abnf.reader import read_abnf
+from srgs.abnf.writer import write_abnf
+from srgs.xml.reader import read_xml
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
          "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"]

@@ -37,7 +37,7 @@ from interpreter.script import DEFAULT_SCRIPT_LIMITS, QuickJsSandbox, _failure  
 from interpreter.sisr import GrammarSemantics, SemanticError, SemanticEvaluator  # noqa: E402
 from interpreter.sisr_program import _dispatch  # noqa: E402
 from interpreter.tree import ParseRule, ParseTag, ParseToken  # noqa: E402
-from srgs.loader import bundle_from_text  # noqa: E402
+from srgs.load.loader import bundle_from_text  # noqa: E402
 
 
 class ProcessClockSandbox(QuickJsSandbox):

@@ -30,9 +30,9 @@ from urllib.parse import unquote, urlparse
 from srgs.bundle import GrammarBundle
 from srgs.compile import CompileCache, CompiledGrammar, CompileOptions, compile_cached
 from srgs.errors import CompileError, TextTooLongError
-from srgs.fetch import FetchOptions
+from srgs.load.sources import FetchOptions
 from srgs.limits import DEFAULT_LIMITS
-from srgs.loader import bundle_from_text, load_bundle, split_fragment
+from srgs.load.loader import bundle_from_text, load_bundle, split_fragment
 from srgs.model import SourceSpan
 from srgs.text import normalize_words
 
@@ -173,7 +173,7 @@ class Interpreter:
         weights: Sequence[float] | None = None,
         options: InterpreterOptions | None = None,
     ) -> "Interpreter":
-        """Grammars already loaded (``srgs.loader.load_bundle``), named as results show them."""
+        """Grammars already loaded (``srgs.load.loader.load_bundle``), named as results show them."""
         options = options or InterpreterOptions()
         costs = weight_costs([name for name, _ in bundles], weights)
         return cls([_from_bundle(name, bundle, options, cost) for (name, bundle), cost in zip(bundles, costs)],

@@ -35,9 +35,9 @@ from srgs.compile import CompileCache, CompiledGrammar
 from srgs.compile.cache import cache_key
 from srgs.compile.constraint import ConstraintGrammar, GrammarConstraint
 from srgs.config import EngineConfig
-from srgs.fetch import FetchOptions
-from srgs.loader import bundle_from_text, load_bundle
-from srgs.policy import SESSION_SCHEME, AccessPolicy, GrammarNamespace, session_name
+from srgs.load.sources import FetchOptions
+from srgs.load.loader import bundle_from_text, load_bundle
+from srgs.load.policy import SESSION_SCHEME, AccessPolicy, GrammarNamespace, session_name
 
 from .api import (
     ActiveGrammar,
@@ -265,7 +265,7 @@ class GrammarStore:
 class SessionGrammars:
     """One caller's grammars by name (``session:NAME``): defined, used, released.
 
-    The sources live in a ``srgs.policy.GrammarNamespace`` (so grammars can reference one
+    The sources live in a ``srgs.load.policy.GrammarNamespace`` (so grammars can reference one
     another as ``session:NAME``); each is prepared through the store when defined, so a grammar
     with an error is refused at DEFINE time and one defined twice with the same body is not
     compiled again.

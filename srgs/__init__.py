@@ -1,7 +1,7 @@
 """The SRGS front end and compiler.
 
 Read grammars in either SRGS form into one model (``srgs.model``), validate and resolve them
-(``srgs.loader.load_bundle``), write them back (``srgs.xml_writer``, ``srgs.abnf_writer``) and
+(``srgs.load.loader.load_bundle``), write them back (``srgs.xml.writer``, ``srgs.abnf.writer``) and
 compile them to weighted FSTs (``srgs.compile``). Errors are ``srgs.errors.SrgsError``s that say
 where: ``FILE:LINE:COL: message``.
 """

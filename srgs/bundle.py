@@ -1,7 +1,7 @@
 """A grammar with everything it references, resolved: what the compiler and interpreter take.
 
 SRGS §2.2.2: a rule reference names a rule of the same grammar (``#name``), a rule of another
-grammar (``uri#name``) or another grammar's root (``uri``). The resolver (``srgs.resolve``) reads
+grammar (``uri#name``) or another grammar's root (``uri``). The resolver (``srgs.load.resolve``) reads
 every grammar reachable from the main one and records where each external reference leads, so
 that nothing downstream ever touches a URI again.
 """

@@ -115,7 +115,7 @@ class ResolveError(SrgsError):
 
 
 class AccessDeniedError(ResolveError):
-    """A grammar location the access policy does not allow (``srgs.policy.AccessPolicy``)."""
+    """A grammar location the access policy does not allow (``srgs.load.policy.AccessPolicy``)."""
 
     code = "ACCESS_DENIED"
 

@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, help="print 'srgs VERSION' and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import compile_commands, grammar_commands, interpret_commands
+    from srgs.cli import compile_commands, grammar_commands, interpret_commands
 
     for module in (grammar_commands, compile_commands, interpret_commands):
         module.register(subparsers)

@@ -104,7 +104,7 @@ def compile_options(args: argparse.Namespace) -> CompileOptions:
 
 def _compile(args: argparse.Namespace):
     from srgs.cli.grammar_commands import fetch_options
-    from srgs.loader import load_bundle
+    from srgs.load.loader import load_bundle
     from srgs.compile.compiler import compile_bundle
 
     options = compile_options(args)

@@ -17,8 +17,8 @@ import sys
 from typing import Callable
 
 from srgs.errors import GrammarErrors, SrgsError
-from srgs.policy import AccessPolicy
-from srgs.fetch import FetchOptions, fetch, location_to_uri, map_uri, source_kind
+from srgs.load.policy import AccessPolicy
+from srgs.load.sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
 from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.model import SourceSpan
 
@@ -83,7 +83,7 @@ def register(subparsers) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Every problem of every file: syntax, validation, references, then ``args.extra_checks``."""
-    from srgs.loader import load_bundle
+    from srgs.load.loader import load_bundle
 
     options = fetch_options(args)
     extra_checks: list[ExtraCheck] = list(getattr(args, "extra_checks", None) or [])
@@ -120,9 +120,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from srgs.abnf_writer import write_abnf
-    from srgs.loader import load_grammar, split_fragment
-    from srgs.xml_writer import write_xml
+    from srgs.abnf.writer import write_abnf
+    from srgs.load.loader import load_grammar, split_fragment
+    from srgs.xml.writer import write_xml
 
     options = fetch_options(args)
     path, _ = split_fragment(args.file)

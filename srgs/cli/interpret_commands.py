@@ -229,7 +229,7 @@ def run_match(args: argparse.Namespace) -> int:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from srgs.loader import split_fragment
+    from srgs.load.loader import split_fragment
 
     from interpreter.cases import NO_MATCH, Failure, read_cases, run_cases
     from interpreter.formats import json_line

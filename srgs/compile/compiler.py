@@ -12,7 +12,7 @@ import time
 from ..bundle import GrammarBundle
 from ..errors import CompileError
 from ..gc_pause import collector_paused
-from ..recursion import analyse_rules
+from ..passes.recursion import analyse_rules
 from .artifact import FORMAT, CompiledGrammar
 from .cache import bundle_hash, source_or_model_hash
 from .expansions import GrammarCompiler

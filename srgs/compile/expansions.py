@@ -20,7 +20,7 @@ from ..errors import CompileError
 from ..model import Expansion, OneOf, Repeat, RuleRef, Sequence, SourceSpan, SpecialRef, Tag, Token
 from . import fsts
 from .options import CompileOptions
-from ..recursion import RuleGraph, RuleKey, expansion_nullable
+from ..passes.recursion import RuleGraph, RuleKey, expansion_nullable
 from .symbols import ANY_LABEL, GARBAGE_LABEL, RULE_END_LABEL, SymbolBuilder
 from .weights import alternative_costs, repeat_costs
 from ..text import splits_characters, token_words

@@ -11,7 +11,7 @@ from interpreter.api import InterpreterOptions
 from interpreter.formats import to_json_dict
 from srgs.compile import CompiledGrammar, compile_bundle
 from srgs.errors import CompileError
-from srgs.loader import bundle_from_text, load_bundle
+from srgs.load.loader import bundle_from_text, load_bundle
 
 PIZZA_TEXTS = [
     "two large pizzas with mushrooms and olives",
@@ -90,7 +90,7 @@ def test_header_tags_and_external_grammar_formats_survive_without_sources(tmp_pa
         (tmp_path / name).write_text(text)
     far = tmp_path / "out" / "fly.far"
     far.parent.mkdir()
-    compile_to(str(tmp_path / "main.gram"), far)  # srgs.loader's own load_bundle: not refused
+    compile_to(str(tmp_path / "main.gram"), far)  # srgs.load.loader's own load_bundle: not refused
     for name in SOURCES:
         (tmp_path / name).unlink()  # the sources are gone
     g = Interpreter.load(str(far))

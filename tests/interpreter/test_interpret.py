@@ -10,8 +10,8 @@ import pytest
 
 from interpreter import Interpreter
 from interpreter.match import MatchStatus
-from srgs.abnf_reader import read_abnf
-from srgs.xml_writer import write_xml
+from srgs.abnf.reader import read_abnf
+from srgs.xml.writer import write_xml
 
 HEADER = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nmode voice;\n"
 
@@ -149,7 +149,7 @@ def test_nbest_orders_ambiguous_parses_by_weight():
 def test_several_grammars_say_which_matched():
     pizza = f"{HEADER}root $main;\npublic $main = pizza;\n"
     drinks = f"{HEADER}root $main;\npublic $main = cola | water;\n"
-    from srgs.loader import bundle_from_text
+    from srgs.load.loader import bundle_from_text
 
     g = Interpreter.from_bundles([("session:pizza", bundle_from_text(pizza, source="pizza")), ("session:drinks", bundle_from_text(drinks, source="drinks"))])
     assert g.interpret("water").alternatives[0].lm == "session:drinks"

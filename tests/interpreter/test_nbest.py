@@ -13,7 +13,7 @@ from interpreter import Interpreter
 from interpreter.api import MAX_NBEST, InterpreterOptions
 from interpreter.match import MatchStatus
 from srgs.errors import TextTooLongError
-from srgs.loader import bundle_from_text
+from srgs.load.loader import bundle_from_text
 
 HEADER = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nroot $main;\ntag-format <semantics/1.0>;\n"
 

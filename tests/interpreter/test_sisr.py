@@ -210,7 +210,7 @@ def test_tag_syntax_error_is_reported_up_front_with_its_span():
 
 from interpreter.api import semantics_of  # noqa: E402
 from interpreter.sisr import tag_problems  # noqa: E402
-from srgs.loader import bundle_from_text, load_bundle  # noqa: E402
+from srgs.load.loader import bundle_from_text, load_bundle  # noqa: E402
 
 XML_HEAD = ('<?xml version="1.0"?>\n<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" '
             'xml:lang="en-US" root="main" tag-format="{fmt}">\n')

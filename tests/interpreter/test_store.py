@@ -10,7 +10,7 @@ from interpreter.api import Hypothesis
 from interpreter.store import GrammarStore
 from srgs.config import EngineConfig
 from srgs.errors import GrammarErrors, SrgsError
-from srgs.policy import AccessPolicy
+from srgs.load.policy import AccessPolicy
 
 DRINKS = """#ABNF 1.0 UTF-8;
 language en-US;
@@ -181,6 +181,6 @@ def test_decoder_hypotheses_combine_acoustic_and_grammar_scores(store):
 
 
 def _builtin_path(name: str) -> str:
-    from srgs.fetch import BUILTIN_DIR
+    from srgs.load.sources import BUILTIN_DIR
 
     return str(BUILTIN_DIR / f"{name}.grxml")

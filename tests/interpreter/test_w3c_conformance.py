@@ -17,7 +17,7 @@ from interpreter.parse import parse_words
 from interpreter.formats import tree_notation
 from srgs.compile import compile_bundle
 from srgs.errors import SrgsError
-from srgs.loader import load_bundle
+from srgs.load.loader import load_bundle
 from srgs.text import normalize_words
 from tests import w3c
 

@@ -11,10 +11,10 @@ from srgs.errors import (
     AccessDeniedError, GrammarErrors, GrammarSyntaxError, InputLimitError, LimitExceededError,
     SrgsError, TextTooLongError,
 )
-from srgs.fetch import FetchOptions
+from srgs.load.sources import FetchOptions
 from srgs.limits import Limits
-from srgs.loader import bundle_from_text, load_bundle
-from srgs.policy import AccessPolicy
+from srgs.load.loader import bundle_from_text, load_bundle
+from srgs.load.policy import AccessPolicy
 
 EXPECTED = {
     "SrgsError": "ENGINE_ERROR",

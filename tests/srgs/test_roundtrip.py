@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from srgs.abnf_reader import read_abnf
-from srgs.abnf_writer import write_abnf
+from srgs.abnf.reader import read_abnf
+from srgs.abnf.writer import write_abnf
 from srgs.errors import SrgsError
-from srgs.loader import parse_grammar
-from srgs.xml_reader import read_xml
-from srgs.xml_writer import write_xml
+from srgs.load.loader import parse_grammar
+from srgs.xml.reader import read_xml
+from srgs.xml.writer import write_xml
 from tests import w3c
 from tests.srgs.strategies import grammars
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from srgs.errors import SrgsError
-from srgs.loader import load_bundle
+from srgs.load.loader import load_bundle
 from tests import w3c
 
 POSITIONED = re.compile(r"^[^\s:][^:]*:\d+:\d+: error: \S")

@@ -71,7 +71,7 @@ def test_convert_both_ways_round_trips(tmp_path):
     path.write_text(abnf.stdout)
     xml = srgs("convert", str(path), "--to", "xml")
     assert xml.returncode == 0, xml.stderr
-    from srgs.loader import parse_grammar
+    from srgs.load.loader import parse_grammar
 
     assert parse_grammar(xml.stdout.encode(), "x.grxml") == parse_grammar(source.read_bytes(), str(source))
 

@@ -10,7 +10,7 @@ import pytest
 
 from srgs.compile import compile_bundle
 from srgs.compile.constraint import ConstraintGrammar, GrammarConstraint
-from srgs.loader import bundle_from_text
+from srgs.load.loader import bundle_from_text
 
 YESNO = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nroot $yn;\npublic $yn = yes | no | yes please;\n"
 COLOURS = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nroot $c;\npublic $c = red | green | yes (/2/ please | /1/ sir);\n"

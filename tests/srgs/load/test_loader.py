@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from srgs.errors import GrammarErrors, SrgsError
-from srgs.fetch import FetchOptions
-from srgs.policy import AccessPolicy
-from srgs.loader import bundle_from_text, load_bundle, sniff_form
+from srgs.load.sources import FetchOptions
+from srgs.load.policy import AccessPolicy
+from srgs.load.loader import bundle_from_text, load_bundle, sniff_form
 
 HEAD = "#ABNF 1.0;\nlanguage en;\n"
 
@@ -114,7 +114,7 @@ def test_fragment_activates_a_rule_and_an_unknown_one_is_refused():
 
 
 def test_abnf_given_as_text_is_read_as_text_whatever_charset_its_header_names():
-    from srgs.loader import parse_grammar
+    from srgs.load.loader import parse_grammar
 
     grammar = parse_grammar("#ABNF 1.0 UTF-16;\nlanguage ko;\n$x = 예;\n", "t.gram")
     assert grammar.rules[0].expansion.text == "예"

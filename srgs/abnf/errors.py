@@ -10,7 +10,7 @@ from __future__ import annotations
 from lark import Token as LarkToken
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from .abnf_context import ReadContext
+from .context import ReadContext
 
 _NAMES = {
     "SEMI": "';'", "RPAR": "')'", "RSQB": "']'", "VBAR": "'|'", "EQUAL": "'='", "LPAR": "'('",

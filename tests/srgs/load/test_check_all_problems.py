@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from srgs import abnf_reader
+from srgs.abnf import reader as abnf_reader
 from srgs.cli.grammar_commands import run_check
 from srgs.errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, SrgsError
-from srgs.loader import load_bundle, parse_grammar
+from srgs.load.loader import load_bundle, parse_grammar
 from tests import w3c
 
 ABNF = """#ABNF 1.0 UTF-8;

@@ -11,8 +11,8 @@ from __future__ import annotations
 import codecs
 import re
 
-from .errors import InputLimitError
-from .model import SourceSpan
+from ..errors import InputLimitError
+from ..model import SourceSpan
 
 _ENCODING_DECL = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")

@@ -11,11 +11,11 @@ import re
 
 from lark import Token as LarkToken, Transformer
 
-from .abnf_context import STATE
-from .abnf_nodes import (
+from .context import STATE
+from .nodes import (
     LEAVES, apply_postfixes, choice, external_ref, phrase, to_expansion, unescape, weight_value,
 )
-from .model import Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, Sequence, SourceSpan, sequence
+from ..model import Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, Sequence, SourceSpan, sequence
 
 _EXAMPLE = re.compile(r"^[\s*]*@example(?:\s(.*))?$")
 

@@ -1,6 +1,6 @@
 """The grammar model written as an SRGS XML document (SRGS 1.0 §2-§4, ``application/srgs+xml``).
 
-The output is what ``srgs.xml_reader`` reads back to an equal model: ``read_xml(write_xml(g))
+The output is what ``srgs.xml.reader`` reads back to an equal model: ``read_xml(write_xml(g))
 == g`` for every canonical grammar. Numbers are written as exact decimals (the shortest repr,
 never an exponent: SRGS §2.4.1 allows none), text and attribute values are escaped so that XML
 white-space normalisation cannot change them.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .model import Alternative, Expansion, Grammar, OneOf, Repeat, Rule, RuleRef, Sequence, SpecialRef, Tag, Token
-from .text import DTMF_KEY_WORDS
-from .xml_reader import GRAMMAR_NS
+from ..model import Alternative, Expansion, Grammar, OneOf, Repeat, Rule, RuleRef, Sequence, SpecialRef, Tag, Token
+from ..text import DTMF_KEY_WORDS
+from .reader import GRAMMAR_NS
 
 _INDENT = "  "
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})

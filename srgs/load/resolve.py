@@ -15,12 +15,12 @@ import urllib.parse
 from pathlib import Path
 from types import MappingProxyType
 
-from .bundle import GrammarBundle
-from .errors import GrammarErrors, ResolveError, SrgsError, display_source
-from .fetch import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
-from .model import Grammar, RuleRef, iter_expansions
+from ..bundle import GrammarBundle
+from ..errors import GrammarErrors, ResolveError, SrgsError, display_source
+from .sources import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
+from ..model import Grammar, RuleRef, iter_expansions
 from .policy import SESSION_SCHEME
-from .validate import grammar_problems
+from ..passes.validate import grammar_problems
 
 XML_MEDIA_TYPE = "application/srgs+xml"
 ABNF_MEDIA_TYPE = "application/srgs"

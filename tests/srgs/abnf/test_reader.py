@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from srgs import abnf_reader
-from srgs.abnf_context import ReadContext
-from srgs.abnf_reader import read_abnf
+from srgs.abnf import reader as abnf_reader
+from srgs.abnf.context import ReadContext
+from srgs.abnf.reader import read_abnf
 from srgs.errors import GrammarSyntaxError, InputLimitError
 from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.model import (

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .bundle import GrammarBundle
-from .errors import GrammarValidationError
-from .model import (
+from ..bundle import GrammarBundle
+from ..errors import GrammarValidationError
+from ..model import (
     Expansion,
     OneOf,
     Repeat,
@@ -24,7 +24,7 @@ from .model import (
     Token,
     iter_expansions,
 )
-from .text import token_words
+from ..text import token_words
 
 RuleKey = tuple[str, str]  # (grammar key, rule name)
 

@@ -23,7 +23,7 @@ from srgs.model import (
     Token,
     iter_expansions,
 )
-from srgs.xml_reader import read_xml
+from srgs.xml.reader import read_xml
 from tests.w3c import TEST_DIR
 
 XML_FILES = sorted(path.relative_to(TEST_DIR).as_posix() for path in TEST_DIR.rglob("*.grxml"))

@@ -2,14 +2,14 @@
 
 Every problem is reported, each with its position, as a ``GrammarValidationError``; ``validate``
 raises them together as ``GrammarErrors``. References into other grammars are checked by the
-resolver, which has those grammars at hand, and left recursion by ``srgs.recursion`` over the
+resolver, which has those grammars at hand, and left recursion by ``srgs.passes.recursion`` over the
 whole bundle (a cycle may cross grammars).
 """
 
 from __future__ import annotations
 
-from .errors import GrammarErrors, GrammarValidationError, SrgsError
-from .model import (
+from ..errors import GrammarErrors, GrammarValidationError, SrgsError
+from ..model import (
     SPECIAL_NAMES,
     Grammar,
     Rule,
@@ -17,7 +17,7 @@ from .model import (
     Token,
     iter_expansions,
 )
-from .text import DTMF_KEYS
+from ..text import DTMF_KEYS
 
 
 def grammar_problems(grammar: Grammar) -> list[SrgsError]:

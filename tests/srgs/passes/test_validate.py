@@ -6,7 +6,7 @@ import pytest
 
 from srgs.errors import GrammarErrors
 from srgs.model import Grammar, Rule, RuleRef, SourceSpan, Token, sequence
-from srgs.validate import grammar_problems, validate
+from srgs.passes.validate import grammar_problems, validate
 
 
 def span(line, col=1):

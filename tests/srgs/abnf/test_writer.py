@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from srgs.abnf_reader import read_abnf
-from srgs.abnf_writer import write_abnf
+from srgs.abnf.reader import read_abnf
+from srgs.abnf.writer import write_abnf
 from srgs.errors import GrammarSyntaxError, SrgsError
 from srgs.model import (
     Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, RuleRef, Sequence, SourceSpan, SpecialRef,

@@ -21,8 +21,8 @@ from srgs.model import (
     Tag,
     Token,
 )
-from srgs.xml_reader import GRAMMAR_NS, read_xml
-from srgs.xml_writer import write_xml
+from srgs.xml.reader import GRAMMAR_NS, read_xml
+from srgs.xml.writer import write_xml
 from tests.srgs.strategies import grammars
 from tests.w3c import TEST_DIR
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import re
 
-from .errors import GrammarSyntaxError
-from .model import (
+from ..errors import GrammarSyntaxError
+from ..model import (
     SPECIAL_NAMES, Grammar, OneOf, Repeat, Rule, RuleRef, Sequence, SpecialRef, Tag, Token,
 )
-from .text import DTMF_KEY_WORDS
+from ..text import DTMF_KEY_WORDS
 
 _BARE = re.compile(r'[^\s;|*+?()\[\]{}<>/$!="~]+')
 _RULE_NAME = re.compile(r"[^\W\d][\w\-]*")

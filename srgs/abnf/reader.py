@@ -26,16 +26,16 @@ from pathlib import Path
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
-from .abnf_builder import ModelBuilder
-from .abnf_context import STATE, ReadContext
-from .abnf_errors import describe_unexpected
-from .abnf_lexer import ContextualLexer
-from .abnf_nodes import phrase_parts_pattern
-from .abnf_builder import grammar_of
-from .abnf_lexer import SKIP_ALL
-from .errors import GrammarSyntaxError, InputLimitError, SrgsError
-from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
-from .model import Grammar, Rule, SourceSpan, SpecialRef
+from .builder import ModelBuilder
+from .context import STATE, ReadContext
+from .errors import describe_unexpected
+from .lexer import ContextualLexer
+from .nodes import phrase_parts_pattern
+from .builder import grammar_of
+from .lexer import SKIP_ALL
+from ..errors import GrammarSyntaxError, InputLimitError, SrgsError
+from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
+from ..model import Grammar, Rule, SourceSpan, SpecialRef
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _CHARSET = re.compile(rb"#ABNF[ \t]+[^ \t;\r\n]+[ \t]+([A-Za-z0-9._:\-]+)[ \t]*;")

@@ -24,12 +24,12 @@ import re
 
 from lxml import etree
 
-from .errors import GrammarSyntaxError, InputLimitError, SrgsError
-from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
-from .model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
-from .model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
-from .text import DTMF_KEY_WORDS
-from .xml_source import SourceLocator, decode_document, refuse_entity_declarations
+from ..errors import GrammarSyntaxError, InputLimitError, SrgsError
+from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
+from ..model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
+from ..model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
+from ..text import DTMF_KEY_WORDS
+from .source import SourceLocator, decode_document, refuse_entity_declarations
 
 GRAMMAR_NS = "http://www.w3.org/2001/06/grammar"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -10,14 +10,14 @@ from __future__ import annotations
 import codecs
 import hashlib
 
-from .bundle import GrammarBundle
-from .errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, SrgsError
-from .fetch import FetchOptions, fetch, location_to_uri, map_uri, source_kind
-from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
-from .model import Grammar, SourceSpan
-from .recursion import check_left_recursion
+from ..bundle import GrammarBundle
+from ..errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, SrgsError
+from .sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
+from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
+from ..model import Grammar, SourceSpan
+from ..passes.recursion import check_left_recursion
 from .resolve import resolve
-from .validate import grammar_problems
+from ..passes.validate import grammar_problems
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -79,10 +79,10 @@ def parse_grammar(
         problems.append(exc)
         return None
     if form == "xml":
-        from .xml_reader import read_xml
+        from ..xml.reader import read_xml
 
         return read_xml(data, source, limits=limits, kind=kind, problems=problems)
-    from .abnf_reader import read_abnf
+    from ..abnf.reader import read_abnf
 
     # ABNF text is read as text: its header's charset, if any, named the encoding of bytes
     return read_abnf(data if text is None else text, source, limits=limits, kind=kind, problems=problems)

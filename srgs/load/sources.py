@@ -14,13 +14,13 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AccessDeniedError, ResolveError
-from .limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
-from .model import SourceSpan
+from ..errors import AccessDeniedError, ResolveError
+from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
+from ..model import SourceSpan
 from .policy import SESSION_SCHEME, AccessPolicy, GrammarNamespace
 
 BUILTIN_SCHEME = "builtin:"
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "grammars" / "builtin"
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "grammars" / "builtin"
 BUILTIN_SUFFIXES = (".grxml", ".gram")
 
 

@@ -12,9 +12,9 @@ import threading
 
 from lark import Token as LarkToken
 
-from .errors import GrammarSyntaxError, InputLimitError
-from .limits import Limits
-from .model import Lexicon, Meta, Rule, SourceSpan, Tag
+from ..errors import GrammarSyntaxError, InputLimitError
+from ..limits import Limits
+from ..model import Lexicon, Meta, Rule, SourceSpan, Tag
 
 STATE = threading.local()
 
