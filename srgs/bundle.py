@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from .errors import ResolveError
 from .model import Grammar, RuleRef
@@ -35,6 +35,9 @@ class GrammarBundle:
     labels: Mapping[tuple[str, str], str] = field(default_factory=dict)
     source_hashes: Mapping[str, str] = field(default_factory=dict)
     active: tuple[str, ...] = ()
+    # The rule graph of every rule (srgs.passes.recursion.RuleGraph), analysed once by the
+    # loader; the compiler restricts it to the active rules instead of analysing again.
+    analysis: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def single(cls, grammar: Grammar, *, key: str | None = None, active: tuple[str, ...] = ()) -> "GrammarBundle":

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 
 from ..bundle import GrammarBundle
@@ -176,10 +177,10 @@ def _bundle(data: bytes, key: str, display: str, fragment: str | None, options: 
     if problems:
         raise GrammarErrors(problems)
     try:
-        check_left_recursion(bundle)
+        graph = check_left_recursion(bundle)
     except SrgsError as exc:
         raise GrammarErrors([exc]) from None
-    return bundle
+    return dataclasses.replace(bundle, analysis=graph)
 
 
 def default_active_rules(grammar: Grammar) -> tuple[str, ...]:

@@ -48,6 +48,30 @@ class RuleGraph:
         """Whether a reference from rule ``a`` to rule ``b`` closes a recursion cycle."""
         return a in self.component and self.component.get(b) == self.component[a]
 
+    def restricted(self, roots: list[RuleKey]) -> "RuleGraph":
+        """The graph of the rules reachable from ``roots``, taken from this one without analysing
+        again (the loader analyses every rule once; the compiler needs the active rules' part).
+        A strongly connected component is reachable whole or not at all, so components stay exact."""
+        seen: set[RuleKey] = set()
+        stack = [root for root in roots if root in self.rules]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            stack.extend(target for _, target in self.references.get(key, ()) if target not in seen)
+        components = tuple(members for members in self.components if members[0] in seen)
+        old_index = {members: index for index, members in enumerate(self.components)}
+        component = {}
+        for index, members in enumerate(components):
+            if members[0] in self.component:
+                assert self.component[members[0]] == old_index[members]
+                component.update({key: index for key in members})
+        return RuleGraph(rules={k: v for k, v in self.rules.items() if k in seen},
+                         references={k: v for k, v in self.references.items() if k in seen},
+                         nullable=frozenset(k for k in self.nullable if k in seen),
+                         components=components, component=component)
+
 
 def analyse_rules(bundle: GrammarBundle, roots: list[RuleKey]) -> RuleGraph:
     """Build the graph of the rules reachable from ``roots``; refuse left recursion."""
@@ -259,6 +283,7 @@ def _strong_components(references, roots) -> list[list[RuleKey]]:
     return components
 
 
-def check_left_recursion(bundle: GrammarBundle) -> None:
-    """Refuse left recursion anywhere in the bundle, across grammars too (``GrammarValidationError``)."""
-    analyse_rules(bundle, [(key, rule.name) for key, grammar in bundle.grammars.items() for rule in grammar.rules])
+def check_left_recursion(bundle: GrammarBundle) -> RuleGraph:
+    """Refuse left recursion anywhere in the bundle, across grammars too (``GrammarValidationError``);
+    the graph of every rule, which the loader keeps on the bundle (``GrammarBundle.analysis``)."""
+    return analyse_rules(bundle, [(key, rule.name) for key, grammar in bundle.grammars.items() for rule in grammar.rules])
