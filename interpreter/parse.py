@@ -1,9 +1,18 @@
 """Text against a compiled grammar: parse trees, and prefix tests for incremental matching.
 
-``parse_words`` composes the input words with the grammar's transducer (SRGS §2: which rule
-matched which words, and where each tag stands, SISR §6) and decodes the n best distinct
-output event strings into ``ParseRule`` trees. Every input word may also be read by $GARBAGE
-(the ``<any>`` label); a word the grammar does not know can only be read that way.
+``parse_words`` finds the n best distinct output event strings of the grammar's transducer for
+the input words (SRGS §2: which rule matched which words, and where each tag stands, SISR §6)
+and decodes them into ``ParseRule`` trees. Every input word may also be read by $GARBAGE (the
+``<any>`` label); a word the grammar does not know can only be read that way.
+
+The best parse (n = 1) comes from a memoised walk of the transducer in Python (``_Walker``):
+per state, the input-epsilon closure and the arcs of each word are read once and kept, so a
+sentence costs a few dictionary look-ups per word. The walk gives exactly what OpenFst's
+``compose`` + ``shortestpath`` give, and says so only when it can prove it: when the best path
+is not better than every other path by more than float32 rounding could blur (a tie), when a
+weight is negative, or when the search grows past a budget, it gives up and the parse is made
+by pynini (compose, shortest path, OpenFst's path iterator), as is every n-best over 1. The
+path's cost is summed in float32, arc by arc, as OpenFst sums it.
 
 ``is_prefix`` / ``can_continue`` / ``complete`` follow the token acceptor state by state: the
 three facts an incremental (DTMF) matcher needs for NO_MATCH / PARTIAL / MATCH / MATCH_END.
@@ -11,24 +20,58 @@ three facts an incremental (DTMF) matcher needs for NO_MATCH / PARTIAL / MATCH /
 
 from __future__ import annotations
 
+import heapq
+import threading
+import weakref
+from array import array
 from typing import Sequence
 
 import pynini
 
 from srgs.compile import CompiledGrammar
-from srgs.compile.symbols import ANY_LABEL, GARBAGE_WORD, RULE_START, RULE_STOP, TAG, TOKEN
+from srgs.compile.symbols import (
+    ANY_LABEL,
+    GARBAGE_LABEL,
+    GARBAGE_WORD,
+    RESERVED,
+    RULE_END_LABEL,
+    RULE_START,
+    RULE_STOP,
+    TAG,
+    TOKEN,
+    word_symbol,
+)
 
 from .tree import Parse, ParseGarbage, ParseRule, ParseTag, ParseToken
 
 _ONE = pynini.Weight.one("tropical")
 _INFINITY = float("inf")
 
+# The walk's limits: past them the parse is left to pynini (same result, C++ speed).
+WALK_BUDGET = 20_000  # relaxations (candidate path extensions) per parse
+SMALL_STATE = 64  # a state with more arcs is read by binary search per label (if arcs are sorted)
+MEMO_ENTRIES = 200_000  # memoised transitions per grammar before the memo starts again
+
 
 def parse_words(compiled: CompiledGrammar, words: Sequence[str], *, nbest: int = 1) -> list[Parse]:
     """The ``nbest`` best distinct parses of normalised ``words``, best (lowest cost) first."""
     if nbest < 1 or compiled.transducer.start() < 0:
         return []
-    lattice = pynini.compose(_input_acceptor(compiled, words), compiled.transducer)
+    if nbest == 1:
+        walker = _walker(compiled)
+        found = walker.best(words)
+        if found is not _UNDECIDED:
+            return [] if found is None else [walker.decode(found[0], found[1], words)]
+    return pynini_parses(compiled, words, nbest=nbest)
+
+
+def pynini_parses(compiled: CompiledGrammar, words: Sequence[str], *, nbest: int = 1) -> list[Parse]:
+    """``parse_words`` by OpenFst alone: compose, shortest path(s), path iterator. The walk of
+    ``parse_words`` gives the same as this for n = 1 (the tests compare them)."""
+    if nbest < 1 or compiled.transducer.start() < 0:
+        return []
+    walker = _walker(compiled)
+    lattice = pynini.compose(_input_acceptor(walker, words), compiled.transducer)
     if lattice.start() < 0:
         return []
     if nbest == 1:
@@ -37,9 +80,19 @@ def parse_words(compiled: CompiledGrammar, words: Sequence[str], *, nbest: int =
         lattice.project("output")
         lattice.rmepsilon()
         best = pynini.shortestpath(lattice, nshortest=nbest, unique=True)
-    parses = [_decode(compiled, labels, cost, words) for labels, cost in _paths(best)]
+    parses = [walker.decode(labels, cost, words) for labels, cost in _paths(best)]
     parses.sort(key=lambda parse: parse.cost)
     return parses
+
+
+def walk_best(compiled: CompiledGrammar, words: Sequence[str]) -> Parse | None | object:
+    """The walk alone: the best parse, None for no parse, or ``UNDECIDED`` when the walk cannot
+    prove its answer equal to OpenFst's (``parse_words`` then asks pynini)."""
+    walker = _walker(compiled)
+    found = walker.best(words)
+    if found is _UNDECIDED or found is None:
+        return found
+    return walker.decode(found[0], found[1], words)
 
 
 def is_prefix(compiled: CompiledGrammar, words: Sequence[str]) -> bool:
@@ -67,15 +120,448 @@ def _reachable(compiled: CompiledGrammar, words: Sequence[str]) -> set[int]:
     return states
 
 
-def _input_acceptor(compiled: CompiledGrammar, words: Sequence[str]) -> pynini.Fst:
+# --- the memoised walk ----------------------------------------------------------------------
+
+
+class _Undecided:
+    def __repr__(self) -> str:
+        return "UNDECIDED"
+
+
+_UNDECIDED = UNDECIDED = _Undecided()
+
+
+class _GiveUp(Exception):
+    """The walk cannot prove its answer (tie, negative weight, budget): pynini decides."""
+
+
+_walkers: "weakref.WeakKeyDictionary[CompiledGrammar, _Walker]" = weakref.WeakKeyDictionary()
+_walkers_lock = threading.Lock()
+
+
+def _walker(compiled: CompiledGrammar) -> "_Walker":
+    walker = _walkers.get(compiled)
+    if walker is None:
+        with _walkers_lock:
+            walker = _walkers.get(compiled)
+            if walker is None:
+                walker = _walkers[compiled] = _Walker(compiled)
+    return walker
+
+
+def _path_cost(weights: Sequence[float]) -> float:
+    """A path's cost as pynini reports it: the left-to-right sum rounded to float32 after every
+    addition, as OpenFst's tropical weights (float) add along a path, then read back from its
+    text form (``float(Weight)`` parses OpenFst's 9 significant digits). A float64 addition of
+    two float32 values rounded to float32 is the float32 addition (53 >= 2 * 24 + 2 bits: no
+    double-rounding error)."""
+    acc = array("f", (0.0,))
+    for weight in weights:
+        acc[0] += weight
+    return float(format(acc[0], ".9g"))
+
+
+class _Walker:
+    """The transducer of one compiled grammar, read lazily and kept (thread-safe: entries are
+    immutable and only ever added; two threads may compute the same entry, with the same value).
+
+    A path step is ``(next state, cost, output labels, weights, ambiguous)``: ``weights`` the
+    non-zero arc weights in path order (for the float32 sum), ``ambiguous`` whether another path
+    reached the same state at a cost within rounding of this one.
+    """
+
+    def __init__(self, compiled: CompiledGrammar):
+        self.fst = compiled.transducer
+        self.symbols = compiled.symbol_list
+        self.rules = compiled.rules
+        self.tokens = compiled.tokens
+        self.tags = compiled.tags
+        self.sorted = self.fst.properties(pynini.I_LABEL_SORTED, True) == pynini.I_LABEL_SORTED
+        self._index: dict[str, int] | None = None
+        self._index_lock = threading.Lock()
+        self._events: dict[int, tuple] = {}
+        self._tag_nodes: dict[int, ParseTag] = {}
+        self._arcs: dict[int, object] = {}  # state -> (eps arcs, {label: arcs}) or a _BigState
+        self._closures: dict[int, tuple] = {}
+        self._steps: dict[int, dict[int, tuple]] = {}  # label -> state -> step
+        self._step_count = 0
+        self._finals: dict[int, tuple | None] = {}
+
+    # --- labels -------------------------------------------------------------------------
+
+    def label(self, word: str) -> int | None:
+        """The input label of a normalised word (None: unknown to the grammar). The table is made
+        on first use from the symbol list in one C-level pass (the grammar's full decoded tables,
+        ``CompiledGrammar.word_labels`` / ``events``, cost far more on a large list)."""
+        index = self._index
+        if index is None:
+            with self._index_lock:
+                index = self._index
+                if index is None:
+                    # word symbols only: events and reserved symbols are "<...>" (words that
+                    # look like that are escaped), holes in the table are ""
+                    index = self._index = {symbol: label for label, symbol in enumerate(self.symbols)
+                                           if symbol and symbol[0] != "<"}
+        label = index.get(word_symbol(word) if word[:1] in ("<", "\\") else word)
+        if label is None or label < len(RESERVED):
+            return None
+        return label
+
+    def event(self, label: int) -> tuple:
+        """``(kind, table index)`` of an output label."""
+        event = self._events.get(label)
+        if event is None:
+            if label == GARBAGE_LABEL:
+                event = (GARBAGE_WORD, 0)
+            elif label == RULE_END_LABEL:
+                event = (RULE_STOP, 0)
+            else:
+                symbol = self.symbols[label]
+                kind, _, index = symbol[1:-1].partition(":")
+                if not (symbol.startswith("<") and symbol.endswith(">")) or not index.isdigit():
+                    raise ValueError(f"output label {label} ({symbol!r}) is not a parse event")
+                event = (kind, int(index))
+            self._events[label] = event
+        return event
+
+    # --- arcs -----------------------------------------------------------------------------
+
+    def _state(self, state: int):
+        found = self._arcs.get(state)
+        if found is None:
+            fst = self.fst
+            count = fst.num_arcs(state)
+            if count > SMALL_STATE and self.sorted:
+                found = _BigState(fst, state, count)
+            else:
+                if count > 16 * SMALL_STATE:
+                    raise _GiveUp  # a large unsorted state: reading it costs more than pynini
+                eps: list = []
+                by_label: dict[int, list] = {}
+                for arc in fst.arcs(state):
+                    weight = _weight(arc.weight)
+                    entry = (arc.olabel, weight, arc.nextstate)
+                    if arc.ilabel == 0:
+                        eps.append(entry)
+                    else:
+                        by_label.setdefault(arc.ilabel, []).append(entry)
+                found = (tuple(eps), {label: tuple(arcs) for label, arcs in by_label.items()})
+            self._arcs[state] = found
+        return found
+
+    def _eps_arcs(self, state: int) -> tuple:
+        found = self._state(state)
+        return found.arcs(0) if isinstance(found, _BigState) else found[0]
+
+    def _label_arcs(self, state: int, label: int) -> tuple:
+        found = self._state(state)
+        if isinstance(found, _BigState):
+            return found.arcs(label)
+        return found[1].get(label, ())
+
+    def _final(self, state: int) -> float:
+        return _weight(self.fst.final(state))
+
+    # --- memoised pieces of paths ---------------------------------------------------------
+
+    def closure(self, state: int) -> tuple:
+        """The best input-epsilon path from ``state`` to each state it reaches:
+        ``((target, cost, outputs, weights, ambiguous), ...)`` (Dijkstra: weights are >= 0)."""
+        found = self._closures.get(state)
+        if found is not None:
+            return found
+        best: dict[int, list] = {state: [0.0, (), (), False]}
+        heap = [(0.0, 0, state)]
+        done: set[int] = set()
+        late_tie = False
+        order = 0
+        while heap:
+            _, _, current = heapq.heappop(heap)
+            if current in done:
+                continue
+            done.add(current)
+            cost, outs, weights, ambiguous = best[current]
+            for olabel, weight, target in self._eps_arcs(current):
+                if weight < 0:
+                    raise _GiveUp
+                new = cost + weight
+                known = best.get(target)
+                if known is None:
+                    best[target] = [new, outs + (olabel,) if olabel else outs,
+                                    weights + (weight,) if weight else weights, ambiguous]
+                elif target in done:
+                    if new - known[0] <= _tolerance(known[0]):
+                        late_tie = True  # an equal path to a settled state: trust nothing here
+                    continue
+                elif new < known[0] - _tolerance(new):
+                    best[target] = [new, outs + (olabel,) if olabel else outs,
+                                    weights + (weight,) if weight else weights, ambiguous]
+                elif abs(new - known[0]) <= _tolerance(new):
+                    if new < known[0]:
+                        best[target] = [new, outs + (olabel,) if olabel else outs,
+                                        weights + (weight,) if weight else weights, True]
+                    else:
+                        known[3] = True
+                    continue
+                else:
+                    continue
+                order += 1
+                heapq.heappush(heap, (new, order, target))
+        found = tuple((target, cost, outs, weights, ambiguous or late_tie)
+                      for target, (cost, outs, weights, ambiguous) in best.items())
+        self._remember(self._closures, state, found)
+        return found
+
+    def step(self, state: int, label: int) -> tuple:
+        """Every state reached from ``state`` by input-epsilon arcs and then one arc reading
+        ``label``, with the best such path: ``((next, cost, outputs, weights, ambiguous), ...)``."""
+        by_state = self._steps.get(label)
+        if by_state is None:
+            by_state = self._steps.setdefault(label, {})
+        found = by_state.get(state)
+        if found is not None:
+            return found
+        best: dict[int, list] = {}
+        for middle, cost, outs, weights, ambiguous in self.closure(state):
+            for olabel, weight, target in self._label_arcs(middle, label):
+                if weight < 0:
+                    raise _GiveUp
+                new = cost + weight
+                known = best.get(target)
+                if known is None or new < known[0] - _tolerance(new):
+                    best[target] = [new, outs + (olabel,) if olabel else outs,
+                                    weights + (weight,) if weight else weights, ambiguous]
+                elif abs(new - known[0]) <= _tolerance(new):
+                    if new < known[0]:
+                        best[target] = [new, outs + (olabel,) if olabel else outs,
+                                        weights + (weight,) if weight else weights, True]
+                    else:
+                        known[3] = True
+        found = tuple((target, cost, outs, weights, ambiguous)
+                      for target, (cost, outs, weights, ambiguous) in best.items())
+        self._step_count += 1
+        if self._step_count > MEMO_ENTRIES:
+            self._steps.clear()  # a long-running process over a huge grammar: memory stays bounded
+            self._step_count = 0
+            by_state = self._steps.setdefault(label, {})
+        by_state[state] = found
+        return found
+
+    def final(self, state: int) -> tuple | None:
+        """The best way to end from ``state``: ``(cost, outputs, weights, ambiguous)`` (input
+        epsilons, then a final weight), None when no final state is reached."""
+        found = self._finals.get(state, _UNDECIDED)
+        if found is not _UNDECIDED:
+            return found
+        chosen: list | None = None
+        for target, cost, outs, weights, ambiguous in self.closure(state):
+            final = self._final(target)
+            if final == _INFINITY:
+                continue
+            if final < 0:
+                raise _GiveUp
+            new = cost + final
+            if chosen is None or new < chosen[0] - _tolerance(new):
+                chosen = [new, outs, weights + (final,) if final else weights, ambiguous]
+            elif abs(new - chosen[0]) <= _tolerance(new):
+                if new < chosen[0]:
+                    chosen = [new, outs, weights + (final,) if final else weights, True]
+                else:
+                    chosen[3] = True
+        found = None if chosen is None else tuple(chosen)
+        self._remember(self._finals, state, found)
+        return found
+
+    def _remember(self, memo: dict, key, value) -> None:
+        if len(memo) >= MEMO_ENTRIES:
+            memo.clear()  # a long-running process over a huge grammar: keep memory bounded
+        memo[key] = value
+
+    # --- the search -----------------------------------------------------------------------
+
+    def best(self, words: Sequence[str]):
+        """``(output labels, float32 cost)`` of the best path, None when there is none, or
+        ``_UNDECIDED`` (see ``_GiveUp``)."""
+        try:
+            return self._best(words)
+        except _GiveUp:
+            return _UNDECIDED
+
+    def _best(self, words: Sequence[str]):
+        start = self.fst.start()
+        # state -> [cost, back, ambiguous]; back = (previous back, outputs, weights)
+        frontier: dict[int, list] = {start: [0.0, None, False]}
+        budget = WALK_BUDGET
+        memo = self._steps
+        for word in words:
+            label = self.label(word)
+            reached: dict[int, list] = {}
+            for read in ((label, ANY_LABEL) if label is not None else (ANY_LABEL,)):
+                by_state = memo.get(read)
+                if by_state is None:
+                    by_state = memo.setdefault(read, {})
+                for state, (cost, back, ambiguous) in frontier.items():
+                    steps = by_state.get(state)
+                    if steps is None:
+                        steps = self.step(state, read)
+                        by_state = memo.get(read) or by_state
+                    if not steps:
+                        continue
+                    budget -= len(steps)
+                    for target, step_cost, outs, weights, step_ambiguous in steps:
+                        new = cost + step_cost
+                        known = reached.get(target)
+                        if known is None:
+                            reached[target] = [new, (back, outs, weights), ambiguous or step_ambiguous]
+                            continue
+                        gap = known[0] - new
+                        tolerance = 1e-4 + 1e-5 * new  # _tolerance(new), inline: costs are >= 0
+                        if gap > tolerance:
+                            reached[target] = [new, (back, outs, weights), ambiguous or step_ambiguous]
+                        elif gap > 0:
+                            reached[target] = [new, (back, outs, weights), True]
+                        elif gap >= -tolerance:
+                            known[2] = True
+            if budget < 0:
+                raise _GiveUp
+            if not reached:
+                return None
+            frontier = reached
+        chosen: list | None = None
+        for state, (cost, back, ambiguous) in frontier.items():
+            end = self.final(state)
+            if end is None:
+                continue
+            new = cost + end[0]
+            if chosen is None or new < chosen[0] - _tolerance(new):
+                chosen = [new, (back, end[1], end[2]), ambiguous or end[3]]
+            elif abs(new - chosen[0]) <= _tolerance(new):
+                if new < chosen[0]:
+                    chosen = [new, (back, end[1], end[2]), True]
+                else:
+                    chosen[2] = True
+        if chosen is None:
+            return None
+        if chosen[2]:
+            raise _GiveUp
+        pieces = []
+        back = chosen[1]
+        while back is not None:
+            back, outs, weights = back
+            pieces.append((outs, weights))
+        pieces.reverse()
+        labels = [label for outs, _ in pieces for label in outs]
+        cost = _path_cost([weight for _, weights in pieces for weight in weights])
+        return labels, cost
+
+    # --- labels to a tree -----------------------------------------------------------------
+
+    def decode(self, labels: Sequence[int], cost: float, words: Sequence[str]) -> Parse:
+        """Output events to a tree; each token takes its words from the input, in order."""
+        events, rules, tokens = self._events, self.rules, self.tokens
+        stack: list[tuple[tuple[str, str, str], list]] = []
+        root: ParseRule | None = None
+        position = 0
+        children: list = []
+        for label in labels:
+            event = events.get(label) or self.event(label)
+            kind = event[0]
+            if kind == TOKEN:
+                end = position + len(tokens[event[1]][1])
+                children.append(ParseToken(tokens[event[1]][0], tuple(words[position:end])))
+                position = end
+            elif kind == TAG:
+                node = self._tag_nodes.get(label)
+                if node is None:
+                    node = self._tag_nodes[label] = ParseTag(self.tags[event[1]][0])
+                children.append(node)
+            elif kind == RULE_START:
+                children = []
+                stack.append((rules[event[1]], children))
+            elif kind == RULE_STOP:
+                (grammar, name, rule_label), done = stack.pop()
+                node = ParseRule(name, rule_label, grammar, tuple(done))
+                if stack:
+                    children = stack[-1][1]
+                    children.append(node)
+                else:
+                    root = node
+            elif kind == GARBAGE_WORD:
+                if children and children[-1].__class__ is ParseGarbage:
+                    children[-1] = ParseGarbage(children[-1].words + (words[position],))
+                else:
+                    children.append(ParseGarbage((words[position],)))
+                position += 1
+        assert root is not None and not stack, "a path of the transducer always closes its rules"
+        return Parse(tree=root, cost=cost)
+
+
+def _weight(weight: pynini.Weight) -> float:
+    """A tropical weight's exact float32 value (``float(weight)`` parses its 9-digit text, which
+    is that value only once rounded to float32 again)."""
+    return array("f", (float(weight),))[0]
+
+
+def _tolerance(cost: float) -> float:
+    """How far apart two path costs must be for float32 sums (OpenFst's) to order them as
+    float64 sums do: generous against the rounding of hundreds of additions."""
+    return 1e-4 + 1e-5 * abs(cost)
+
+
+class _BigState:
+    """A state with many arcs, sorted by input label: each label's arcs found by binary search
+    (``ArcIterator.seek``) when first asked for, never the whole list."""
+
+    __slots__ = ("fst", "state", "count", "by_label")
+
+    def __init__(self, fst: pynini.Fst, state: int, count: int):
+        self.fst, self.state, self.count = fst, state, count
+        self.by_label: dict[int, tuple] = {}
+
+    def arcs(self, label: int) -> tuple:
+        found = self.by_label.get(label)
+        if found is not None:
+            return found
+        iterator = self.fst.arcs(self.state)
+        low = self._lower_bound(iterator, label)
+        out = []
+        position = low
+        while position < self.count:
+            iterator.seek(position)
+            arc = iterator.value()
+            if arc.ilabel != label:
+                break
+            out.append((arc.olabel, _weight(arc.weight), arc.nextstate))
+            position += 1
+        found = tuple(out)
+        if len(self.by_label) >= MEMO_ENTRIES:
+            self.by_label.clear()
+        self.by_label[label] = found
+        return found
+
+    def _lower_bound(self, iterator, label: int) -> int:
+        low, high = 0, self.count
+        while low < high:
+            middle = (low + high) // 2
+            iterator.seek(middle)
+            if iterator.value().ilabel < label:
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+
+# --- pynini -----------------------------------------------------------------------------------
+
+
+def _input_acceptor(walker: _Walker, words: Sequence[str]) -> pynini.Fst:
     """A chain reading each word (when known) or ``<any>``, arcs sorted by label."""
-    labels = compiled.word_labels
     fst = pynini.Fst()
     fst.add_states(len(words) + 1)
     fst.set_start(0)
     for position, word in enumerate(words):
         fst.add_arc(position, pynini.Arc(ANY_LABEL, ANY_LABEL, _ONE, position + 1))
-        label = labels.get(word)
+        label = walker.label(word)
         if label is not None:
             fst.add_arc(position, pynini.Arc(label, label, _ONE, position + 1))
     fst.set_final(len(words))
@@ -96,38 +582,3 @@ def _paths(fst: pynini.Fst) -> list[tuple[list[int], float]]:
         out.append(([label for label in paths.olabels() if label], float(paths.weight())))
         paths.next()
     return out
-
-
-def _decode(compiled: CompiledGrammar, labels: list[int], cost: float, words: Sequence[str]) -> Parse:
-    """Output events to a tree; each token takes its words from the input, in order."""
-    events, rules, tokens, tags = compiled.events, compiled.rules, compiled.tokens, compiled.tags
-    stack: list[tuple[tuple[str, str, str], list]] = []
-    root: ParseRule | None = None
-    position = 0
-    for label in labels:
-        kind, index = events[label]
-        if kind == TAG:
-            stack[-1][1].append(ParseTag(text=tags[index][0]))
-        elif kind == TOKEN:
-            text, token_words = tokens[index]
-            end = position + len(token_words)
-            stack[-1][1].append(ParseToken(text=text, words=tuple(words[position:end])))
-            position = end
-        elif kind == RULE_START:
-            stack.append((rules[index], []))
-        elif kind == RULE_STOP:
-            (grammar, name, rule_label), children = stack.pop()
-            node = ParseRule(name=name, label=rule_label, grammar=grammar, children=tuple(children))
-            if stack:
-                stack[-1][1].append(node)
-            else:
-                root = node
-        elif kind == GARBAGE_WORD:
-            children = stack[-1][1]
-            if children and isinstance(children[-1], ParseGarbage):
-                children[-1] = ParseGarbage(words=children[-1].words + (words[position],))
-            else:
-                children.append(ParseGarbage(words=(words[position],)))
-            position += 1
-    assert root is not None and not stack, "a path of the transducer always closes its rules"
-    return Parse(tree=root, cost=cost)

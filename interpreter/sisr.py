@@ -26,7 +26,7 @@ from .script import (
     ScriptSandbox,
     SemanticError,
 )
-from .sisr_program import GrammarProgram, describe_tag
+from .sisr_program import LATEST, GrammarProgram, describe_tag
 from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 
 if TYPE_CHECKING:
@@ -70,6 +70,12 @@ class GrammarSemantics:
 
 
 _END = object()
+_UNSET = object()
+_MAX_FOLD_DEPTH = 200  # deeper parse trees are evaluated by the engine alone (no recursion here)
+
+
+class _TooDeep(Exception):
+    pass
 
 
 class SemanticEvaluator:
@@ -98,10 +104,27 @@ class SemanticEvaluator:
         self._local = threading.local()
 
     def evaluate(self, tree: ParseRule, *, score: float = 1.0) -> object:
-        """The semantic value of ``tree`` (its root rule's ``out``); raises SemanticError."""
-        events, used, has_tags = self._encode(tree)
-        if not has_tags and not any(program.header_tags for program, _ in used.values()):
-            return default_value(tree)  # no tag at all: SISR default assignment, no script
+        """The semantic value of ``tree`` (its root rule's ``out``); raises SemanticError.
+
+        Rules whose tags (in this parse) only assign a primitive (``out = "x";``, a number,
+        ``true``, ``false``, ``null``), copy an earlier child's value (``out = rules.NAME;``,
+        ``out = rules.latest();``) or, in ``semantics/1.0-literals``, are literals, are evaluated
+        here, in Python, exactly as the runtime would (default assignment included): a parse
+        made only of such rules needs no script engine at all, provided no grammar it uses has
+        script header tags (they run once per interpretation in the engine). Otherwise the parse
+        goes to the engine, such rules each as one event that carries their value and text.
+        """
+        values: dict[int, tuple[object, str]] = {}
+        headers: list[GrammarProgram] = []
+        root = self._program(tree.grammar, tree.name)
+        try:
+            ok, value, _ = self._fold(tree, root, values, headers, 0)
+        except _TooDeep:
+            values = {}  # deep trees go to the engine whole (its walk is iterative)
+        else:
+            if ok and not headers:
+                return value
+        events, used = self._encode(tree, values, root)
         sandbox = self._sandbox()
         try:
             for program, cases in used.values():
@@ -132,12 +155,73 @@ class SemanticEvaluator:
                                 f"was not given", SourceSpan(key, 0, 0), kind="exception")
         return program
 
-    def _encode(self, tree: ParseRule) -> tuple[list, dict[int, tuple[GrammarProgram, dict[str, set[int]]]], bool]:
-        """The runtime's flat event list (see sisr_runtime.js), the grammars used with the script
-        tags each rule ran (rule -> case numbers), and whether any tag was seen."""
+    def _fold(self, node: ParseRule, program: GrammarProgram, values: dict, headers: list,
+              depth: int) -> tuple[bool, object, str]:
+        """``(evaluated here, value, text)`` of a rule, as the runtime's ``evaluateRule`` gives
+        them; every rule below that Python evaluates is put in ``values`` (by ``id``). Tags are
+        registered, and their problems raised, in the order ``_encode`` meets them; grammars
+        with script header tags are put in ``headers``."""
+        if program.script_header and program not in headers:
+            headers.append(program)
+        name = node.name
+        literal = program.literal
+        ok = True
+        out = _UNSET
+        latest = None
+        has_child = False
+        parts: list[str] = []
+        defined: dict[str, object] | None = None
+        for child in node.children:
+            kind = child.__class__
+            if kind is ParseToken or kind is ParseGarbage:
+                if child.words:
+                    parts.append(" ".join(child.words))
+            elif kind is ParseTag:
+                if literal:
+                    out = literal_tag_value(child.text)
+                    continue
+                event = program.event(name, child.text)
+                if event.__class__ is tuple:
+                    out = event[1]
+                    continue
+                reference = program.reference(name, event)
+                if reference is LATEST and has_child and (defined is None or "latest" not in defined):
+                    out = latest
+                elif reference is not None and defined is not None and reference in defined:
+                    out = defined[reference]
+                else:
+                    ok = False  # script: the engine runs it
+            else:
+                if depth >= _MAX_FOLD_DEPTH:
+                    raise _TooDeep
+                child_ok, value, text = self._fold(child, self._program(child.grammar, child.name),
+                                                   values, headers, depth + 1)
+                has_child = True
+                if child_ok:
+                    latest = value
+                    if defined is None:
+                        defined = {}
+                    defined[child.name] = value
+                else:
+                    ok = False
+                if text:
+                    parts.append(text)
+        text = " ".join(parts)
+        if not ok:
+            return False, None, text
+        if out is _UNSET:
+            out = latest if has_child else text
+        values[id(node)] = (out, text)
+        return True, out, text
+
+    def _encode(self, tree: ParseRule, values: dict[int, tuple[object, str]], root: GrammarProgram,
+                ) -> tuple[list, dict[int, tuple[GrammarProgram, dict[str, set[int]]]]]:
+        """The runtime's flat event list (see sisr_runtime.js) and the grammars used with the
+        script tags each rule ran (rule -> case numbers). A rule below the root that ``_fold``
+        evaluated is one ``[-3, name, value, text]`` event, unless its grammar has script
+        header tags and is not the root's (its header must run when its first rule does)."""
         events: list = []
         used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
-        has_tags = False
         stack: list = [(tree, None, "", None)]
         while stack:
             node, program, rule, cases = stack.pop()
@@ -145,6 +229,11 @@ class SemanticEvaluator:
                 events.append(-1)
             elif isinstance(node, ParseRule):
                 child_program = self._program(node.grammar, node.name)
+                if node is not tree:
+                    folded = values.get(id(node))
+                    if folded is not None and (child_program is root or not child_program.script_header):
+                        events.append([-3, node.name, folded[0], folded[1]])
+                        continue
                 child = used.get(child_program.index)
                 if child is None:
                     child = used[child_program.index] = (child_program, {})
@@ -156,7 +245,6 @@ class SemanticEvaluator:
                 if node.words:
                     events.append(" ".join(node.words))
             elif isinstance(node, ParseTag):
-                has_tags = True
                 if program.literal:
                     program.require_supported(node.text)
                     events.append([literal_tag_value(node.text)])
@@ -168,7 +256,7 @@ class SemanticEvaluator:
                         if ks is None:
                             ks = cases[rule] = set()
                         ks.add(event)
-        return events, used, has_tags
+        return events, used
 
     def _error(self, failure: ScriptFailure, position: list | None) -> SemanticError:
         what = {

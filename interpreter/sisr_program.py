@@ -78,6 +78,7 @@ class GrammarProgram:
         self.supported = fmt is None or fmt in SCRIPT_FORMATS or self.literal
         self.tag_format = tag_format
         self.header_tags = header_tags
+        self.script_header = bool(header_tags) and not self.literal  # header tags the engine runs
         self._spans = tag_spans
         self._checker = TagSyntaxChecker(limits)
         self._lock = threading.Lock()
@@ -86,6 +87,7 @@ class GrammarProgram:
         self._scripted = 0
         self._scripted_chars = 0
         self._syntax: dict[str, str] = {}  # tag text -> the engine's complaint (bad tags only)
+        self._references: dict[tuple[str, int], str | None] = {}  # script tag -> rule_reference
         self._whole: str | None = None
         self.version = 0
         self._header_checked = False
@@ -134,6 +136,14 @@ class GrammarProgram:
                 return event
         self.require_supported(text)
         return self._register(rule, text, literal_assignment(text))
+
+    def reference(self, rule: str, k: int) -> str | None:
+        """``rule_reference`` of script tag ``k`` of ``rule`` (the rule name it copies, or
+        ``LATEST``), None when it does anything else."""
+        found = self._references.get((rule, k), _NOT_LITERAL)
+        if found is _NOT_LITERAL:
+            found = self._references[(rule, k)] = rule_reference(self._texts[rule][k])
+        return found
 
     def tag_text(self, rule: str, k: int) -> str | None:
         if rule == "":
@@ -260,18 +270,46 @@ def _case(text: str, k: int) -> str:
 
 
 _NOT_LITERAL = object()
+# ECMAScript's WhiteSpace and LineTerminator (not Python's \s, which also has \x1c-\x1f, \x85)
+_JS_SPACE = "[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 _LITERAL_ASSIGNMENT = re.compile(
-    r"""\s*out\s*=\s*("(?:[^"\\\n]|\\["\\/bfnrt])*"|'[^'\\\n]*'|-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?|true|false|null)\s*;?\s*"""
+    rf"""{_JS_SPACE}*out{_JS_SPACE}*={_JS_SPACE}*("(?:[^"\\\n\r]|\\["\\/bfnrt])*"|'[^'\\\n\r]*'|-?(?:0|[1-9]\d{{0,14}})(?:\.\d{{1,15}})?|true|false|null){_JS_SPACE}*;?{_JS_SPACE}*""",
+    re.ASCII,
 )
+# `out = rules.NAME;` / `out = rules.latest();` (ASCII identifiers only)
+_RULE_REFERENCE = re.compile(
+    rf"""{_JS_SPACE}*out{_JS_SPACE}*={_JS_SPACE}*rules{_JS_SPACE}*\.{_JS_SPACE}*([A-Za-z_$][A-Za-z0-9_$]*)({_JS_SPACE}*\({_JS_SPACE}*\))?{_JS_SPACE}*;?{_JS_SPACE}*""",
+    re.ASCII,
+)
+LATEST = "latest()"  # rule_reference of `out = rules.latest();`
 
 
 def literal_assignment(text: str) -> object:
     """The primitive value of a tag that is only ``out = <string|number|true|false|null>;``
-    (read the way ECMAScript reads it), or ``_NOT_LITERAL``."""
+    (read the way ECMAScript reads it), or ``_NOT_LITERAL``. A string may hold any character
+    but a line break, a backslash only in the escapes JSON and ECMAScript share."""
     match = _LITERAL_ASSIGNMENT.fullmatch(text)
     if match is None:
         return _NOT_LITERAL
     literal = match.group(1)
     if literal.startswith("'"):
         return literal[1:-1]
-    return json.loads(literal)
+    value = json.loads(literal, strict=False)  # strict=False: raw tabs etc., as ECMAScript allows
+    if value.__class__ is float and value.is_integer():
+        # one number type in ECMAScript: 1.0 and -0 are 1 and 0 once the value is JSON (an
+        # integral number under 1e21 is written without a fraction)
+        return int(value)
+    return value
+
+
+def rule_reference(text: str) -> str | None:
+    """The rule name of a tag that is only ``out = rules.NAME;``, ``LATEST`` for
+    ``out = rules.latest();``, else None. (Such a tag is script; where the name is a rule matched
+    earlier in the same rule, its value is known without running it.)"""
+    match = _RULE_REFERENCE.fullmatch(text)
+    if match is None:
+        return None
+    name, call = match.groups()
+    if call is not None:
+        return LATEST if name == "latest" else None
+    return name

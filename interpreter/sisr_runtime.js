@@ -16,7 +16,14 @@
  *   [-1, value]        a tag that only assigns a primitive: out = value (next() gives -2 and
  *                      leaves the value in walker.value); its text never becomes script
  *   ["text"]           a semantics/1.0-literals tag: the rule's value becomes "text"
+ *   [-3, "rule", value, "text"]
+ *                      a child rule the host evaluated itself (its tags only assign primitives
+ *                      or copy a child's value): it counts as the child rule "rule" with that
+ *                      value and text, as if it had been run here
  *   -1                 the current rule ends
+ *
+ * A rule without script tags runs in a light frame: no `rules` / `meta` objects (no tag can
+ * see them), only what default assignment needs.
  */
 (function () {
   "use strict";
@@ -160,7 +167,7 @@
 
   /* --- one rule's variables (SISR §3.3: out, rules, meta) ---------------------------------- */
 
-  function Frame(grammar, name, parent, score) {
+  function Frame(grammar, name, parent, score, scoped) {
     var frame = this;
     this.grammar = grammar;
     this.name = name;
@@ -172,6 +179,9 @@
     this.hasChild = false;
     this.literal = undefined;
     this.hasLiteral = false;
+    this.rules = null;
+    this.meta = null;
+    if (!scoped) return;  /* no script tag runs in this rule: nothing can see rules or meta */
     this.rules = {};
     this.meta = {};
     defineProperty(this.rules, "latest", {
@@ -186,6 +196,19 @@
     });
   }
   freeze(Frame.prototype);
+
+  /** A child rule's value and text reach its parent frame (SISR §3.3 rules.NAME, meta.NAME). */
+  function childDone(frame, name, value, text, score) {
+    if (frame.rules !== null) {
+      var meta = { text: text, score: score };
+      defineProperty(frame.rules, name, { value: value, writable: true, enumerable: true, configurable: true });
+      defineProperty(frame.meta, name, { value: meta, writable: true, enumerable: true, configurable: true });
+      frame.latestMeta = meta;
+    }
+    frame.latest = value;
+    frame.hasChild = true;
+    if (text !== "") frame.words.push(text);
+  }
 
   function Walker(events, score) {
     this.events = events;
@@ -213,15 +236,10 @@
       if (!isArray(e)) throw new ErrorCtor("malformed parse tree events");
       if (e.length === 1) { frame.literal = e[0]; frame.hasLiteral = true; continue; }
       if (e[0] === -1) { this.value = e[1]; return -2; }
+      if (e[0] === -3) { childDone(frame, e[1], e[2], e[3], this.score); continue; }
       var value = evaluateRule(this, e[0], e[1]);
       setPosition(frame.grammar, frame.name, -1);
-      var meta = { text: this.text, score: this.score };
-      defineProperty(frame.rules, e[1], { value: value, writable: true, enumerable: true, configurable: true });
-      defineProperty(frame.meta, e[1], { value: meta, writable: true, enumerable: true, configurable: true });
-      frame.latest = value;
-      frame.latestMeta = meta;
-      frame.hasChild = true;
-      if (this.text !== "") frame.words.push(this.text);
+      childDone(frame, e[1], value, this.text, this.score);
     }
   };
   Walker.prototype.fail = thrown;
@@ -236,9 +254,9 @@
   function evaluateRule(walker, grammar, name) {
     var table = walker.grammars[grammar];
     if (table === undefined) table = walker.grammars[grammar] = instantiate(grammar);
-    var frame = new Frame(grammar, name, walker.frame, walker.score);
-    var initial = {}, out = initial;
     var fn = table.rules[name];
+    var frame = new Frame(grammar, name, walker.frame, walker.score, fn !== undefined);
+    var initial = {}, out = initial;
     walker.frame = frame;
     if (fn !== undefined) out = fn(walker, initial, frame.rules, frame.meta);
     else for (var k; (k = walker.next()) !== -1;) { if (k === -2) out = walker.value; }
