@@ -380,7 +380,8 @@ def _read(grammar: ActiveGrammar, words: tuple[str, ...], parses: list[Parse], n
                     continue  # found again by the larger search
                 seen.add(parse.tree)
             relative = parse.cost + grammar.weight_cost - best_cost
-            score = _confidence(relative, parse.tree, len(words))
+            garbage = parse.garbage if parse.garbage is not None else _garbage_words(parse.tree)
+            score = _confidence(relative, garbage, len(words))
             if score < threshold:
                 continue
             try:
@@ -401,10 +402,13 @@ def _read(grammar: ActiveGrammar, words: tuple[str, ...], parses: list[Parse], n
         parses = parse_words(grammar.compiled, words, nbest=requested)
 
 
+_KEY_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _value_key(value: object) -> str:
     """Values equal after JSON canonicalisation (sorted keys, no spaces) are the same reading."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _KEY_JSON.encode(value)  # json.dumps(value, sort_keys=True, ...), encoder made once
     except (TypeError, ValueError):
         return repr(value)
 
@@ -553,9 +557,9 @@ def _words(tokens: str | Sequence[str], grammar: ActiveGrammar) -> tuple[str, ..
     return tuple(word for piece in pieces for word in normalize_words(piece, mode=grammar.mode, by_character=grammar.by_character))
 
 
-def _confidence(relative_cost: float, tree: ParseRule, word_count: int) -> int:
-    """0-100: the parse's probability relative to the best, scaled by the words not garbage."""
-    garbage = _garbage_words(tree)
+def _confidence(relative_cost: float, garbage: int, word_count: int) -> int:
+    """0-100: the parse's probability relative to the best, scaled by the words not garbage
+    (``garbage``: how many words $GARBAGE read)."""
     coverage = 1.0 if word_count == 0 else (word_count - garbage) / word_count
     return max(0, min(100, round(100 * math.exp(-max(0.0, relative_cost)) * coverage)))
 

@@ -42,7 +42,7 @@ from srgs.compile.symbols import (
     word_symbol,
 )
 
-from .tree import Parse, ParseGarbage, ParseRule, ParseTag, ParseToken
+from .tree import Parse, ParseGarbage, ParseRule, ParseTag, make_garbage, make_parse, make_rule, make_token
 
 _ONE = pynini.Weight.one("tropical")
 _INFINITY = float("inf")
@@ -458,29 +458,34 @@ class _Walker:
 
     def decode(self, labels: Sequence[int], cost: float, words: Sequence[str]) -> Parse:
         """Output events to a tree; each token takes its words from the input, in order."""
-        events, rules, tokens = self._events, self.rules, self.tokens
+        events, rules, tokens, tag_nodes = self._events, self.rules, self.tokens, self._tag_nodes
+        words = tuple(words)
         stack: list[tuple[tuple[str, str, str], list]] = []
         root: ParseRule | None = None
         position = 0
+        garbage = 0
         children: list = []
         for label in labels:
             event = events.get(label) or self.event(label)
             kind = event[0]
             if kind == TOKEN:
-                end = position + len(tokens[event[1]][1])
-                children.append(ParseToken(tokens[event[1]][0], tuple(words[position:end])))
+                text, token_words = tokens[event[1]]
+                end = position + len(token_words)
+                children.append(make_token(text, words[position:end]))
                 position = end
             elif kind == TAG:
-                node = self._tag_nodes.get(label)
+                node = tag_nodes.get(label)
                 if node is None:
-                    node = self._tag_nodes[label] = ParseTag(self.tags[event[1]][0])
+                    if len(tag_nodes) >= MEMO_ENTRIES:
+                        tag_nodes.clear()
+                    node = tag_nodes[label] = ParseTag(self.tags[event[1]][0])  # immutable: shared
                 children.append(node)
             elif kind == RULE_START:
                 children = []
                 stack.append((rules[event[1]], children))
             elif kind == RULE_STOP:
                 (grammar, name, rule_label), done = stack.pop()
-                node = ParseRule(name, rule_label, grammar, tuple(done))
+                node = make_rule(name, rule_label, grammar, tuple(done))
                 if stack:
                     children = stack[-1][1]
                     children.append(node)
@@ -488,12 +493,13 @@ class _Walker:
                     root = node
             elif kind == GARBAGE_WORD:
                 if children and children[-1].__class__ is ParseGarbage:
-                    children[-1] = ParseGarbage(children[-1].words + (words[position],))
+                    children[-1] = make_garbage(children[-1].words + (words[position],))
                 else:
-                    children.append(ParseGarbage((words[position],)))
+                    children.append(make_garbage((words[position],)))
                 position += 1
+                garbage += 1
         assert root is not None and not stack, "a path of the transducer always closes its rules"
-        return Parse(tree=root, cost=cost)
+        return make_parse(root, cost, garbage)
 
 
 def _weight(weight: pynini.Weight) -> float:

@@ -78,6 +78,21 @@ class _TooDeep(Exception):
     pass
 
 
+class _Fold:
+    """One evaluation's state in ``SemanticEvaluator._fold``."""
+
+    __slots__ = ("root", "events", "used", "headers")
+
+    def __init__(self, root: "GrammarProgram"):
+        self.root = root
+        self.events: list = []
+        self.used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
+        self.headers: list[GrammarProgram] = []
+
+
+_EVENTS_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(events, separators=...)
+
+
 class SemanticEvaluator:
     """Evaluates parse trees of a set of grammars (a root and what it references); thread-safe.
 
@@ -101,6 +116,8 @@ class SemanticEvaluator:
             for rule, texts in semantics.rule_tags:
                 for text in texts:
                     program.check(rule, text)
+            if semantics.rule_tags:
+                program.keep_script_spans()  # every tag is known: only script tags can fail now
         self._local = threading.local()
 
     def evaluate(self, tree: ParseRule, *, score: float = 1.0) -> object:
@@ -112,25 +129,33 @@ class SemanticEvaluator:
         here, in Python, exactly as the runtime would (default assignment included): a parse
         made only of such rules needs no script engine at all, provided no grammar it uses has
         script header tags (they run once per interpretation in the engine). Otherwise the parse
-        goes to the engine, such rules each as one event that carries their value and text.
+        goes to the engine, such rules (below the root) each as one event carrying their value
+        and text, unless a grammar with header tags other than the root's is below them (its
+        header must run when its first rule does).
         """
-        values: dict[int, tuple[object, str]] = {}
-        headers: list[GrammarProgram] = []
         root = self._program(tree.grammar, tree.name)
+        fold = _Fold(root)
         try:
-            ok, value, _ = self._fold(tree, root, values, headers, 0)
+            ok, value, _, _ = self._fold(tree, root, fold, 0)
         except _TooDeep:
-            values = {}  # deep trees go to the engine whole (its walk is iterative)
-        else:
-            if ok and not headers:
-                return value
-        events, used = self._encode(tree, values, root)
+            return self.evaluate_in_engine(tree, score=score)  # its walk is iterative: no depth limit
+        if ok and not fold.headers:
+            return value
+        return self._run(fold.events, fold.used, score)
+
+    def evaluate_in_engine(self, tree: ParseRule, *, score: float = 1.0) -> object:
+        """``evaluate`` with every rule run by the script engine (the general path, which the
+        tests compare the Python evaluation with)."""
+        events, used = self._encode(tree)
+        return self._run(events, used, score)
+
+    def _run(self, events: list, used: dict, score: float) -> object:
         sandbox = self._sandbox()
         try:
             for program, cases in used.values():
                 key, source = program.program(cases)
                 sandbox.define_grammar(program.index, program.literal, key, source)
-            result = sandbox.run(json.dumps(events, separators=(",", ":")), score)
+            result = sandbox.run(_EVENTS_JSON.encode(events), score)
         except ScriptFailure as failure:
             position = sandbox.position()
             self._local.sandbox = None  # a failed context is never reused
@@ -155,35 +180,52 @@ class SemanticEvaluator:
                                 f"was not given", SourceSpan(key, 0, 0), kind="exception")
         return program
 
-    def _fold(self, node: ParseRule, program: GrammarProgram, values: dict, headers: list,
-              depth: int) -> tuple[bool, object, str]:
-        """``(evaluated here, value, text)`` of a rule, as the runtime's ``evaluateRule`` gives
-        them; every rule below that Python evaluates is put in ``values`` (by ``id``). Tags are
-        registered, and their problems raised, in the order ``_encode`` meets them; grammars
-        with script header tags are put in ``headers``."""
-        if program.script_header and program not in headers:
-            headers.append(program)
+    def _fold(self, node: ParseRule, program: GrammarProgram, fold: "_Fold",
+              depth: int) -> tuple[bool, object, str, bool]:
+        """One rule, as the runtime's ``evaluateRule`` would give it: ``(evaluated here, value,
+        text, a grammar with header tags other than the root's is in it)``, the rule's events
+        appended to ``fold.events`` (one ``[-3, ...]`` event when it is evaluated here and no
+        such grammar is in it). Tags are registered, and their problems raised, in the order
+        ``_encode`` meets them (the tree's order)."""
+        if program.script_header:
+            if program not in fold.headers:
+                fold.headers.append(program)
+            foreign = program is not fold.root
+        else:
+            foreign = False
         name = node.name
         literal = program.literal
+        events = fold.events
+        mark = len(events)
+        events.append([program.index, name])
         ok = True
         out = _UNSET
         latest = None
         has_child = False
         parts: list[str] = []
         defined: dict[str, object] | None = None
+        cases: list[int] | None = None
         for child in node.children:
             kind = child.__class__
             if kind is ParseToken or kind is ParseGarbage:
                 if child.words:
-                    parts.append(" ".join(child.words))
+                    text = " ".join(child.words)
+                    parts.append(text)
+                    events.append(text)
             elif kind is ParseTag:
                 if literal:
                     out = literal_tag_value(child.text)
+                    events.append([out])
                     continue
                 event = program.event(name, child.text)
+                events.append(event)
                 if event.__class__ is tuple:
                     out = event[1]
                     continue
+                if cases is None:
+                    cases = [event]
+                else:
+                    cases.append(event)
                 reference = program.reference(name, event)
                 if reference is LATEST and has_child and (defined is None or "latest" not in defined):
                     out = latest
@@ -194,9 +236,10 @@ class SemanticEvaluator:
             else:
                 if depth >= _MAX_FOLD_DEPTH:
                     raise _TooDeep
-                child_ok, value, text = self._fold(child, self._program(child.grammar, child.name),
-                                                   values, headers, depth + 1)
+                child_ok, value, text, child_foreign = self._fold(
+                    child, self._program(child.grammar, child.name), fold, depth + 1)
                 has_child = True
+                foreign = foreign or child_foreign
                 if child_ok:
                     latest = value
                     if defined is None:
@@ -207,19 +250,30 @@ class SemanticEvaluator:
                 if text:
                     parts.append(text)
         text = " ".join(parts)
-        if not ok:
-            return False, None, text
-        if out is _UNSET:
-            out = latest if has_child else text
-        values[id(node)] = (out, text)
-        return True, out, text
+        if ok:
+            if out is _UNSET:
+                out = latest if has_child else text
+            if not foreign and depth:
+                del events[mark:]
+                events.append([-3, name, out, text])
+                return True, out, text, False
+        else:
+            out = None
+        events.append(-1)
+        used = fold.used.get(program.index)
+        if used is None:
+            used = fold.used[program.index] = (program, {})
+        if cases is not None:
+            ks = used[1].get(name)
+            if ks is None:
+                used[1][name] = set(cases)
+            else:
+                ks.update(cases)
+        return ok, out, text, foreign
 
-    def _encode(self, tree: ParseRule, values: dict[int, tuple[object, str]], root: GrammarProgram,
-                ) -> tuple[list, dict[int, tuple[GrammarProgram, dict[str, set[int]]]]]:
-        """The runtime's flat event list (see sisr_runtime.js) and the grammars used with the
-        script tags each rule ran (rule -> case numbers). A rule below the root that ``_fold``
-        evaluated is one ``[-3, name, value, text]`` event, unless its grammar has script
-        header tags and is not the root's (its header must run when its first rule does)."""
+    def _encode(self, tree: ParseRule) -> tuple[list, dict[int, tuple[GrammarProgram, dict[str, set[int]]]]]:
+        """The runtime's flat event list (see sisr_runtime.js) for the whole tree and the
+        grammars used with the script tags each rule ran (rule -> case numbers)."""
         events: list = []
         used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
         stack: list = [(tree, None, "", None)]
@@ -229,11 +283,6 @@ class SemanticEvaluator:
                 events.append(-1)
             elif isinstance(node, ParseRule):
                 child_program = self._program(node.grammar, node.name)
-                if node is not tree:
-                    folded = values.get(id(node))
-                    if folded is not None and (child_program is root or not child_program.script_header):
-                        events.append([-3, node.name, folded[0], folded[1]])
-                        continue
                 child = used.get(child_program.index)
                 if child is None:
                     child = used[child_program.index] = (child_program, {})

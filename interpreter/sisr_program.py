@@ -92,6 +92,18 @@ class GrammarProgram:
         self.version = 0
         self._header_checked = False
 
+    def keep_script_spans(self) -> None:
+        """Forget the positions of tags that can no longer fail: once every tag of the grammar
+        was checked (``check``), only header and script tags can (a 100,000-entry list of
+        ``out = "..."`` tags keeps no position per entry)."""
+        with self._lock:
+            if not self.supported:
+                return
+            keep = set(self.header_tags) if not self.literal else set()
+            for texts in self._texts.values():
+                keep.update(texts)
+            self._spans = {text: span for text, span in self._spans.items() if text in keep}
+
     def span(self, text: str | None = None) -> SourceSpan:
         if text is not None and text in self._spans:
             return self._spans[text]

@@ -6,7 +6,7 @@ evaluator (SISR) and the result writers read only these classes, never the FST.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 
@@ -65,7 +65,47 @@ ParseNode = Union[ParseToken, ParseGarbage, ParseTag, ParseRule]
 
 @dataclass(frozen=True, slots=True)
 class Parse:
-    """One parse of the whole input: the root rule's tree and the path cost (−log probability)."""
+    """One parse of the whole input: the root rule's tree and the path cost (−log probability).
+
+    ``garbage``: how many input words ``$GARBAGE`` read in the tree, when the parser counted
+    them (None: count them in the tree)."""
 
     tree: ParseRule
     cost: float
+    garbage: int | None = field(default=None, compare=False, repr=False)
+
+
+# Constructors for the parser's hot loop: the same objects as the classes' own (frozen
+# dataclasses), without the generated __init__'s per-field lookups.
+_new = object.__new__
+_set = object.__setattr__
+
+
+def make_token(text: str, words: tuple[str, ...]) -> ParseToken:
+    node = _new(ParseToken)
+    _set(node, "text", text)
+    _set(node, "words", words)
+    return node
+
+
+def make_garbage(words: tuple[str, ...]) -> ParseGarbage:
+    node = _new(ParseGarbage)
+    _set(node, "words", words)
+    return node
+
+
+def make_rule(name: str, label: str, grammar: str, children: tuple["ParseNode", ...]) -> ParseRule:
+    node = _new(ParseRule)
+    _set(node, "name", name)
+    _set(node, "label", label)
+    _set(node, "grammar", grammar)
+    _set(node, "children", children)
+    return node
+
+
+def make_parse(tree: ParseRule, cost: float, garbage: int | None) -> Parse:
+    parse = _new(Parse)
+    _set(parse, "tree", tree)
+    _set(parse, "cost", cost)
+    _set(parse, "garbage", garbage)
+    return parse
