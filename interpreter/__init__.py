@@ -6,11 +6,17 @@
 
 from __future__ import annotations
 
-__all__ = ["MAX_NBEST", "Interpreter", "InterpreterOptions", "MatchResult", "MatchStatus"]
+__all__ = ["MAX_NBEST", "Activation", "GrammarStore", "Hypothesis", "Interpreter", "InterpreterOptions",
+           "MatchResult", "MatchStatus", "PreparedGrammar", "SessionGrammars"]
+_STORE = {"Activation", "GrammarStore", "PreparedGrammar", "SessionGrammars"}
 
 
 def __getattr__(name: str):
     # The API pulls in pynini and the script engine: import it on first use only.
+    if name in _STORE:
+        from . import store
+
+        return getattr(store, name)
     if name in __all__:
         from . import api
 

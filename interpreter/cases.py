@@ -29,6 +29,8 @@ FAILURE = "FAILURE"
 class CasesFileError(SrgsError):
     """A cases file that cannot be read or has a malformed case."""
 
+    code = "CASES_INVALID"
+
 
 @dataclass(frozen=True, slots=True)
 class Case:
