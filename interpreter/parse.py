@@ -246,7 +246,7 @@ class _Walker:
                     else:
                         by_label.setdefault(arc.ilabel, []).append(entry)
                 found = (tuple(eps), {label: tuple(arcs) for label, arcs in by_label.items()})
-            self._arcs[state] = found
+            self._remember(self._arcs, state, found)
         return found
 
     def _eps_arcs(self, state: int) -> tuple:
