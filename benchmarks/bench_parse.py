@@ -25,7 +25,8 @@ def generated_xml(rules: int, seed: int = 7) -> bytes:
     """A grammar of ``rules`` rules, each a one-of of weighted items with tags, repeats and refs."""
     rng = random.Random(seed)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           '<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" xml:lang="en-US" root="r0" tag-format="semantics/1.0">']
+           '<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" xml:lang="en-US" root="r0"'
+           ' tag-format="semantics/1.0">']
     for i in range(rules):
         out.append(f'  <rule id="r{i}" scope="public">')
         out.append("    <one-of>")

@@ -13,9 +13,10 @@ whatever the case expects, and carries the error message.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -99,7 +100,7 @@ def _yaml_cases(text: str, path: str) -> list[Case]:
     if not isinstance(items, list):
         raise CasesFileError("a cases file is a list of {text, expect} entries", SourceSpan(path, 1, 1))
     lines = [node.start_mark.line + 1 for node in root.value] if root is not None else []
-    return [_case(item, path, line) for item, line in zip(items, lines)]
+    return [_case(item, path, line) for item, line in zip(items, lines, strict=True)]
 
 
 def _case(item: Any, path: str, line: int) -> Case:
@@ -138,7 +139,7 @@ def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, (dict, list, tuple)) or isinstance(b, (dict, list, tuple)):
         return False
     return a == b

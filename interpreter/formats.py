@@ -71,7 +71,7 @@ _JSON_ESCAPED = re.compile("[\ud800-\udfff\u2028\u2029]")
 def json_line(value: object) -> str:
     """Compact one-line JSON, non-ASCII kept as characters (UTF-8 when written), never invalid."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return _JSON_ESCAPED.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return _JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def to_json(result: RecognitionResult) -> str:
@@ -174,7 +174,7 @@ def _nlsml_mode(result: RecognitionResult) -> str:
 def to_nlsml(result: RecognitionResult, *, input_text: str | None = None) -> str:
     """RFC 6787 NLSML: one ``<interpretation>`` per interpretation, or a ``<nomatch/>``; a
     FAILURE is MRCP's semantics-failure (``input_text``: the text, when the result has none)."""
-    ns = "{%s}" % MRCP_NS
+    ns = f"{{{MRCP_NS}}}"
     root = etree.Element(ns + "result", nsmap={None: MRCP_NS})
     mode = _nlsml_mode(result)
     if result.status == "FAILURE":
@@ -212,7 +212,7 @@ def to_emma(result: RecognitionResult, *, mode: str | None = None, medium: str |
     ``mode``/``medium`` default to the result's input mode (voice/acoustic, dtmf/tactile); a
     FAILURE is an interpretation of the tokens with no value and the failure in ``emma:info``
     (``input_text``: the text, when the result has none)."""
-    emma = "{%s}" % EMMA_NS
+    emma = f"{{{EMMA_NS}}}"
     mode = mode or ("dtmf" if result.mode == "dtmf" else "voice")
     medium = medium or ("tactile" if mode == "dtmf" else "acoustic")
     root = etree.Element(emma + "emma", nsmap={"emma": EMMA_NS}, version="1.0")
@@ -231,7 +231,7 @@ def to_emma(result: RecognitionResult, *, mode: str | None = None, medium: str |
         if lm in grammar_ids:
             interp.set(emma + "grammar-ref", grammar_ids[lm])
         info = etree.SubElement(interp, emma + "info")
-        failure = etree.SubElement(info, "{%s}failure" % SRGS_NS, nsmap={"srgs": SRGS_NS},
+        failure = etree.SubElement(info, f"{{{SRGS_NS}}}failure", nsmap={"srgs": SRGS_NS},
                                    status="FAILURE", cause="semantics-failure")
         failure.text = xml_text(result.error or "semantic interpretation failed")
         return _document(root)

@@ -35,9 +35,9 @@ from srgs.compile import CompileCache, CompiledGrammar
 from srgs.compile.cache import cache_key
 from srgs.compile.constraint import ConstraintGrammar, GrammarConstraint
 from srgs.config import EngineConfig
-from srgs.load.sources import FetchOptions
 from srgs.load.loader import bundle_from_text, load_bundle
 from srgs.load.policy import SESSION_SCHEME, AccessPolicy, GrammarNamespace, session_name
+from srgs.load.sources import FetchOptions
 
 from .api import (
     ActiveGrammar,
@@ -144,7 +144,7 @@ class GrammarStore:
 
     # --- preparing --------------------------------------------------------------------------
 
-    def prepare(self, location: str, *, session: "SessionGrammars | None" = None) -> PreparedGrammar:
+    def prepare(self, location: str, *, session: SessionGrammars | None = None) -> PreparedGrammar:
         """The prepared grammar at ``location`` (path, ``file:``, ``builtin:``, ``session:``,
         ``http(s):`` as the policy allows; ``#rule`` activates a rule; ``.far`` a compiled one)."""
         if artifact_path(location) is not None and self.policy.local_files:
@@ -170,13 +170,13 @@ class GrammarStore:
         return prepared
 
     def prepare_text(self, text: str | bytes, *, name: str = "<inline>",
-                     session: "SessionGrammars | None" = None) -> PreparedGrammar:
+                     session: SessionGrammars | None = None) -> PreparedGrammar:
         """A grammar given as source text (either form), read under ``text_policy``."""
         data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         options = self._fetch(self.text_policy, session)
         return self._prepare_bundle(name, bundle_from_text(data, source=name, options=options))
 
-    def session(self, name: str = "session") -> "SessionGrammars":
+    def session(self, name: str = "session") -> SessionGrammars:
         """A new namespace for one caller's ``session:`` grammars."""
         return SessionGrammars(self, name)
 
@@ -186,7 +186,7 @@ class GrammarStore:
         self,
         grammars: Sequence[PreparedGrammar | str | tuple[PreparedGrammar | str, float]],
         *,
-        session: "SessionGrammars | None" = None,
+        session: SessionGrammars | None = None,
         nbest: int | None = None,
         confidence_threshold: int | None = None,
     ) -> Activation:
@@ -211,7 +211,7 @@ class GrammarStore:
 
     # --- inside -----------------------------------------------------------------------------
 
-    def _fetch(self, policy: AccessPolicy, session: "SessionGrammars | None") -> FetchOptions:
+    def _fetch(self, policy: AccessPolicy, session: SessionGrammars | None) -> FetchOptions:
         return FetchOptions(policy=policy, limits=self.config.limits,
                             sessions=session.namespace if session is not None else None)
 

@@ -8,9 +8,10 @@ that nothing downstream ever touches a URI again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ResolveError
 from .model import Grammar, RuleRef
@@ -25,8 +26,9 @@ class GrammarBundle:
     ``(target grammar key, target rule name)`` for every external reference.
     ``labels`` gives each external reference as the W3C parse notation prints it (``$<uri#rule>``,
     prefixed by the referring grammar's base). ``source_hashes`` holds the sha256 of each grammar's
-    source bytes, when it was read from a source (the compile cache keys on it). ``active`` lists the rules of the main grammar recognition starts from: the root by default,
-    the fragment of ``file#rule``, or several rules active in parallel.
+    source bytes, when it was read from a source (the compile cache keys on it). ``active`` lists
+    the rules of the main grammar recognition starts from: the root by default, the fragment of
+    ``file#rule``, or several rules active in parallel.
     """
 
     main: str
@@ -40,7 +42,7 @@ class GrammarBundle:
     analysis: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def single(cls, grammar: Grammar, *, key: str | None = None, active: tuple[str, ...] = ()) -> "GrammarBundle":
+    def single(cls, grammar: Grammar, *, key: str | None = None, active: tuple[str, ...] = ()) -> GrammarBundle:
         """A bundle of one self-contained grammar (no external references)."""
         key = key or grammar.uri or "<inline>"
         rules = active or ((grammar.root,) if grammar.root else ())

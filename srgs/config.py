@@ -95,7 +95,7 @@ class EngineConfig:
         *,
         environ: Mapping[str, str] | None = None,
         overrides: Mapping[str, Any] | None = None,
-    ) -> "EngineConfig":
+    ) -> EngineConfig:
         """Defaults, then the TOML file at ``path``, then ``SRGS_*`` variables of ``environ``
         (pass ``os.environ`` to read the process environment), then ``overrides``."""
         config = cls()
@@ -108,11 +108,11 @@ class EngineConfig:
         return config
 
     @classmethod
-    def from_environment(cls) -> "EngineConfig":
+    def from_environment(cls) -> EngineConfig:
         """The defaults with the process's ``SRGS_*`` variables applied."""
         return cls.load(environ=os.environ)
 
-    def with_settings(self, sections: Mapping[str, Mapping[str, Any]], *, origin: str = "settings") -> "EngineConfig":
+    def with_settings(self, sections: Mapping[str, Mapping[str, Any]], *, origin: str = "settings") -> EngineConfig:
         """A copy with ``{section: {field: value}}`` applied; values are checked and converted."""
         changes: dict[str, Any] = {}
         for section, values in sections.items():

@@ -17,7 +17,7 @@ Canonical form (what makes ``parse(serialise(g)) == g`` hold across the two form
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 Scope = Literal["public", "private"]
 Mode = Literal["voice", "dtmf"]
@@ -104,7 +104,7 @@ class Tag:
 class Sequence:
     """Expansions in order (§2.3); an empty one is an empty ``<item/>``."""
 
-    items: tuple["Expansion", ...]
+    items: tuple[Expansion, ...]
     lang: str | None = None
     span: SourceSpan = _span()
 
@@ -113,7 +113,7 @@ class Sequence:
 class Alternative:
     """One choice of a ``OneOf`` with its optional weight (§2.4.1)."""
 
-    expansion: "Expansion"
+    expansion: Expansion
     weight: float | None = None
     span: SourceSpan = _span()
 
@@ -131,7 +131,7 @@ class OneOf:
 class Repeat:
     """An expansion repeated ``min`` to ``max`` times, ``max=None`` unbounded (§2.5)."""
 
-    expansion: "Expansion"
+    expansion: Expansion
     min: int
     max: int | None
     prob: float | None = None
@@ -139,7 +139,7 @@ class Repeat:
     span: SourceSpan = _span()
 
 
-Expansion = Union[Token, RuleRef, SpecialRef, Tag, Sequence, OneOf, Repeat]
+Expansion = Token | RuleRef | SpecialRef | Tag | Sequence | OneOf | Repeat
 
 
 def sequence(items, *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN) -> Expansion:

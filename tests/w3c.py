@@ -10,8 +10,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from srgs.load.sources import FetchOptions
 from srgs.load.policy import AccessPolicy
+from srgs.load.sources import FetchOptions
 
 REPO = Path(__file__).resolve().parent.parent
 # Vendored copy of the W3C corpus (its notice: tests/data/w3c-srgs-1.0-ir/README.md).

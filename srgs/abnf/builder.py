@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import re
 
-from lark import Token as LarkToken, Transformer
+from lark import Token as LarkToken
+from lark import Transformer
 
+from ..model import Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, Sequence, SourceSpan, sequence
 from .context import STATE
 from .nodes import (
-    LEAVES, apply_postfixes, choice, external_ref, phrase, to_expansion, unescape, weight_value,
+    LEAVES,
+    apply_postfixes,
+    choice,
+    external_ref,
+    phrase,
+    to_expansion,
+    unescape,
+    weight_value,
 )
-from ..model import Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, Sequence, SourceSpan, sequence
 
 _EXAMPLE = re.compile(r"^[\s*]*@example(?:\s(.*))?$")
 

@@ -20,8 +20,8 @@ from lark import Token as LarkToken
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from lark.lexer import Lexer, PatternStr
 
-from .context import STATE
 from ..errors import GrammarSyntaxError
+from .context import STATE
 
 # white space and comments, but not a /** doc comment */ (those are tokens, for @example); atomic,
 # so that a comment always ends at its first */ (no backtracking to a later one)

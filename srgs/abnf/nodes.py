@@ -10,14 +10,23 @@ import re
 
 from lark import Token as LarkToken
 
-from .context import ReadContext
-from .lexer import PHRASE_PARTS, SKIP
 from ..errors import GrammarSyntaxError
 from ..model import (
-    SPECIAL_NAMES, Alternative, OneOf, Repeat, RuleRef, Sequence, SourceSpan, SpecialRef, Tag, Token,
+    SPECIAL_NAMES,
+    Alternative,
+    OneOf,
+    Repeat,
+    RuleRef,
+    Sequence,
+    SourceSpan,
+    SpecialRef,
+    Tag,
+    Token,
     one_of,
 )
 from ..text import DTMF_KEY_WORDS
+from .context import ReadContext
+from .lexer import PHRASE_PARTS, SKIP
 
 _REPEAT = re.compile(r"<\s*(\d+)\s*(-\s*(\d*))?\s*(?:/\s*([^/\s]+)\s*/)?\s*>")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)

@@ -26,16 +26,14 @@ from pathlib import Path
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
-from .builder import ModelBuilder
-from .context import STATE, ReadContext
-from .errors import describe_unexpected
-from .lexer import ContextualLexer
-from .nodes import phrase_parts_pattern
-from .builder import grammar_of
-from .lexer import SKIP_ALL
 from ..errors import GrammarSyntaxError, InputLimitError, SrgsError
 from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from ..model import Grammar, Rule, SourceSpan, SpecialRef
+from .builder import ModelBuilder, grammar_of
+from .context import STATE, ReadContext
+from .errors import describe_unexpected
+from .lexer import SKIP_ALL, ContextualLexer
+from .nodes import phrase_parts_pattern
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _CHARSET = re.compile(rb"#ABNF[ \t]+[^ \t;\r\n]+[ \t]+([A-Za-z0-9._:\-]+)[ \t]*;")

@@ -14,7 +14,16 @@ import re
 
 from ..errors import GrammarSyntaxError
 from ..model import (
-    SPECIAL_NAMES, Grammar, OneOf, Repeat, Rule, RuleRef, Sequence, SpecialRef, Tag, Token,
+    SPECIAL_NAMES,
+    Grammar,
+    OneOf,
+    Repeat,
+    Rule,
+    RuleRef,
+    Sequence,
+    SpecialRef,
+    Tag,
+    Token,
 )
 from ..text import DTMF_KEY_WORDS
 
@@ -52,7 +61,7 @@ def write_abnf(grammar: Grammar) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rule(rule: Rule, writer: "_Writer", grammar: Grammar) -> list[str]:
+def _rule(rule: Rule, writer: _Writer, grammar: Grammar) -> list[str]:
     lines = []
     if rule.examples:
         lines.append("/**")

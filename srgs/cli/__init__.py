@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import math
+import os
 import re
 import sys
 
@@ -89,7 +89,7 @@ _JSON_ESCAPED = re.compile("[\ud800-\udfff\u2028\u2029]")
 def json_line(value: object) -> str:
     """Compact one-line JSON with non-ASCII kept as characters (``ensure_ascii=False``)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return _JSON_ESCAPED.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return _JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def write_line(text: str, *, flush: bool = False) -> None:

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from srgs.cli import EXIT_ERROR, EXIT_OK, EXIT_STATUS_HELP, error, json_line, write_line
+from srgs.compile.options import CompileOptions
 from srgs.errors import CompileError, SrgsError
 from srgs.model import SourceSpan
-from srgs.compile.options import CompileOptions
 
 # What `srgs draw -o` writes, by the output's extension: DOT text, or a graphviz `dot -T` format.
 DRAW_FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -104,8 +104,8 @@ def compile_options(args: argparse.Namespace) -> CompileOptions:
 
 def _compile(args: argparse.Namespace):
     from srgs.cli.grammar_commands import fetch_options
-    from srgs.load.loader import load_bundle
     from srgs.compile.compiler import compile_bundle
+    from srgs.load.loader import load_bundle
 
     options = compile_options(args)
     clock = time.perf_counter()

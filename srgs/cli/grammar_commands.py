@@ -14,12 +14,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from srgs.errors import GrammarErrors, SrgsError
+from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.load.policy import AccessPolicy
 from srgs.load.sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
-from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.model import SourceSpan
 
 ExtraCheck = Callable[[object], list[SrgsError]]

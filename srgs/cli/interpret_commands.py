@@ -12,8 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from srgs.cli import EXIT_ERROR, EXIT_FAILURE, EXIT_OK, EXIT_STATUS_HELP, EXIT_USAGE, error, int_range, \
-    positive_number, write_line
+from srgs.cli import (
+    EXIT_ERROR,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_STATUS_HELP,
+    EXIT_USAGE,
+    error,
+    int_range,
+    positive_number,
+    write_line,
+)
 from srgs.cli.compile_commands import add_compile_arguments
 from srgs.cli.grammar_commands import add_fetch_arguments, fetch_options
 from srgs.errors import SrgsError
@@ -114,8 +123,8 @@ def interpreter_options(args: argparse.Namespace, *, semantics: bool = True):
     """InterpreterOptions from the engine configuration, with this command's flags over it."""
     from interpreter.api import InterpreterOptions
     from interpreter.script import ScriptLimits
-    from srgs.config import EngineConfig
     from srgs.cli.compile_commands import compile_options
+    from srgs.config import EngineConfig
 
     config = getattr(args, "config", None) or EngineConfig()
     nbest = getattr(args, "nbest", None)
@@ -229,10 +238,9 @@ def run_match(args: argparse.Namespace) -> int:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from srgs.load.loader import split_fragment
-
     from interpreter.cases import NO_MATCH, Failure, read_cases, run_cases
     from interpreter.formats import json_line
+    from srgs.load.loader import split_fragment
 
     cases = read_cases(args.cases)
     base, _ = split_fragment(args.grammar)

@@ -29,13 +29,19 @@ _WHERE = {
     "GrammarConstraint": "constraint",
 }
 
-if TYPE_CHECKING:
-    from .artifact import CompiledGrammar
-    from .cache import CompileCache, bundle_hash, compile_cached, default_cache, grammar_hash
-    from .compiler import compile_bundle, describe
-    from .constraint import ConstraintGrammar, GrammarConstraint
-    from .options import COMPILER_VERSION, CompileOptions
-
+if TYPE_CHECKING:  # what mypy sees; at run time ``__getattr__`` imports each name on first use
+    from .artifact import CompiledGrammar as CompiledGrammar
+    from .cache import CompileCache as CompileCache
+    from .cache import bundle_hash as bundle_hash
+    from .cache import compile_cached as compile_cached
+    from .cache import default_cache as default_cache
+    from .cache import grammar_hash as grammar_hash
+    from .compiler import compile_bundle as compile_bundle
+    from .compiler import describe as describe
+    from .constraint import ConstraintGrammar as ConstraintGrammar
+    from .constraint import GrammarConstraint as GrammarConstraint
+    from .options import COMPILER_VERSION as COMPILER_VERSION
+    from .options import CompileOptions as CompileOptions
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
@@ -46,4 +52,18 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = sorted(_WHERE)
+# the names of _WHERE, sorted (a literal, so that type checkers see the exports)
+__all__ = [
+    "COMPILER_VERSION",
+    "CompileCache",
+    "CompileOptions",
+    "CompiledGrammar",
+    "ConstraintGrammar",
+    "GrammarConstraint",
+    "bundle_hash",
+    "compile_bundle",
+    "compile_cached",
+    "default_cache",
+    "describe",
+    "grammar_hash",
+]

@@ -151,7 +151,7 @@ class CompiledGrammar:
             far["transducer"] = self.labeled("transducer")
 
     @classmethod
-    def load(cls, path: str | Path) -> "CompiledGrammar":
+    def load(cls, path: str | Path) -> CompiledGrammar:
         """Reads a file written by ``save``; no grammar is parsed again."""
         where = SourceSpan(str(path), 0, 0)
         try:

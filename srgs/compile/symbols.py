@@ -60,7 +60,7 @@ class SymbolBuilder:
     ids: dict[str, int]
 
     @classmethod
-    def new(cls) -> "SymbolBuilder":
+    def new(cls) -> SymbolBuilder:
         return cls(symbols=list(RESERVED), ids={name: i for i, name in enumerate(RESERVED)})
 
     def word(self, word: str) -> int:

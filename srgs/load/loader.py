@@ -13,12 +13,12 @@ import hashlib
 
 from ..bundle import GrammarBundle
 from ..errors import GrammarErrors, GrammarSyntaxError, GrammarValidationError, SrgsError
-from .sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
 from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from ..model import Grammar, SourceSpan
 from ..passes.recursion import check_left_recursion
-from .resolve import resolve
 from ..passes.validate import grammar_problems
+from .resolve import resolve
+from .sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),

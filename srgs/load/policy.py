@@ -41,13 +41,13 @@ class AccessPolicy:
 
     @classmethod
     def local(cls, *, roots: tuple[str, ...] = (), http: bool = False,
-              uri_map: tuple[tuple[str, str], ...] = ()) -> "AccessPolicy":
+              uri_map: tuple[tuple[str, str], ...] = ()) -> AccessPolicy:
         """A user's own grammars on their own machine: files they name, each grammar's own
         directory, the listed roots; http only when asked for."""
         return cls(roots=tuple(roots), http=http, uri_map=tuple(uri_map))
 
     @classmethod
-    def closed(cls, *, roots: tuple[str, ...] = (), http: bool = False) -> "AccessPolicy":
+    def closed(cls, *, roots: tuple[str, ...] = (), http: bool = False) -> AccessPolicy:
         """Grammars from someone else (a server's clients): built-ins and session grammars;
         files only under ``roots`` and http only when granted."""
         return cls(local_files=False, own_directory=False, roots=tuple(roots), http=http)

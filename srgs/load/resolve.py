@@ -17,10 +17,10 @@ from types import MappingProxyType
 
 from ..bundle import GrammarBundle
 from ..errors import GrammarErrors, ResolveError, SrgsError, display_source
-from .sources import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
 from ..model import Grammar, RuleRef, iter_expansions
-from .policy import SESSION_SCHEME
 from ..passes.validate import grammar_problems
+from .policy import SESSION_SCHEME
+from .sources import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
 
 XML_MEDIA_TYPE = "application/srgs+xml"
 ABNF_MEDIA_TYPE = "application/srgs"
@@ -168,7 +168,8 @@ def _reference_problem(referrer: Grammar, ref: RuleRef, target: Grammar, form: s
     if rule is None:
         return ResolveError(f"{ref.grammar_uri} has no rule '{name}'", ref.span)
     if rule.scope != "public":
-        return ResolveError(f"rule '{name}' of {ref.grammar_uri} is private and cannot be referenced from another grammar", ref.span)
+        return ResolveError(f"rule '{name}' of {ref.grammar_uri} is private and cannot be referenced from another grammar",
+                            ref.span)
     return None
 
 

@@ -44,7 +44,8 @@ def location_to_uri(location: str) -> str:
     A trailing slash is kept (``grammars/`` -> ``file:///.../grammars/``): a directory given as
     the target of a URI map must stay a prefix that names go under.
     """
-    if location.startswith((BUILTIN_SCHEME, SESSION_SCHEME)) or urllib.parse.urlsplit(location).scheme in ("file", "http", "https"):
+    if (location.startswith((BUILTIN_SCHEME, SESSION_SCHEME))
+            or urllib.parse.urlsplit(location).scheme in ("file", "http", "https")):
         return location
     uri = Path(location).resolve().as_uri()
     if location.endswith(("/", os.sep)) and not uri.endswith("/"):

@@ -48,7 +48,7 @@ class RuleGraph:
         """Whether a reference from rule ``a`` to rule ``b`` closes a recursion cycle."""
         return a in self.component and self.component.get(b) == self.component[a]
 
-    def restricted(self, roots: list[RuleKey]) -> "RuleGraph":
+    def restricted(self, roots: list[RuleKey]) -> RuleGraph:
         """The graph of the rules reachable from ``roots``, taken from this one without analysing
         again (the loader analyses every rule once; the compiler needs the active rules' part).
         A strongly connected component is reachable whole or not at all, so components stay exact."""

@@ -62,7 +62,8 @@ def _rule_name_problems(grammar: Grammar) -> list[SrgsError]:
             problems.append(GrammarValidationError(f"'{rule.name}' is a special rule name and cannot be defined", rule.span))
         elif rule.name in seen:
             first = seen[rule.name].span
-            problems.append(GrammarValidationError(f"rule '{rule.name}' is already defined at {first.line}:{first.column}", rule.span))
+            problems.append(GrammarValidationError(f"rule '{rule.name}' is already defined at {first.line}:{first.column}",
+                                                   rule.span))
         else:
             seen[rule.name] = rule
     return problems

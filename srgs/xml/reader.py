@@ -26,8 +26,23 @@ from lxml import etree
 
 from ..errors import GrammarSyntaxError, InputLimitError, SrgsError
 from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
-from ..model import SPECIAL_NAMES, Alternative, Expansion, Grammar, Lexicon, Meta, Repeat, Rule, RuleRef
-from ..model import SourceSpan, SpecialRef, Tag, Token, one_of, sequence
+from ..model import (
+    SPECIAL_NAMES,
+    Alternative,
+    Expansion,
+    Grammar,
+    Lexicon,
+    Meta,
+    Repeat,
+    Rule,
+    RuleRef,
+    SourceSpan,
+    SpecialRef,
+    Tag,
+    Token,
+    one_of,
+    sequence,
+)
 from ..text import DTMF_KEY_WORDS
 from .source import SourceLocator, decode_document, refuse_entity_declarations
 
@@ -261,7 +276,8 @@ class _GrammarReader:
         if "content" not in found:
             return self._report(GrammarSyntaxError("<meta> needs a content attribute", span))
         http_equiv = "http-equiv" in found
-        return Meta(name=found["http-equiv" if http_equiv else "name"], content=found["content"], http_equiv=http_equiv, span=span)
+        return Meta(name=found["http-equiv" if http_equiv else "name"], content=found["content"], http_equiv=http_equiv,
+                    span=span)
 
     # --- rules (§3) -------------------------------------------------------------------------
 
@@ -308,7 +324,7 @@ class _GrammarReader:
             self._report(GrammarSyntaxError(error.message, span))
             return True
         dtmf = self.dtmf
-        for token, span in zip(tokens, self.locator.token_spans(tokens)):
+        for token, span in zip(tokens, self.locator.token_spans(tokens), strict=True):
             if token[0] == '"':
                 into.append(Token(text=token[1:], span=span))
             else:
@@ -349,7 +365,8 @@ class _GrammarReader:
                 self._report(GrammarSyntaxError("repeat-prob needs a repeat attribute", span))
             return sequence(items, lang=lang, span=span), weight
         low, high = bounds
-        prob = self._value(_number, found["repeat-prob"], "repeat-prob", span, at_most_one=True) if "repeat-prob" in found else None
+        prob = (self._value(_number, found["repeat-prob"], "repeat-prob", span, at_most_one=True)
+                if "repeat-prob" in found else None)
         return Repeat(expansion=sequence(items, span=span), min=low, max=high, prob=prob, lang=lang, span=span), weight
 
     def _value(self, parse, *args, **kwargs):

@@ -54,7 +54,7 @@ def _grammar_attributes(grammar: Grammar) -> list[tuple[str, str | None]]:
     ]
 
 
-def _rule_lines(rule: Rule, writer: "_ExpansionWriter", indent: str) -> list[str]:
+def _rule_lines(rule: Rule, writer: _ExpansionWriter, indent: str) -> list[str]:
     """``<rule id scope>`` with its examples (§3.3) and its expansion."""
     inner = indent + _INDENT
     lines = [f"{indent}<rule{_attributes([('id', rule.name), ('scope', rule.scope)])}>"]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from interpreter.cases import (
-    FAILURE, NO_MATCH, Case, CasesFileError, Failure, read_cases, run_cases, same_value,
+    FAILURE,
+    NO_MATCH,
+    Case,
+    CasesFileError,
+    Failure,
+    read_cases,
+    run_cases,
+    same_value,
 )
 from srgs.errors import SrgsError
 

@@ -8,7 +8,15 @@ import pytest
 from lxml import etree
 
 from interpreter.formats import (
-    SRGS_NS, json_line, one_line, to_emma, to_json, to_json_dict, to_nlsml, to_tree, tree_notation,
+    SRGS_NS,
+    json_line,
+    one_line,
+    to_emma,
+    to_json,
+    to_json_dict,
+    to_nlsml,
+    to_tree,
+    tree_notation,
 )
 from interpreter.results import Alternative, Interpretation, RecognitionResult
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
@@ -188,7 +196,7 @@ def test_emma_failure_is_in_emma_info_not_uninterpreted():
     interp = doc.find("emma:interpretation", NS)
     assert interp.get(EMMA + "uninterpreted") is None
     assert interp.get(EMMA + "tokens") == "hello"
-    failure = interp.find("emma:info/{%s}failure" % SRGS_NS, NS)
+    failure = interp.find(f"emma:info/{{{SRGS_NS}}}failure", NS)
     assert failure.get("cause") == "semantics-failure" and failure.text == FAILURE.error
     assert doc.find(".//emma:one-of", NS) is None
 

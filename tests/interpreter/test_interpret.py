@@ -52,7 +52,8 @@ def test_rules_latest_and_meta(form):
         "$a = new york {out = 'NY';};\n$b = city | town;\n",
         form,
     )
-    assert value(g, "New York city") == {"latest": "city", "atext": "new york", "btext": "city", "cur": "new york city", "score": "number"}
+    assert value(g, "New York city") == {"latest": "city", "atext": "new york", "btext": "city", "cur": "new york city",
+                                         "score": "number"}
 
 
 @FORMS
@@ -86,7 +87,8 @@ def test_var_is_scoped_to_its_rule_instance(form):
 
 @FORMS
 def test_header_tags_initialise_globals_every_time(form):
-    text = f"{HEADER}root $main;\ntag-format <semantics/1.0>;\n{{var count = 10;}};\npublic $main = tick {{count = count + 1; out = count;}};\n"
+    text = (f"{HEADER}root $main;\ntag-format <semantics/1.0>;\n{{var count = 10;}};\n"
+            "public $main = tick {count = count + 1; out = count;};\n")
     if form == "xml":
         text = write_xml(read_abnf(text, "h.gram"))
     g = Interpreter.from_text(text, name="h")
@@ -151,7 +153,8 @@ def test_several_grammars_say_which_matched():
     drinks = f"{HEADER}root $main;\npublic $main = cola | water;\n"
     from srgs.load.loader import bundle_from_text
 
-    g = Interpreter.from_bundles([("session:pizza", bundle_from_text(pizza, source="pizza")), ("session:drinks", bundle_from_text(drinks, source="drinks"))])
+    g = Interpreter.from_bundles([("session:pizza", bundle_from_text(pizza, source="pizza")),
+                                  ("session:drinks", bundle_from_text(drinks, source="drinks"))])
     assert g.interpret("water").alternatives[0].lm == "session:drinks"
     assert g.interpret("pizza").alternatives[0].lm == "session:pizza"
 
@@ -189,7 +192,7 @@ def test_interpreter_is_thread_safe():
     expected = {"two": 2, "three": 3, "four": 4, "five": 5}
     with ThreadPoolExecutor(max_workers=8) as pool:
         values = list(pool.map(lambda t: value(g, t), texts))
-    assert all(v["qty"] == expected[t.split()[0]] for v, t in zip(values, texts))
+    assert all(v["qty"] == expected[t.split()[0]] for v, t in zip(values, texts, strict=True))
 
 
 def test_chinese_and_japanese_match_character_by_character():

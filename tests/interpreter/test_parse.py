@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from srgs.compile import compile_bundle
 from interpreter.parse import can_continue, complete, is_prefix, parse_words
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
+from srgs.compile import compile_bundle
 from tests.srgs.compile.models import alts, notation, ref, rep, rule, seq, single, special, tag, tok
 
 

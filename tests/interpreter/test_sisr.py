@@ -6,7 +6,7 @@ import pytest
 
 from interpreter.sisr import GrammarSemantics, SemanticError, SemanticEvaluator
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
-from srgs.model import Grammar, Rule, SourceSpan, Tag, sequence, Token
+from srgs.model import Grammar, Rule, SourceSpan, Tag, Token, sequence
 
 SCRIPT = GrammarSemantics("semantics/1.0", (), "en-US")
 LITERALS = GrammarSemantics("semantics/1.0-literals", (), None)

@@ -9,12 +9,12 @@ expected parse. Known exceptions are listed here with their reason, and checked 
 from __future__ import annotations
 
 import html
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
-from interpreter.parse import parse_words
 from interpreter.formats import tree_notation
+from interpreter.parse import parse_words
 from srgs.compile import compile_bundle
 from srgs.errors import SrgsError
 from srgs.load.loader import load_bundle
@@ -44,7 +44,7 @@ def _cases():
             yield pytest.param(entry["file"], case, id=f"{entry['file']}#{case['n']}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled(name: str):
     bundle = load_bundle(str(w3c.TEST_DIR / name), options=w3c.fetch_options(), active=w3c.active_rules(name))
     return compile_bundle(bundle), bundle.main_grammar.mode

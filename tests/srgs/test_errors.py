@@ -8,13 +8,18 @@ from interpreter.api import Interpreter, InterpreterOptions
 from srgs import errors
 from srgs.config import ConfigError, EngineConfig
 from srgs.errors import (
-    AccessDeniedError, GrammarErrors, GrammarSyntaxError, InputLimitError, LimitExceededError,
-    SrgsError, TextTooLongError,
+    AccessDeniedError,
+    GrammarErrors,
+    GrammarSyntaxError,
+    InputLimitError,
+    LimitExceededError,
+    SrgsError,
+    TextTooLongError,
 )
-from srgs.load.sources import FetchOptions
 from srgs.limits import Limits
 from srgs.load.loader import bundle_from_text, load_bundle
 from srgs.load.policy import AccessPolicy
+from srgs.load.sources import FetchOptions
 
 EXPECTED = {
     "SrgsError": "ENGINE_ERROR",

@@ -12,7 +12,16 @@ from srgs.abnf.reader import read_abnf
 from srgs.errors import GrammarSyntaxError, InputLimitError
 from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.model import (
-    Alternative, Lexicon, Meta, OneOf, Repeat, RuleRef, Sequence, SpecialRef, Tag, Token,
+    Alternative,
+    Lexicon,
+    Meta,
+    OneOf,
+    Repeat,
+    RuleRef,
+    Sequence,
+    SpecialRef,
+    Tag,
+    Token,
 )
 from tests import w3c
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from srgs.abnf.reader import read_abnf
 from srgs.abnf.writer import write_abnf
 from srgs.errors import GrammarSyntaxError, SrgsError
 from srgs.model import (
-    Alternative, Grammar, Lexicon, Meta, OneOf, Repeat, Rule, RuleRef, Sequence, SourceSpan, SpecialRef,
-    Tag, Token, one_of, sequence,
+    Alternative,
+    Grammar,
+    Lexicon,
+    Meta,
+    OneOf,
+    Repeat,
+    Rule,
+    RuleRef,
+    Sequence,
+    SourceSpan,
+    SpecialRef,
+    Tag,
+    Token,
+    one_of,
+    sequence,
 )
 from tests import w3c
 

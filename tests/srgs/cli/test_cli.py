@@ -47,7 +47,9 @@ def test_check_reports_positioned_errors_and_exit_status(tmp_path):
 
 def test_check_refuses_a_malformed_xml_grammar_with_its_position(tmp_path):
     bad = tmp_path / "bad.grxml"
-    bad.write_text('<?xml version="1.0"?>\n<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" xml:lang="en" root="a">\n  <rule id="a">hi</rul>\n</grammar>\n')
+    bad.write_text('<?xml version="1.0"?>\n'
+                   '<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" xml:lang="en" root="a">\n'
+                   '  <rule id="a">hi</rul>\n</grammar>\n')
     out = srgs("check", str(bad))
     assert out.returncode == 1
     assert out.stderr.startswith(f"{bad}:3:")

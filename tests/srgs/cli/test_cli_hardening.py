@@ -148,7 +148,7 @@ def test_emma_failure_is_in_emma_info(capsys, grammar):
     interp = doc.find("emma:interpretation", NS)
     assert code == EXIT_FAILURE
     assert interp.get(EMMA + "uninterpreted") is None
-    assert "ReferenceError" in interp.find("emma:info/{%s}failure" % SRGS_NS, NS).text
+    assert "ReferenceError" in interp.find(f"emma:info/{{{SRGS_NS}}}failure", NS).text
 
 
 def test_ran_is_exit_0_and_bad_grammar_exit_1(capsys, grammar):
@@ -290,7 +290,7 @@ def test_interpret_a_compiled_far(capsys, tmp_path):
 
 
 def test_batch_writes_one_json_line_per_text(capsys, stdin, grammar):
-    stdin("two large pizzas\n\na cup of tea\r\nuna pizza grande\n".encode())
+    stdin(b"two large pizzas\n\na cup of tea\r\nuna pizza grande\n")
     code, out, err = run(capsys, "interpret", "builtin:pizza", "-")
     assert code == EXIT_OK, err
     lines = out.splitlines()

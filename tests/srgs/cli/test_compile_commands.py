@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from interpreter.parse import parse_words
 from srgs.cli import main
 from srgs.compile import CompiledGrammar
-from interpreter.parse import parse_words
 
 GRAMMAR = """#ABNF 1.0 UTF-8;
 language en-US;

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from srgs.bundle import GrammarBundle
-from srgs.model import Alternative, Grammar, OneOf, Repeat, Rule, RuleRef, SpecialRef, Tag, Token, one_of, sequence
 from interpreter.formats import tree_notation
 from interpreter.tree import ParseRule
+from srgs.bundle import GrammarBundle
+from srgs.model import Alternative, Grammar, OneOf, Repeat, Rule, RuleRef, SpecialRef, Tag, Token, one_of, sequence
 
 
 def tok(text: str) -> Token:
@@ -30,7 +30,7 @@ def seq(*items):
 
 def alts(*items, weights=None):
     weights = weights or [None] * len(items)
-    return OneOf(alternatives=tuple(Alternative(expansion=e, weight=w) for e, w in zip(items, weights)))
+    return OneOf(alternatives=tuple(Alternative(expansion=e, weight=w) for e, w in zip(items, weights, strict=True)))
 
 
 def rep(expansion, low, high, prob=None):

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
+from interpreter.parse import parse_words
+from srgs.bundle import GrammarBundle
 from srgs.compile import CompileCache, CompiledGrammar, compile_bundle, compile_cached
 from srgs.compile import cache as cache_module
 from srgs.errors import CompileError
 from srgs.model import Grammar, Tag
-from srgs.bundle import GrammarBundle
-from interpreter.parse import parse_words
 
 from .models import alts, notation, ref, rep, rule, seq, single, special, tag, tok
 

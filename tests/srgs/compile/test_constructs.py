@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from interpreter.parse import parse_words
 from srgs.bundle import GrammarBundle
 from srgs.compile import compile_bundle
 from srgs.compile.symbols import ANY_LABEL
 from srgs.errors import CompileError, GrammarValidationError, ResolveError
 from srgs.model import Grammar
-from interpreter.parse import parse_words
 
 from .models import alts, grammar, notation, ref, rep, rule, seq, single, special, tag, tok
 

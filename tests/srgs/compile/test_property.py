@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from interpreter.parse import parse_words
 from srgs.compile import compile_bundle
 from srgs.model import Alternative, OneOf, Repeat, Sequence, SpecialRef, Tag, Token
-from interpreter.parse import parse_words
 
 from .models import single
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
+from interpreter.parse import parse_words
 from srgs.compile import CompileOptions, compile_bundle
 from srgs.errors import CompileError, GrammarValidationError
 from srgs.model import RuleRef, SourceSpan, Tag
-from interpreter.parse import parse_words
 
 from .models import alts, notation, ref, rep, rule, seq, single, tok
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from interpreter.parse import parse_words
 from srgs.compile import compile_bundle
 from srgs.compile.weights import alternative_costs, repeat_costs
-from interpreter.parse import parse_words
 
 from .models import alts, notation, ref, rep, rule, seq, single, tag, tok
 

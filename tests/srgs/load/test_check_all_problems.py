@@ -86,7 +86,7 @@ def check_args(*files, format="text", extra_checks=()):
 
 def assert_problems(lines: list[str], path, expected) -> None:
     assert len(lines) == len(expected), "\n".join(lines)
-    for line, (row, column, fragment) in zip(lines, expected):
+    for line, (row, column, fragment) in zip(lines, expected, strict=True):
         assert line.startswith(f"{path}:{row}:{column}: error: "), line
         assert fragment in line, line
 
@@ -145,7 +145,8 @@ def test_abnf_recovery_resumes_at_the_next_rule_and_stops_at_an_unterminated_com
                             problems=problems)
     assert [(p.span.line, p.span.column) for p in problems] == [(3, 1), (3, 8), (5, 6)]
     assert "unterminated comment" in problems[-1].message
-    assert [(rule.name, rule.scope) for rule in grammar.rules] == [("a", "private"), ("b", "private"), ("c", "public"), ("d", "private")]
+    assert [(rule.name, rule.scope) for rule in grammar.rules] == [("a", "private"), ("b", "private"), ("c", "public"),
+                                                                   ("d", "private")]
     assert grammar.rule("c").expansion.text == "z"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from srgs.errors import GrammarErrors, SrgsError
-from srgs.load.sources import FetchOptions
-from srgs.load.policy import AccessPolicy
 from srgs.load.loader import bundle_from_text, load_bundle, sniff_form
+from srgs.load.policy import AccessPolicy
+from srgs.load.sources import FetchOptions
 
 HEAD = "#ABNF 1.0;\nlanguage en;\n"
 
@@ -94,9 +94,12 @@ def test_http_fetch_is_bounded_in_time_and_size():
 
         options = FetchOptions(policy=AccessPolicy.local(http=True), limits=Limits(fetch_timeout_s=0.5, max_fetch_bytes=1024))
         with pytest.raises(GrammarErrors, match="cannot fetch"):
-            bundle_from_text(HEAD + f"root $m;\npublic $m = $<http://127.0.0.1:{port}/slow.gram>;\n", source="m.gram", options=options)
-        with pytest.raises(GrammarErrors, match=r"big.gram is over the http\(s\) grammar limit of 1024 bytes \(Limits.max_fetch_bytes\)"):
-            bundle_from_text(HEAD + f"root $m;\npublic $m = $<http://127.0.0.1:{port}/big.gram>;\n", source="m.gram", options=options)
+            bundle_from_text(HEAD + f"root $m;\npublic $m = $<http://127.0.0.1:{port}/slow.gram>;\n", source="m.gram",
+                             options=options)
+        too_big = r"big.gram is over the http\(s\) grammar limit of 1024 bytes \(Limits.max_fetch_bytes\)"
+        with pytest.raises(GrammarErrors, match=too_big):
+            bundle_from_text(HEAD + f"root $m;\npublic $m = $<http://127.0.0.1:{port}/big.gram>;\n", source="m.gram",
+                             options=options)
     finally:
         server.shutdown()
 

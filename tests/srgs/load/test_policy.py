@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from srgs.errors import GrammarErrors
-from srgs.load.sources import FetchOptions
 from srgs.load.loader import bundle_from_text, load_bundle
 from srgs.load.policy import AccessPolicy, GrammarNamespace
+from srgs.load.sources import FetchOptions
 
 HEADER = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nmode voice;\nroot $main;\n"
 PIZZA = HEADER.replace("$main", "$size") + "public $size = small | large;\n"

@@ -9,9 +9,9 @@ import pytest
 
 from srgs.cli.grammar_commands import fetch_options, run_check, run_convert
 from srgs.errors import GrammarErrors, InputLimitError
-from srgs.load.sources import FetchOptions, location_to_uri
 from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.load.loader import bundle_from_text, load_bundle, parse_grammar
+from srgs.load.sources import FetchOptions, location_to_uri
 
 HEAD = "#ABNF 1.0;\nlanguage en;\n"
 MiB = 1024 * 1024

@@ -60,7 +60,8 @@ def test_root_must_exist_and_rules_must_exist():
 
 
 def test_dtmf_tokens_must_be_keys():
-    g = grammar(rule("main", sequence([Token(text="1"), Token(text="*"), Token(text="#"), Token(text="x", span=span(6, 4))])), mode="dtmf")
+    g = grammar(rule("main", sequence([Token(text="1"), Token(text="*"), Token(text="#"), Token(text="x", span=span(6, 4))])),
+                mode="dtmf")
     assert messages(g) == ["g.gram:6:4: 'x' is not a DTMF key (0-9, *, #, A-D)"]
 
 

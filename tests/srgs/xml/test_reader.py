@@ -75,7 +75,8 @@ def test_illegal_w3c_grammars_raise_a_positioned_error(name):
 
 def test_quoted_tokens_are_single_tokens():
     alternatives = read_corpus("token-quoted.grxml").rules[0].expansion.alternatives
-    assert [alt.expansion for alt in alternatives] == [Token(text="San Francisco"), Token(text="New York"), Token(text="Saint Petersburg")]
+    assert [alt.expansion for alt in alternatives] == [Token(text="San Francisco"), Token(text="New York"),
+                                                       Token(text="Saint Petersburg")]
 
 
 def test_empty_item_is_an_empty_sequence():
@@ -126,7 +127,8 @@ def test_repeat_probabilities_and_weights():
     assert [(item.min, item.max, item.prob) for item in main.items] == [(0, 1, 0.6), (2, 5, 0.8)]
     weights = [alt.weight for alt in read_corpus("alternatives-some-weights.grxml").rule("main").expansion.alternatives]
     assert weights == [10.0, 5.0, 2.0, None, None, 0.5, 0.5]
-    repeated = first_expansion('<rule id="a"><one-of><item weight=".5" repeat="1-">a</item><item weight="3.">b</item></one-of></rule>')
+    repeated = first_expansion('<rule id="a"><one-of><item weight=".5" repeat="1-">a</item>'
+                               '<item weight="3.">b</item></one-of></rule>')
     assert repeated.alternatives == (
         Alternative(expansion=Repeat(expansion=Token(text="a"), min=1, max=None), weight=0.5),
         Alternative(expansion=Token(text="b"), weight=3.0),
@@ -227,7 +229,8 @@ def test_swedish_latin1_grammar():
 
 
 def test_element_and_token_spans_have_columns():
-    grammar = read_rules('<rule id="a">\n  hello  "new\n york" <item\n   repeat="2">x</item> <one-of><item>y</item><item>z</item></one-of>\n</rule>')
+    grammar = read_rules('<rule id="a">\n  hello  "new\n york" <item\n   repeat="2">x</item>'
+                         ' <one-of><item>y</item><item>z</item></one-of>\n</rule>')
     hello, new_york, repeat, one_of = grammar.rules[0].expansion.items
     assert (grammar.rules[0].span.line, grammar.rules[0].span.column) == (3, 1)
     assert (hello.span.line, hello.span.column) == (4, 3)
@@ -333,7 +336,8 @@ def test_entity_declarations_are_refused_fast(document):
 
 def test_doctype_without_internal_subset_is_ignored():
     assert read_corpus("doctype.grxml").rules
-    external = '<!DOCTYPE grammar SYSTEM "file:///etc/passwd">\n<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0"><rule id="a">a</rule></grammar>'
+    external = ('<!DOCTYPE grammar SYSTEM "file:///etc/passwd">\n'
+                '<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0"><rule id="a">a</rule></grammar>')
     assert read_xml(external.encode(), "x").rules[0].expansion == Token(text="a")
 
 
@@ -343,7 +347,8 @@ def test_undeclared_entity_is_a_syntax_error():
 
 
 def test_size_limit_is_checked_before_parsing():
-    with pytest.raises(InputLimitError, match=r"grammar is 101 bytes, over the inline grammar text limit of 100 bytes \(Limits.max_inline_bytes\)"):
+    too_big = r"grammar is 101 bytes, over the inline grammar text limit of 100 bytes \(Limits.max_inline_bytes\)"
+    with pytest.raises(InputLimitError, match=too_big):
         read_xml(b"<" * 101, "big", limits=Limits(max_inline_bytes=100))
     with pytest.raises(InputLimitError, match=r"over the local grammar file limit of 100 bytes \(Limits.max_grammar_bytes\)"):
         read_xml(b"<" * 101, "big", limits=Limits(max_grammar_bytes=100), kind="file")
@@ -360,7 +365,8 @@ def test_nesting_limit():
 
 def test_large_grammar_reads_in_linear_time():
     def document(rules: int) -> bytes:
-        body = "".join(f'<rule id="r{i}"><one-of><item weight="2">w{i} x</item><item repeat="0-1"><ruleref uri="#r0"/> y</item></one-of></rule>\n'
+        body = "".join(f'<rule id="r{i}"><one-of><item weight="2">w{i} x</item>'
+                       '<item repeat="0-1"><ruleref uri="#r0"/> y</item></one-of></rule>\n'
                        for i in range(rules))
         return (HEAD + body + "</grammar>").encode()
 

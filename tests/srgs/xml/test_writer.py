@@ -38,7 +38,8 @@ def round_trip(grammar: Grammar) -> Grammar:
 
 
 def one_rule(expansion, **grammar_fields) -> Grammar:
-    return Grammar(language="en-US", root="main", rules=(Rule(name="main", scope="public", expansion=expansion),), **grammar_fields)
+    return Grammar(language="en-US", root="main", rules=(Rule(name="main", scope="public", expansion=expansion),),
+                   **grammar_fields)
 
 
 @pytest.mark.parametrize("name", XML_FILES)
@@ -50,7 +51,8 @@ def test_w3c_grammars_round_trip(name):
 
 def test_output_is_a_grammar_document():
     text = write_xml(one_rule(Token(text="hello")))
-    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0"')
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n'
+                           '<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0"')
     root = etree.fromstring(text.encode())
     assert root.tag == f"{{{GRAMMAR_NS}}}grammar" and root.get("root") == "main"
     assert text.endswith("</grammar>\n")
@@ -83,7 +85,8 @@ def test_every_node_type_with_languages_weights_and_probabilities():
             Alternative(expansion=Sequence(items=(Token(text="w"),), lang="pl"), weight=1e16),
             Alternative(expansion=Repeat(expansion=Token(text="v"), min=0, max=None, prob=0.5, lang="cs"), weight=2.0),
             Alternative(expansion=Sequence(items=())),
-            Alternative(expansion=OneOf(alternatives=(Alternative(expansion=Token(text="u")), Alternative(expansion=Token(text="t"))), lang="sv")),
+            Alternative(expansion=OneOf(alternatives=(Alternative(expansion=Token(text="u")),
+                                                      Alternative(expansion=Token(text="t"))), lang="sv")),
         ), lang="nl"),
         OneOf(alternatives=(Alternative(expansion=Token(text="solo"), weight=3.0),)),
     ))
@@ -114,7 +117,8 @@ def test_header_and_rules():
         tag_format="semantics/1.0",
         base="http://example.com/grammars/?a=1&b=2",
         lexicons=(Lexicon(uri="a.pls"), Lexicon(uri="http://example.com/b.pls", media_type="application/pls+xml")),
-        metas=(Meta(name="author", content='it\'s "quoted" <here> & \n\tthere'), Meta(name="Expires", content="0", http_equiv=True)),
+        metas=(Meta(name="author", content='it\'s "quoted" <here> & \n\tthere'),
+               Meta(name="Expires", content="0", http_equiv=True)),
         tags=(Tag(text="var count = 0;"), Tag(text="x < y")),
         rules=(
             Rule(name="main", scope="public", expansion=RuleRef(uri="#helper"), examples=("one two", "", 'a "b"')),
@@ -126,7 +130,8 @@ def test_header_and_rules():
 
 
 def test_dtmf_mode_keeps_star_and_pound_tokens():
-    grammar = one_rule(Sequence(items=(Token(text="*"), Token(text="#"), Token(text="star"), Token(text="pound"), Token(text="1"))), mode="dtmf")
+    tokens = (Token(text="*"), Token(text="#"), Token(text="star"), Token(text="pound"), Token(text="1"))
+    grammar = one_rule(Sequence(items=tokens), mode="dtmf")
     text = write_xml(grammar)
     assert "<token>star</token>" in text and 'mode="dtmf"' in text
     round_trip(grammar)
@@ -139,7 +144,8 @@ def test_repeat_of_a_sequence_is_one_item():
 
 @pytest.mark.parametrize("number, written", [(0.5, "0.5"), (2.0, "2.0"), (1e-05, "0.00001"), (1e16, "10000000000000000.0")])
 def test_numbers_are_exact_decimals_without_exponent(number, written):
-    grammar = one_rule(OneOf(alternatives=(Alternative(expansion=Token(text="a"), weight=number), Alternative(expansion=Token(text="b")))))
+    grammar = one_rule(OneOf(alternatives=(Alternative(expansion=Token(text="a"), weight=number),
+                                           Alternative(expansion=Token(text="b")))))
     assert f'weight="{written}"' in write_xml(grammar)
     round_trip(grammar)
 
