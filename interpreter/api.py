@@ -345,22 +345,46 @@ class Interpreter:
 
 
 class _Readings:
-    """The distinct values of one alternative, each with its best score and that parse's tree."""
+    """The distinct values of one alternative, each with its best score and that parse's tree.
+
+    The first reading's key (its value as canonical JSON) is made only when a second reading
+    comes to be compared with it: a one-reading alternative (the usual 1-best) never needs it.
+    """
 
     def __init__(self, grammar: ActiveGrammar):
         self.grammar = grammar
         self.by_key: dict[Any, Interpretation] = {}
+        self._first: tuple[Any, Interpretation] | None = None  # (value, reading), key not made
 
     def add(self, key: Any, interpretation: Interpretation) -> bool:
         """Whether the value is new (False: merged into an equal one, the better score kept)."""
+        self._settle()
         known = self.by_key.get(key)
         if known is None or interpretation.score > known.score:
             self.by_key[key] = interpretation
         return known is None
 
+    def add_value(self, value: Any, interpretation: Interpretation) -> bool:
+        """``add`` keyed by ``_value_key(value)``."""
+        if self._first is None and not self.by_key:
+            self._first = (value, interpretation)
+            return True
+        return self.add(_value_key(value), interpretation)
+
+    def __len__(self) -> int:
+        return len(self.by_key) + (self._first is not None)
+
     def best(self, n: int) -> tuple[Interpretation, ...]:
+        if self._first is not None:  # the only reading so far
+            return (self._first[1],)[:n]
         ordered = sorted(self.by_key.values(), key=lambda i: -i.score)  # stable: cost order on ties
         return tuple(ordered[:n])
+
+    def _settle(self) -> None:
+        if self._first is not None:
+            value, interpretation = self._first
+            self._first = None
+            self.by_key[_value_key(value)] = interpretation
 
 
 def _read(grammar: ActiveGrammar, words: tuple[str, ...], parses: list[Parse], nbest: int, threshold: int,
@@ -389,10 +413,14 @@ def _read(grammar: ActiveGrammar, words: tuple[str, ...], parses: list[Parse], n
             except SemanticError as exc:
                 failures.append(f"{grammar.name}: {exc}")
                 continue
-            key = _value_key(value) if grammar.evaluator is not None else parse.tree
-            if not readings.add(key, Interpretation(value=value, score=score, tree=parse.tree)):
+            interpretation = Interpretation(value=value, score=score, tree=parse.tree)
+            if grammar.evaluator is not None:
+                new = readings.add_value(value, interpretation)
+            else:
+                new = readings.add(parse.tree, interpretation)
+            if not new:
                 merged = True
-        if not merged or len(readings.by_key) >= nbest or len(parses) < requested or requested >= MAX_NBEST:
+        if not merged or len(readings) >= nbest or len(parses) < requested or requested >= MAX_NBEST:
             return
         if _confidence_bound(parses[-1].cost + grammar.weight_cost - best_cost) < threshold:
             return  # every further parse costs at least as much: none would be kept

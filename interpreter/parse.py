@@ -55,10 +55,12 @@ MEMO_ENTRIES = 200_000  # memoised transitions per grammar before the memo start
 
 def parse_words(compiled: CompiledGrammar, words: Sequence[str], *, nbest: int = 1) -> list[Parse]:
     """The ``nbest`` best distinct parses of normalised ``words``, best (lowest cost) first."""
-    if nbest < 1 or compiled.transducer.start() < 0:
+    if nbest < 1:
+        return []
+    walker = _walker(compiled)
+    if walker.start < 0:
         return []
     if nbest == 1:
-        walker = _walker(compiled)
         found = walker.best(words)
         if found is not _UNDECIDED:
             return [] if found is None else [walker.decode(found[0], found[1], words)]
@@ -177,10 +179,11 @@ class _Walker:
         self.tokens = compiled.tokens
         self.tags = compiled.tags
         self.sorted = self.fst.properties(pynini.I_LABEL_SORTED, True) == pynini.I_LABEL_SORTED
+        self.start = self.fst.start()
         self._index: dict[str, int] | None = None
         self._index_lock = threading.Lock()
         self._events: dict[int, tuple] = {}
-        self._tag_nodes: dict[int, ParseTag] = {}
+        self._actions: dict[int, tuple] = {}  # output label -> what decode does
         self._arcs: dict[int, object] = {}  # state -> (eps arcs, {label: arcs}) or a _BigState
         self._closures: dict[int, tuple] = {}
         self._steps: dict[int, dict[int, tuple]] = {}  # label -> state -> step
@@ -195,17 +198,20 @@ class _Walker:
         ``CompiledGrammar.word_labels`` / ``events``, cost far more on a large list)."""
         index = self._index
         if index is None:
-            with self._index_lock:
-                index = self._index
-                if index is None:
-                    # word symbols only: events and reserved symbols are "<...>" (words that
-                    # look like that are escaped), holes in the table are ""
-                    index = self._index = {symbol: label for label, symbol in enumerate(self.symbols)
-                                           if symbol and symbol[0] != "<"}
+            index = self._make_index()
         label = index.get(word_symbol(word) if word[:1] in ("<", "\\") else word)
         if label is None or label < len(RESERVED):
             return None
         return label
+
+    def _make_index(self) -> dict[str, int]:
+        with self._index_lock:
+            if self._index is None:
+                # word symbols only: events and reserved symbols are "<...>" (words that look
+                # like that are escaped), holes in the table are ""
+                self._index = {symbol: label for label, symbol in enumerate(self.symbols)
+                               if symbol and symbol[0] != "<"}
+            return self._index
 
     def event(self, label: int) -> tuple:
         """``(kind, table index)`` of an output label."""
@@ -388,13 +394,20 @@ class _Walker:
             return _UNDECIDED
 
     def _best(self, words: Sequence[str]):
-        start = self.fst.start()
         # state -> [cost, back, ambiguous]; back = (previous back, outputs, weights)
-        frontier: dict[int, list] = {start: [0.0, None, False]}
+        frontier: dict[int, list] = {self.start: [0.0, None, False]}
         budget = WALK_BUDGET
         memo = self._steps
+        index = self._index
+        if index is None:
+            index = self._make_index()
         for word in words:
-            label = self.label(word)
+            if word[:1] in ("<", "\\"):
+                label = self.label(word)
+            else:
+                label = index.get(word)
+                if label is not None and label < len(RESERVED):
+                    label = None
             reached: dict[int, list] = {}
             for read in ((label, ANY_LABEL) if label is not None else (ANY_LABEL,)):
                 by_state = memo.get(read)
@@ -458,7 +471,7 @@ class _Walker:
 
     def decode(self, labels: Sequence[int], cost: float, words: Sequence[str]) -> Parse:
         """Output events to a tree; each token takes its words from the input, in order."""
-        events, rules, tokens, tag_nodes = self._events, self.rules, self.tokens, self._tag_nodes
+        actions = self._actions
         words = tuple(words)
         stack: list[tuple[tuple[str, str, str], list]] = []
         root: ParseRule | None = None
@@ -466,24 +479,22 @@ class _Walker:
         garbage = 0
         children: list = []
         for label in labels:
-            event = events.get(label) or self.event(label)
-            kind = event[0]
-            if kind == TOKEN:
-                text, token_words = tokens[event[1]]
-                end = position + len(token_words)
-                children.append(make_token(text, words[position:end]))
+            action = actions.get(label) or self._action(label)
+            code = action[0]
+            if code == _TOKEN:
+                end = position + action[2]
+                node = action[3]
+                taken = words[position:end]
+                # the token's own node when the words are its words (they always are: a token
+                # is read by its words' labels), shared: nodes are immutable
+                children.append(node if node.words == taken else make_token(action[1], taken))
                 position = end
-            elif kind == TAG:
-                node = tag_nodes.get(label)
-                if node is None:
-                    if len(tag_nodes) >= MEMO_ENTRIES:
-                        tag_nodes.clear()
-                    node = tag_nodes[label] = ParseTag(self.tags[event[1]][0])  # immutable: shared
-                children.append(node)
-            elif kind == RULE_START:
+            elif code == _TAG:
+                children.append(action[1])
+            elif code == _START:
                 children = []
-                stack.append((rules[event[1]], children))
-            elif kind == RULE_STOP:
+                stack.append((action[1], children))
+            elif code == _STOP:
                 (grammar, name, rule_label), done = stack.pop()
                 node = make_rule(name, rule_label, grammar, tuple(done))
                 if stack:
@@ -491,7 +502,7 @@ class _Walker:
                     children.append(node)
                 else:
                     root = node
-            elif kind == GARBAGE_WORD:
+            else:  # garbage
                 if children and children[-1].__class__ is ParseGarbage:
                     children[-1] = make_garbage(children[-1].words + (words[position],))
                 else:
@@ -500,6 +511,28 @@ class _Walker:
                 garbage += 1
         assert root is not None and not stack, "a path of the transducer always closes its rules"
         return make_parse(root, cost, garbage)
+
+    def _action(self, label: int) -> tuple:
+        """What ``decode`` does for an output label, made once per label."""
+        kind, index = self.event(label)
+        if kind == TOKEN:
+            text, token_words = self.tokens[index]
+            action = (_TOKEN, text, len(token_words), make_token(text, tuple(token_words)))
+        elif kind == TAG:
+            action = (_TAG, ParseTag(self.tags[index][0]))
+        elif kind == RULE_START:
+            action = (_START, self.rules[index])
+        elif kind == RULE_STOP:
+            action = (_STOP,)
+        elif kind == GARBAGE_WORD:
+            action = (_GARBAGE,)
+        else:
+            raise ValueError(f"output label {label} is not a parse event")
+        self._remember(self._actions, label, action)
+        return action
+
+
+_TOKEN, _TAG, _START, _STOP, _GARBAGE = range(5)
 
 
 def _weight(weight: pynini.Weight) -> float:

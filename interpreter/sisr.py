@@ -26,7 +26,7 @@ from .script import (
     ScriptSandbox,
     SemanticError,
 )
-from .sisr_program import LATEST, GrammarProgram, describe_tag
+from .sisr_program import GrammarProgram, NotInPython, PythonScope, describe_tag, run_python
 from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class GrammarSemantics:
 
 
 _END = object()
-_UNSET = object()
+_PRIMITIVES = (str, int, float, bool, type(None))
 _MAX_FOLD_DEPTH = 200  # deeper parse trees are evaluated by the engine alone (no recursion here)
 
 
@@ -78,14 +78,33 @@ class _TooDeep(Exception):
     pass
 
 
+def _tree_shaped(value: object, seen: set[int]) -> bool:
+    """Whether no array or object is reached twice from ``value`` (no cycle, no sharing)."""
+    kind = value.__class__
+    if kind is dict:
+        items = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return True
+    if id(value) in seen:
+        return False
+    seen.add(id(value))
+    for item in items:
+        kind = item.__class__
+        if (kind is dict or kind is list) and not _tree_shaped(item, seen):
+            return False
+    return True
+
+
 class _Fold:
     """One evaluation's state in ``SemanticEvaluator._fold``."""
 
     __slots__ = ("root", "events", "used", "headers")
 
-    def __init__(self, root: "GrammarProgram"):
+    def __init__(self, root: "GrammarProgram", record: bool = True):
         self.root = root
-        self.events: list = []
+        self.events: list | None = [] if record else None
         self.used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
         self.headers: list[GrammarProgram] = []
 
@@ -119,28 +138,42 @@ class SemanticEvaluator:
             if semantics.rule_tags:
                 program.keep_script_spans()  # every tag is known: only script tags can fail now
         self._local = threading.local()
+        self._engine_last = False  # whether the last parse needed the engine (a hint for speed)
 
     def evaluate(self, tree: ParseRule, *, score: float = 1.0) -> object:
         """The semantic value of ``tree`` (its root rule's ``out``); raises SemanticError.
 
-        Rules whose tags (in this parse) only assign a primitive (``out = "x";``, a number,
-        ``true``, ``false``, ``null``), copy an earlier child's value (``out = rules.NAME;``,
-        ``out = rules.latest();``) or, in ``semantics/1.0-literals``, are literals, are evaluated
-        here, in Python, exactly as the runtime would (default assignment included): a parse
-        made only of such rules needs no script engine at all, provided no grammar it uses has
-        script header tags (they run once per interpretation in the engine). Otherwise the parse
-        goes to the engine, such rules (below the root) each as one event carrying their value
-        and text, unless a grammar with header tags other than the root's is below them (its
-        header must run when its first rule does).
+        Tags Python can evaluate exactly as the engine would are evaluated here: ``out = "x";``
+        and other primitives, and the statements of ``sisr_program.python_tag`` (``out.NAME =``,
+        arrays, ``concat``, ``push``, ``||``, ``rules.NAME``, ``rules.latest()``,
+        ``meta.current().text``, header lookup tables), default assignment included, and
+        ``semantics/1.0-literals`` tags. A parse made only of such rules needs no script engine
+        at all, provided every grammar it uses with header tags has a header Python can make
+        (``var NAME = <literal>;``). Otherwise the parse goes to the engine, each rule below the
+        root evaluated here to a primitive as one event carrying its value and text (unless
+        ``_fold`` says it is pinned to the engine).
         """
         root = self._program(tree.grammar, tree.name)
-        fold = _Fold(root)
+        record = self._engine_last  # events are written on the way when the engine looks likely
+        fold = _Fold(root, record)
         try:
             ok, value, _, _ = self._fold(tree, root, fold, 0)
         except _TooDeep:
             return self.evaluate_in_engine(tree, score=score)  # its walk is iterative: no depth limit
-        if ok and not fold.headers:
-            return value
+        if ok and all(program.python_header is not None for program in fold.headers):
+            if value.__class__ in _PRIMITIVES or _tree_shaped(value, set()):
+                self._engine_last = False
+                return value  # made by this evaluation, no part of it shared: the caller's own
+            try:
+                value = json.loads(_EVENTS_JSON.encode(value))  # unshared copies, as from the engine
+                self._engine_last = False
+                return value
+            except ValueError:
+                pass  # a circular value: the engine says how it fails
+        self._engine_last = True
+        if not record:
+            fold = _Fold(root, True)
+            self._fold(tree, root, fold, 0)
         return self._run(fold.events, fold.used, score)
 
     def evaluate_in_engine(self, tree: ParseRule, *, score: float = 1.0) -> object:
@@ -183,82 +216,97 @@ class SemanticEvaluator:
     def _fold(self, node: ParseRule, program: GrammarProgram, fold: "_Fold",
               depth: int) -> tuple[bool, object, str, bool]:
         """One rule, as the runtime's ``evaluateRule`` would give it: ``(evaluated here, value,
-        text, a grammar with header tags other than the root's is in it)``, the rule's events
-        appended to ``fold.events`` (one ``[-3, ...]`` event when it is evaluated here and no
-        such grammar is in it). Tags are registered, and their problems raised, in the order
-        ``_encode`` meets them (the tree's order)."""
+        text, pinned)``, the rule's events appended to ``fold.events``. ``pinned``: the engine
+        must run this rule if it runs the parse (a grammar with header tags other than the
+        root's is in it, whose header must run when its first rule does, or a header variable
+        was read, which the engine's tags may have changed); an unpinned rule evaluated here
+        whose value is a primitive is one ``[-3, ...]`` event. Tags are registered, and their
+        problems raised, in the order ``_encode`` meets them (the tree's order)."""
         if program.script_header:
             if program not in fold.headers:
                 fold.headers.append(program)
-            foreign = program is not fold.root
+            pinned = program is not fold.root
         else:
-            foreign = False
+            pinned = False
         name = node.name
         literal = program.literal
-        events = fold.events
-        mark = len(events)
-        events.append([program.index, name])
+        events = fold.events  # None: not written (Python is expected to evaluate the whole parse)
+        if events is not None:
+            mark = len(events)
+            events.append([program.index, name])
         ok = True
-        out = _UNSET
-        latest = None
-        has_child = False
-        parts: list[str] = []
-        defined: dict[str, object] | None = None
+        scope = PythonScope(program)
+        parts = scope.parts
         cases: list[int] | None = None
+        programs = self._programs
         for child in node.children:
             kind = child.__class__
             if kind is ParseToken or kind is ParseGarbage:
                 if child.words:
                     text = " ".join(child.words)
                     parts.append(text)
-                    events.append(text)
+                    if events is not None:
+                        events.append(text)
             elif kind is ParseTag:
                 if literal:
-                    out = literal_tag_value(child.text)
-                    events.append([out])
+                    scope.out = literal_tag_value(child.text)
+                    if events is not None:
+                        events.append([scope.out])
                     continue
                 event = program.event(name, child.text)
-                events.append(event)
+                if events is not None:
+                    events.append(event)
                 if event.__class__ is tuple:
-                    out = event[1]
+                    scope.out = event[1]
                     continue
                 if cases is None:
                     cases = [event]
                 else:
                     cases.append(event)
-                reference = program.reference(name, event)
-                if reference is LATEST and has_child and (defined is None or "latest" not in defined):
-                    out = latest
-                elif reference is not None and defined is not None and reference in defined:
-                    out = defined[reference]
-                else:
-                    ok = False  # script: the engine runs it
+                if ok:
+                    statements = program.python_form(name, event)
+                    if statements is None:
+                        ok = False  # script: the engine runs it
+                    else:
+                        try:
+                            run_python(statements, scope)
+                        except NotInPython:
+                            ok = False
             else:
                 if depth >= _MAX_FOLD_DEPTH:
                     raise _TooDeep
-                child_ok, value, text, child_foreign = self._fold(
-                    child, self._program(child.grammar, child.name), fold, depth + 1)
-                has_child = True
-                foreign = foreign or child_foreign
+                child_program = programs.get(child.grammar) or self._program(child.grammar, child.name)
+                child_ok, value, text, child_pinned = self._fold(child, child_program, fold, depth + 1)
+                scope.has_child = True
+                pinned = pinned or child_pinned
                 if child_ok:
-                    latest = value
-                    if defined is None:
-                        defined = {}
-                    defined[child.name] = value
+                    scope.latest = value
+                    if scope.defined is None:
+                        scope.defined = {}
+                    scope.defined[child.name] = value
                 else:
                     ok = False
                 if text:
                     parts.append(text)
         text = " ".join(parts)
+        pinned = pinned or scope.used_header
         if ok:
-            if out is _UNSET:
-                out = latest if has_child else text
-            if not foreign and depth:
+            out = scope.out
+            if literal:
+                if out is scope.initial:
+                    out = scope.latest if scope.has_child else text
+            elif out is scope.initial and not scope.initial:  # untouched: default assignment
+                out = scope.latest if scope.has_child else text
+            if events is None:
+                return True, out, text, pinned
+            if depth and not pinned and out.__class__ in _PRIMITIVES:
                 del events[mark:]
                 events.append([-3, name, out, text])
                 return True, out, text, False
         else:
             out = None
+            if events is None:
+                return False, None, text, pinned
         events.append(-1)
         used = fold.used.get(program.index)
         if used is None:
@@ -269,7 +317,7 @@ class SemanticEvaluator:
                 used[1][name] = set(cases)
             else:
                 ks.update(cases)
-        return ok, out, text, foreign
+        return ok, out, text, pinned
 
     def _encode(self, tree: ParseRule) -> tuple[list, dict[int, tuple[GrammarProgram, dict[str, set[int]]]]]:
         """The runtime's flat event list (see sisr_runtime.js) for the whole tree and the

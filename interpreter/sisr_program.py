@@ -87,7 +87,8 @@ class GrammarProgram:
         self._scripted = 0
         self._scripted_chars = 0
         self._syntax: dict[str, str] = {}  # tag text -> the engine's complaint (bad tags only)
-        self._references: dict[tuple[str, int], str | None] = {}  # script tag -> rule_reference
+        self._python: dict = {}  # (rule, case) -> (tags in the rule then, python form)
+        self._python_header: object = _NOT_LITERAL  # not made yet
         self._whole: str | None = None
         self.version = 0
         self._header_checked = False
@@ -149,12 +150,32 @@ class GrammarProgram:
         self.require_supported(text)
         return self._register(rule, text, literal_assignment(text))
 
-    def reference(self, rule: str, k: int) -> str | None:
-        """``rule_reference`` of script tag ``k`` of ``rule`` (the rule name it copies, or
-        ``LATEST``), None when it does anything else."""
-        found = self._references.get((rule, k), _NOT_LITERAL)
+    def python_form(self, rule: str, k: int) -> "Callable[[PythonScope], None] | None":
+        """Script tag ``k`` of ``rule`` as statements Python evaluates (``python_tag``), None
+        when the engine must run it. A header variable it reads must not be declared by any
+        other script tag of the rule (their ``var``s share the rule function's scope)."""
+        texts = self._texts[rule]
+        found = self._python.get((rule, k))
+        if found is not None and found[0] == len(texts):
+            return found[1]
+        form = python_tag(texts[k])
+        if form is not None:
+            statements, variables = form
+            if variables:
+                header = self.python_header
+                if header is None or not variables <= header.keys() or len(texts) > SHADOW_SCAN_TAGS \
+                        or any(_may_declare(other, variables) for other in texts):
+                    statements = None
+            form = None if statements is None else compile_python(statements)
+        self._python[(rule, k)] = (len(texts), form)
+        return form
+
+    @property
+    def python_header(self) -> dict[str, object] | None:
+        """The header's variables when Python can make them (``python_header``), else None."""
+        found = self._python_header
         if found is _NOT_LITERAL:
-            found = self._references[(rule, k)] = rule_reference(self._texts[rule][k])
+            found = self._python_header = python_header(self.header_tags)
         return found
 
     def tag_text(self, rule: str, k: int) -> str | None:
@@ -288,14 +309,6 @@ _LITERAL_ASSIGNMENT = re.compile(
     rf"""{_JS_SPACE}*out{_JS_SPACE}*={_JS_SPACE}*("(?:[^"\\\n\r]|\\["\\/bfnrt])*"|'[^'\\\n\r]*'|-?(?:0|[1-9]\d{{0,14}})(?:\.\d{{1,15}})?|true|false|null){_JS_SPACE}*;?{_JS_SPACE}*""",
     re.ASCII,
 )
-# `out = rules.NAME;` / `out = rules.latest();` (ASCII identifiers only)
-_RULE_REFERENCE = re.compile(
-    rf"""{_JS_SPACE}*out{_JS_SPACE}*={_JS_SPACE}*rules{_JS_SPACE}*\.{_JS_SPACE}*([A-Za-z_$][A-Za-z0-9_$]*)({_JS_SPACE}*\({_JS_SPACE}*\))?{_JS_SPACE}*;?{_JS_SPACE}*""",
-    re.ASCII,
-)
-LATEST = "latest()"  # rule_reference of `out = rules.latest();`
-
-
 def literal_assignment(text: str) -> object:
     """The primitive value of a tag that is only ``out = <string|number|true|false|null>;``
     (read the way ECMAScript reads it), or ``_NOT_LITERAL``. A string may hold any character
@@ -314,14 +327,468 @@ def literal_assignment(text: str) -> object:
     return value
 
 
-def rule_reference(text: str) -> str | None:
-    """The rule name of a tag that is only ``out = rules.NAME;``, ``LATEST`` for
-    ``out = rules.latest();``, else None. (Such a tag is script; where the name is a rule matched
-    earlier in the same rule, its value is known without running it.)"""
-    match = _RULE_REFERENCE.fullmatch(text)
-    if match is None:
+# --- tags Python evaluates itself -------------------------------------------------------------
+#
+# A small part of ECMAScript whose meaning here is exactly the engine's, for the values these
+# tags can make (strings, numbers, booleans, null, arrays and plain objects built by the tags,
+# never undefined): anything else, and any case where the engine would throw or make undefined,
+# is left to the engine (``NotInPython``). Statements, separated by ``;``:
+#
+#     out = EXPR            out.NAME = EXPR            out.NAME.push(EXPR)
+#
+# EXPR: a literal, ``[EXPR, ...]``, ``(EXPR)``, ``EXPR || EXPR``, ``EXPR.concat(EXPR)``,
+# ``rules.NAME`` (a child matched earlier in the rule), ``rules.latest()``,
+# ``meta.current().text``, ``out.NAME``, and a grammar's header variables (``var NAME = <literal
+# or flat object of literals>;``) as ``NAME`` or ``NAME[EXPR]``. No comments, no line break
+# between statements without ``;`` (no automatic semicolon insertion to reason about).
+
+OBJECT_PROTOTYPE_NAMES = frozenset({  # Object.prototype's own properties in QuickJS
+    "constructor", "toString", "toLocaleString", "valueOf", "hasOwnProperty", "isPrototypeOf",
+    "propertyIsEnumerable", "__proto__", "__defineGetter__", "__defineSetter__",
+    "__lookupGetter__", "__lookupSetter__"})
+_RESERVED = frozenset("""break case catch class const continue debugger default delete do else enum
+    export extends false finally for function if import in instanceof new null return super switch
+    this throw true try typeof var void while with yield let static implements interface package
+    private protected public await arguments eval undefined NaN Infinity out rules meta""".split())
+_TOKEN = re.compile("|".join((
+    f"(?P<space>{_JS_SPACE}+)",
+    r"(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)(?![^\x00-\x7f])",
+    r"(?P<number>-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?)(?![0-9A-Za-z_$.])",
+    r"""(?P<string>"(?:[^"\\\n\r]|\\["\\/bfnrt])*"|'[^'\\\n\r]*')""",
+    r"(?P<punct>\|\||[=.,;()\[\]{}:])",
+)), re.ASCII)
+
+
+SHADOW_SCAN_TAGS = 64  # a rule with more script tags reads no header variable in Python
+
+
+def _may_declare(text: str, names: frozenset[str]) -> bool:
+    """Whether a tag might declare one of ``names`` (it mentions it, outside the subset, or
+    writes an identifier with a \\u escape)."""
+    if python_tag(text) is not None:
+        return False
+    return "\\u" in text or any(re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) for name in names)
+
+
+class NotInPython(Exception):
+    """This tag, in this state, is left to the script engine."""
+
+
+class _Undefined:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED = _Undefined()
+
+
+def _tokens(text: str) -> list[tuple[str, object]] | None:
+    out: list[tuple[str, object]] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            return None
+        position = match.end()
+        kind = match.lastgroup
+        if kind == "space":
+            continue
+        token = match.group(kind)
+        if kind == "number":
+            out.append(("lit", _js_number(token)))
+        elif kind == "string":
+            out.append(("lit", token[1:-1] if token[0] == "'" else json.loads(token, strict=False)))
+        elif kind == "name" and token in ("true", "false", "null"):
+            out.append(("lit", {"true": True, "false": False, "null": None}[token]))
+        else:
+            out.append((kind, token))
+    return out
+
+
+def _js_number(text: str) -> int | float:
+    """A numeric literal's value as it comes back from the engine as JSON: an integral number
+    (under 1e21) is written without a fraction, -0 as 0."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+class _Syntax(Exception):
+    pass
+
+
+class _TagParser:
+    """Statements of the subset above, as tuples; ``_Syntax`` for anything else."""
+
+    def __init__(self, tokens: list[tuple[str, object]]):
+        self.tokens = tokens
+        self.at = 0
+        self.variables: set[str] = set()
+
+    def peek(self, offset: int = 0) -> tuple[str, object] | None:
+        index = self.at + offset
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def take(self, kind: str, value: object = None) -> object:
+        token = self.peek()
+        if token is None or token[0] != kind or (value is not None and token[1] != value):
+            raise _Syntax
+        self.at += 1
+        return token[1]
+
+    def accept(self, kind: str, value: object) -> bool:
+        token = self.peek()
+        if token is not None and token[0] == kind and token[1] == value:
+            self.at += 1
+            return True
+        return False
+
+    def property_name(self) -> str:
+        name = self.take("name")
+        if name in OBJECT_PROTOTYPE_NAMES:
+            raise _Syntax  # inherited, or an accessor: not a plain own property
+        return name
+
+    def statements(self) -> tuple:
+        out = []
+        while self.peek() is not None:
+            out.append(self.statement())
+            if self.peek() is not None:
+                self.take("punct", ";")
+        if not out:
+            raise _Syntax
+        return tuple(out)
+
+    def statement(self) -> tuple:
+        self.take("name", "out")
+        if self.accept("punct", "="):
+            return ("out", self.expression())
+        self.take("punct", ".")
+        name = self.property_name()
+        if self.accept("punct", "="):
+            return ("set", name, self.expression())
+        self.take("punct", ".")
+        self.take("name", "push")
+        self.take("punct", "(")
+        value = self.expression()
+        self.take("punct", ")")
+        return ("push", name, value)
+
+    def expression(self) -> tuple:
+        left = self.postfix()
+        while self.accept("punct", "||"):
+            left = ("or", left, self.postfix())
+        return left
+
+    def postfix(self) -> tuple:
+        node = self.primary()
+        while self.peek() == ("punct", ".") and self.peek(1) == ("name", "concat"):
+            self.at += 2
+            self.take("punct", "(")
+            argument = self.expression()
+            self.take("punct", ")")
+            node = ("concat", node, argument)
+        return node
+
+    def primary(self) -> tuple:
+        token = self.peek()
+        if token is None:
+            raise _Syntax
+        kind, value = token
+        if kind == "lit":
+            self.at += 1
+            return ("lit", value)
+        if token == ("punct", "["):
+            self.at += 1
+            items = []
+            if not self.accept("punct", "]"):
+                items.append(self.expression())
+                while self.accept("punct", ","):
+                    items.append(self.expression())
+                self.take("punct", "]")
+            return ("array", tuple(items))
+        if token == ("punct", "("):
+            self.at += 1
+            inner = self.expression()
+            self.take("punct", ")")
+            return inner
+        if kind != "name":
+            raise _Syntax
+        self.at += 1
+        if value == "rules":
+            self.take("punct", ".")
+            name = self.take("name")
+            if name == "latest" and self.accept("punct", "("):
+                self.take("punct", ")")
+                return ("latest",)
+            return ("rule", name)
+        if value == "meta":
+            for expected in (("punct", "."), ("name", "current"), ("punct", "("), ("punct", ")"),
+                             ("punct", "."), ("name", "text")):
+                self.take(*expected)
+            return ("text",)
+        if value == "out":
+            self.take("punct", ".")
+            return ("get", self.property_name())
+        if value in _RESERVED or value.startswith("__srgs"):
+            raise _Syntax
+        self.variables.add(value)
+        if self.accept("punct", "["):
+            key = self.expression()
+            self.take("punct", "]")
+            return ("index", value, key)
+        return ("variable", value)
+
+
+def python_tag(text: str) -> tuple[tuple, frozenset[str]] | None:
+    """The statements of a tag in the subset Python evaluates, with the header variables it
+    reads; None when the tag is anything else."""
+    tokens = _tokens(text)
+    if tokens is None:
         return None
-    name, call = match.groups()
-    if call is not None:
-        return LATEST if name == "latest" else None
-    return name
+    parser = _TagParser(tokens)
+    try:
+        return parser.statements(), frozenset(parser.variables)
+    except _Syntax:
+        return None
+
+
+def python_header(texts: tuple[str, ...]) -> dict[str, object] | None:
+    """The variables header tags declare when every header statement is
+    ``var NAME = LITERAL[, NAME = LITERAL]...;`` (a primitive, or an object literal of primitives
+    with non-index keys), else None. Such values never change: tags in the subset only read them."""
+    variables: dict[str, object] = {}
+    for text in texts:
+        tokens = _tokens(text)
+        if tokens is None:
+            return None
+        parser = _TagParser(tokens)
+        try:
+            while parser.peek() is not None:
+                parser.take("name", "var")
+                while True:
+                    name = parser.take("name")
+                    if name in _RESERVED or name.startswith("__srgs"):
+                        return None
+                    parser.take("punct", "=")
+                    variables[name] = _header_literal(parser)
+                    if not parser.accept("punct", ","):
+                        break
+                if parser.peek() is not None:
+                    parser.take("punct", ";")
+        except _Syntax:
+            return None
+    return variables
+
+
+def _header_literal(parser: _TagParser) -> object:
+    token = parser.peek()
+    if token is not None and token[0] == "lit":
+        parser.at += 1
+        return token[1]
+    parser.take("punct", "{")
+    values: dict[str, object] = {}
+    while not parser.accept("punct", "}"):
+        token = parser.peek()
+        if token is None or token[0] not in ("name", "lit") or not isinstance(token[1], str):
+            raise _Syntax
+        key = token[1]
+        if key == "__proto__" or key.isdigit():  # a prototype, or an index key (ordered first)
+            raise _Syntax
+        parser.at += 1
+        parser.take("punct", ":")
+        value = parser.peek()
+        if value is None or value[0] != "lit":
+            raise _Syntax
+        parser.at += 1
+        values[key] = value[1]
+        if not parser.accept("punct", ","):
+            parser.take("punct", "}")
+            break
+    return values
+
+
+class PythonScope:
+    """One rule's variables while Python evaluates its tags (what the runtime's frame holds)."""
+
+    __slots__ = ("out", "initial", "defined", "latest", "has_child", "parts", "program", "used_header")
+
+    def __init__(self, program: "GrammarProgram"):
+        self.initial: dict = {}
+        self.out: object = self.initial
+        self.defined: dict[str, object] | None = None
+        self.latest: object = None
+        self.has_child = False
+        self.parts: list[str] = []
+        self.program = program
+        self.used_header = False
+
+
+def compile_python(statements: tuple) -> Callable[[PythonScope], None]:
+    """A tag's statements (``python_tag``) as one function of a ``PythonScope``; it raises
+    ``NotInPython`` when the engine must decide."""
+    steps = tuple(_statement(statement) for statement in statements)
+    if len(steps) == 1:
+        return steps[0]
+
+    def run(scope: PythonScope) -> None:
+        for step in steps:
+            step(scope)
+
+    return run
+
+
+def run_python(function: Callable[[PythonScope], None], scope: PythonScope) -> None:
+    function(scope)
+
+
+def _statement(node: tuple) -> Callable[[PythonScope], None]:
+    kind = node[0]
+    if kind == "out":
+        value = _expression(node[1])
+
+        def assign(scope: PythonScope) -> None:
+            result = value(scope)
+            if result is UNDEFINED:
+                raise NotInPython
+            scope.out = result
+
+        return assign
+    name, value = node[1], _expression(node[2])
+    if kind == "set":
+        def set_property(scope: PythonScope) -> None:
+            target = scope.out
+            if target.__class__ is not dict:
+                raise NotInPython  # a property of a primitive, an array or null
+            result = value(scope)
+            if result is UNDEFINED:
+                raise NotInPython
+            target[name] = result
+
+        return set_property
+
+    def push(scope: PythonScope) -> None:
+        target = scope.out
+        if target.__class__ is not dict:
+            raise NotInPython
+        array = target.get(name)
+        if array.__class__ is not list:
+            raise NotInPython
+        result = value(scope)
+        if result is UNDEFINED:
+            raise NotInPython
+        array.append(result)
+
+    return push
+
+
+def _expression(node: tuple) -> Callable[[PythonScope], object]:
+    kind = node[0]
+    if kind == "lit":
+        constant = node[1]
+        return lambda scope: constant
+    if kind == "rule":
+        name = node[1]
+
+        def rule(scope: PythonScope) -> object:
+            defined = scope.defined
+            if defined is None or name not in defined:
+                raise NotInPython  # undefined, or an inherited property
+            return defined[name]
+
+        return rule
+    if kind == "get":
+        name = node[1]
+
+        def get(scope: PythonScope) -> object:
+            target = scope.out
+            if target.__class__ is not dict:
+                raise NotInPython
+            return target.get(name, UNDEFINED)
+
+        return get
+    if kind == "or":
+        left, right = _expression(node[1]), _expression(node[2])
+
+        def either(scope: PythonScope) -> object:
+            value = left(scope)
+            return value if _truthy(value) else right(scope)
+
+        return either
+    if kind == "array":
+        items = tuple(_expression(item) for item in node[1])
+
+        def array(scope: PythonScope) -> list:
+            values = [item(scope) for item in items]
+            if UNDEFINED in values:
+                raise NotInPython
+            return values
+
+        return array
+    if kind == "concat":
+        receiver, argument = _expression(node[1]), _expression(node[2])
+
+        def concat(scope: PythonScope) -> list:
+            head = receiver(scope)
+            if head.__class__ is not list:
+                raise NotInPython
+            tail = argument(scope)
+            if tail is UNDEFINED:
+                raise NotInPython
+            return head + tail if tail.__class__ is list else head + [tail]
+
+        return concat
+    if kind == "text":
+        return lambda scope: " ".join(scope.parts)
+    if kind == "latest":
+        def latest(scope: PythonScope) -> object:
+            if not scope.has_child or (scope.defined is not None and "latest" in scope.defined):
+                raise NotInPython  # undefined, or a child named latest replaced the function
+            return scope.latest
+
+        return latest
+    name = node[1]
+    if kind == "variable":
+        def variable(scope: PythonScope) -> object:
+            found = _header_value(scope, name)
+            if found.__class__ is dict:
+                raise NotInPython  # the object itself would be shared and could be changed
+            return found
+
+        return variable
+    key = _expression(node[2])
+
+    def index(scope: PythonScope) -> object:
+        found = _header_value(scope, name)
+        chosen = key(scope)
+        if found.__class__ is not dict or chosen.__class__ is not str:
+            raise NotInPython
+        if chosen in found:
+            return found[chosen]
+        if chosen in OBJECT_PROTOTYPE_NAMES:
+            raise NotInPython
+        return UNDEFINED
+
+    return index
+
+
+def _header_value(scope: PythonScope, name: str) -> object:
+    header = scope.program.python_header
+    if header is None or name not in header:
+        raise NotInPython
+    scope.used_header = True
+    return header[name]
+
+
+def _truthy(value: object) -> bool:
+    if value is UNDEFINED or value is None:
+        return False
+    kind = value.__class__
+    if kind is bool:
+        return value
+    if kind is int or kind is float:
+        return value == value and value != 0  # NaN and 0 are false
+    if kind is str:
+        return value != ""
+    return True

@@ -22,7 +22,7 @@ from interpreter.api import Interpreter, _garbage_words, semantics_of
 from interpreter.cases import read_cases
 from interpreter.parse import UNDECIDED, parse_words, pynini_parses, walk_best
 from interpreter.sisr import GrammarSemantics, SemanticError, SemanticEvaluator
-from interpreter.sisr_program import _NOT_LITERAL, literal_assignment, rule_reference
+from interpreter.sisr_program import _NOT_LITERAL, literal_assignment, python_tag
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 from srgs.compile import compile_bundle
 from srgs.errors import SrgsError
@@ -202,7 +202,7 @@ def test_walk_agrees_with_openfst_on_random_grammars(data):
 
 def _outcome(evaluate, tree):
     try:
-        return "value", json.dumps(evaluate(tree), sort_keys=True)  # 1 and 1.0, True and 1 differ
+        return "value", json.dumps(evaluate(tree))  # 1 and 1.0, True and 1 differ; so does key order
     except SemanticError as error:
         return "error", str(error), error.kind
 
@@ -312,25 +312,47 @@ def test_literal_tags_read_as_ecmascript_reads_them():
         with pytest.raises(SemanticError) as refused:
             SemanticEvaluator({"g": GrammarSemantics("semantics/1.0", (), None, (("main", (text,)),))})
         assert refused.value.kind == "syntax"
-    assert rule_reference("out = rules.a_b$;") == "a_b$" and rule_reference("out = rules['a'];") is None
+    assert python_tag("out = rules.a_b$;") == ((("out", ("rule", "a_b$")),), frozenset())
+    assert python_tag("out = rules['a'];") is None
 
 
 RULES = ("a", "b", "latest")
-PRIMITIVES = st.one_of(st.sampled_from(('"x"', "'y'", "1", "2.5", "-0", "1.0", "true", "false", "null")))
+PRIMITIVES = st.sampled_from(('"x"', "'y'", "1", "2.5", "-0", "1.0", "true", "false", "null", '""', "0"))
+HEADER = ('var T = {one: "1", "two three": 2, x: null, toString: "s"}; var P = 5, Z = 0;',)
+
+
+def _expressions():
+    leaves = st.one_of(
+        PRIMITIVES,
+        st.sampled_from(RULES).map(lambda name: f"rules.{name}"),
+        st.sampled_from(("rules.latest()", "meta.current().text", "out.k", "out.m", "P", "Z", "T",
+                         "T['one']", "T[meta.current().text]", "T.one", "undefined", "rules.toString")),
+    )
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, max_size=2).map(lambda items: f"[{', '.join(items)}]"),
+        st.tuples(inner, inner).map(lambda pair: f"({pair[0]} || {pair[1]})"),
+        st.tuples(inner, inner).map(lambda pair: f"{pair[0]}.concat({pair[1]})"),
+        inner.map(lambda key: f"T[{key}]"),
+    ), max_leaves=4)
+
+
+def _statements():
+    return st.one_of(
+        _expressions().map(lambda e: f"out = {e}"),
+        st.tuples(st.sampled_from("km"), _expressions()).map(lambda t: f"out.{t[0]} = {t[1]}"),
+        st.tuples(st.sampled_from("km"), _expressions()).map(lambda t: f"out.{t[0]}.push({t[1]})"),
+        st.sampled_from(("out.k = 1 + 1", "var T = 3", "out.k.push(out.k)", "out = out.k || {}")),  # the engine's
+    )
 
 
 def _tags():
-    return st.one_of(
-        PRIMITIVES.map(lambda v: ParseTag(f"out = {v};")),
-        st.sampled_from(RULES).map(lambda name: ParseTag(f"out = rules.{name};")),
-        st.just(ParseTag("out = rules.latest();")),
-        st.just(ParseTag("out.k = 1;")),  # script: the engine
-    )
+    return st.lists(_statements(), min_size=1, max_size=2).map(lambda items: ParseTag("; ".join(items) + ";"))
 
 
 def _trees():
     leaves = st.one_of(st.sampled_from(("one", "two three")).map(word), st.just(ParseGarbage(("uh",))), _tags())
-    grammars = st.sampled_from(("g", "g", "lit"))  # lit: semantics/1.0-literals
+    # g: scripts; h: with header variables; q: a header Python cannot make; lit: semantics/1.0-literals
+    grammars = st.sampled_from(("g", "g", "h", "h", "q", "lit"))
     return st.recursive(
         st.builds(lambda name, children, g: node(name, *children, grammar=g), st.sampled_from(RULES),
                   st.lists(leaves, max_size=3), grammars),
@@ -339,13 +361,55 @@ def _trees():
         max_leaves=10)
 
 
-EVALUATOR = SemanticEvaluator({"g": SCRIPT, "lit": GrammarSemantics("semantics/1.0-literals", (), None)})
+def _evaluator():
+    return SemanticEvaluator({
+        "g": SCRIPT,
+        "h": GrammarSemantics("semantics/1.0", HEADER, None),
+        "q": GrammarSemantics("semantics/1.0", ("var T = [1]; var P = 5, Z = 0;",), None),
+        "lit": GrammarSemantics("semantics/1.0-literals", (), None),
+    })
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EVALUATOR = _evaluator()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_trees())
 def test_python_evaluation_equals_the_engine_on_random_trees(tree):
-    assert _outcome(EVALUATOR.evaluate, tree) == _outcome(EVALUATOR.evaluate_in_engine, tree)
+    # twice: the first evaluation registers the tree's tags (the second sees them all up front)
+    for _ in range(2):
+        assert _outcome(EVALUATOR.evaluate, tree) == _outcome(EVALUATOR.evaluate_in_engine, tree)
+
+
+def test_pizza_needs_no_engine():
+    compiled, bundle = _builtin("pizza")
+    evaluator = SemanticEvaluator(semantics_of(bundle), sandbox_factory=_no_engine)
+    for text in _builtin_texts("pizza"):
+        for parse in parse_words(compiled, normalize_words(text)):
+            assert evaluator.evaluate(parse.tree) == SemanticEvaluator(semantics_of(bundle)).evaluate_in_engine(parse.tree)
+
+
+@pytest.mark.parametrize("tags, expected", [
+    (["out.a = [1]; out.a.push(out.a);"], "exception"),  # circular: JSON.stringify throws
+    (["var T = 1;", "out = T[meta.current().text];"], None),  # the rule's own var shadows the header's
+    (["out = T[meta.current().text];", "var T = 1;"], None),
+    (["out = T.one;"], None),
+    (["out.a = [1]; out.b = out.a;"], None),  # shared: copied as the engine's JSON copies
+])
+def test_subset_edge_cases_equal_the_engine(tags, expected):
+    evaluator = _evaluator()
+    tree = node("r", word("one"), *[ParseTag(text) for text in tags], grammar="h")
+    found = _outcome(evaluator.evaluate, tree)
+    assert found == _outcome(evaluator.evaluate_in_engine, tree)
+    if expected is not None:
+        assert found[0] == "error" and found[2] == expected
+
+
+def test_a_header_python_makes_is_read_not_run():
+    evaluator = SemanticEvaluator({"h": GrammarSemantics("semantics/1.0", HEADER, None)}, sandbox_factory=_no_engine)
+    assert evaluator.evaluate(node("r", word("two three"), ParseTag("out = T[meta.current().text];"), grammar="h")) == 2
+    assert evaluator.evaluate(node("r", word("one"), ParseTag("out.v = [P].concat(Z || 'z');"), grammar="h")) == \
+        {"v": [5, "z"]}
 
 
 def test_interpret_results_unchanged_by_the_fast_paths():
