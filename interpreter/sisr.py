@@ -26,7 +26,7 @@ from .script import (
     ScriptSandbox,
     SemanticError,
 )
-from .sisr_program import GrammarProgram, NotInPython, PythonScope, describe_tag, run_python
+from .sisr_program import PYTHON_WORK, GrammarProgram, NotInPython, PythonScope, describe_tag, run_python
 from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 
 if TYPE_CHECKING:
@@ -100,10 +100,11 @@ def _tree_shaped(value: object, seen: set[int]) -> bool:
 class _Fold:
     """One evaluation's state in ``SemanticEvaluator._fold``."""
 
-    __slots__ = ("root", "events", "used", "headers")
+    __slots__ = ("root", "events", "used", "headers", "budget")
 
     def __init__(self, root: "GrammarProgram", record: bool = True):
         self.root = root
+        self.budget = [PYTHON_WORK]
         self.events: list | None = [] if record else None
         self.used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
         self.headers: list[GrammarProgram] = []
@@ -235,7 +236,7 @@ class SemanticEvaluator:
             mark = len(events)
             events.append([program.index, name])
         ok = True
-        scope = PythonScope(program)
+        scope = PythonScope(program, fold.budget)
         parts = scope.parts
         cases: list[int] | None = None
         programs = self._programs

@@ -370,6 +370,19 @@ def _may_declare(text: str, names: frozenset[str]) -> bool:
     return "\\u" in text or any(re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) for name in names)
 
 
+# What Python may build for one evaluation (array elements copied, words joined) before it
+# leaves the parse to the engine, whose time and memory limits then apply: a tag that copies a
+# growing array on every repetition costs the square of the repetitions.
+PYTHON_WORK = 200_000
+
+
+def _spend(scope: "PythonScope", units: int) -> None:
+    budget = scope.budget
+    budget[0] -= units
+    if budget[0] < 0:
+        raise NotInPython
+
+
 class NotInPython(Exception):
     """This tag, in this state, is left to the script engine."""
 
@@ -612,9 +625,10 @@ def _header_literal(parser: _TagParser) -> object:
 class PythonScope:
     """One rule's variables while Python evaluates its tags (what the runtime's frame holds)."""
 
-    __slots__ = ("out", "initial", "defined", "latest", "has_child", "parts", "program", "used_header")
+    __slots__ = ("out", "initial", "defined", "latest", "has_child", "parts", "program", "used_header",
+                 "budget")
 
-    def __init__(self, program: "GrammarProgram"):
+    def __init__(self, program: "GrammarProgram", budget: list[int]):
         self.initial: dict = {}
         self.out: object = self.initial
         self.defined: dict[str, object] | None = None
@@ -623,6 +637,7 @@ class PythonScope:
         self.parts: list[str] = []
         self.program = program
         self.used_header = False
+        self.budget = budget  # [units left] shared by the evaluation (see PYTHON_WORK)
 
 
 def compile_python(statements: tuple) -> Callable[[PythonScope], None]:
@@ -720,6 +735,7 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
         items = tuple(_expression(item) for item in node[1])
 
         def array(scope: PythonScope) -> list:
+            _spend(scope, len(items))
             values = [item(scope) for item in items]
             if UNDEFINED in values:
                 raise NotInPython
@@ -736,11 +752,19 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
             tail = argument(scope)
             if tail is UNDEFINED:
                 raise NotInPython
-            return head + tail if tail.__class__ is list else head + [tail]
+            if tail.__class__ is list:
+                _spend(scope, len(head) + len(tail))
+                return head + tail
+            _spend(scope, len(head) + 1)
+            return head + [tail]
 
         return concat
     if kind == "text":
-        return lambda scope: " ".join(scope.parts)
+        def text(scope: PythonScope) -> str:
+            _spend(scope, len(scope.parts))
+            return " ".join(scope.parts)
+
+        return text
     if kind == "latest":
         def latest(scope: PythonScope) -> object:
             if not scope.has_child or (scope.defined is not None and "latest" in scope.defined):

@@ -425,3 +425,16 @@ def test_interpret_results_unchanged_by_the_fast_paths():
         [interpretation] = result.alternatives[0].interpretations
         assert interpretation.tree == expected[0].tree
         assert interpretation.value == grammar.evaluator.evaluate_in_engine(expected[0].tree, score=1.0)
+
+
+def test_python_work_is_bounded(monkeypatch):
+    from interpreter import sisr
+
+    tree = node("r", *[item for _ in range(50) for item in (word("one"), ParseTag("out.t = (out.t || []).concat([1]);"))])
+    calls = []
+    evaluator = SemanticEvaluator({"g": SCRIPT})
+    run = evaluator._run
+    monkeypatch.setattr(evaluator, "_run", lambda *args: calls.append(1) or run(*args))
+    assert evaluator.evaluate(tree) == {"t": [1] * 50} and not calls  # 50 * 51 / 2 copies: Python's
+    monkeypatch.setattr(sisr, "PYTHON_WORK", 1000)
+    assert evaluator.evaluate(tree) == {"t": [1] * 50} and calls  # over the budget: the engine's
