@@ -18,12 +18,12 @@ import pynini
 from ..bundle import GrammarBundle
 from ..errors import CompileError
 from ..model import Expansion, OneOf, Repeat, RuleRef, Sequence, SourceSpan, SpecialRef, Tag, Token
+from ..passes.recursion import RuleGraph, RuleKey, expansion_nullable
+from ..text import splits_characters, token_words
 from . import fsts
 from .options import CompileOptions
-from ..passes.recursion import RuleGraph, RuleKey, expansion_nullable
 from .symbols import ANY_LABEL, GARBAGE_LABEL, RULE_END_LABEL, SymbolBuilder
 from .weights import alternative_costs, repeat_costs
-from ..text import splits_characters, token_words
 
 
 class GrammarCompiler:
@@ -142,7 +142,7 @@ class GrammarCompiler:
         costs = alternative_costs([alt.weight for alt in node.alternatives])
         chains: list[tuple[list[tuple[int, int]], float]] = []
         pieces: list[pynini.Fst] = []
-        for alt, cost in zip(node.alternatives, costs):
+        for alt, cost in zip(node.alternatives, costs, strict=True):
             chain = self._chain(alt.expansion, rule[0])
             if chain is not None:
                 chains.append((chain, cost))
@@ -203,22 +203,26 @@ class GrammarCompiler:
             return fsts.void() if low > 0 else fsts.epsilon()
         optional = None if high is None else high - low
         consuming = body
+        skip = None
         if expansion_nullable(node.expansion, rule[0], self.bundle, self.graph.nullable):
             consuming = fsts.consuming_paths(body)
             if fsts.is_void(consuming):  # reads nothing: any number of occurrences counts as one
                 low, optional, consuming = (1, 0, body) if low else (0, 1, body)
+            elif low:
+                skip = fsts.silent_cost(body)
         if low == 1 and optional == 0:
             return body
         take, stop = repeat_costs(node.prob)
+        if skip is not None:
+            return self._skipping_chain(node.span, fsts.ArcTable.of(consuming), low, optional, take, stop, skip)
         return self._repeat_chain(node.span, fsts.ArcTable.of(body), low, fsts.ArcTable.of(consuming),
                                   optional, take, stop)
 
     def _repeat_chain(self, span: SourceSpan, body: fsts.ArcTable, low: int, consuming: fsts.ArcTable,
                       optional: int | None, take: float, stop: float) -> pynini.Fst:
-        size = low * body.size + (1 if optional is None else optional) * consuming.size
-        if size > self.options.max_states:
-            raise CompileError(f"repeat would need about {size} states, over the limit of "
-                               f"{self.options.max_states}", span)
+        """``low`` copies of ``body``, then ``optional`` (None: any number of) copies of
+        ``consuming``, ``take`` each, with ``stop`` to stop before the last."""
+        self._check_repeat_size(span, low * body.size + (1 if optional is None else optional) * consuming.size)
         fst = pynini.Fst()
         state = fst.add_state()
         fst.set_start(state)
@@ -226,14 +230,54 @@ class GrammarCompiler:
             state = body.splice(fst, state)
         if optional is None:
             fst.set_final(state, stop)
-            end = consuming.splice(fst, state, take)
-            fst.add_arc(end, fsts.Arc(0, 0, fsts.ONE, state))
+            consuming.splice(fst, state, take, end=state)
             return fst
         for _ in range(optional):
             fst.set_final(state, stop)
             state = consuming.splice(fst, state, take)
         fst.set_final(state)
         return fst
+
+    def _skipping_chain(self, span: SourceSpan, consuming: fsts.ArcTable, low: int, optional: int | None,
+                        take: float, stop: float, skip: float) -> pynini.Fst:
+        """The repeat of a nullable body whose paths that read nothing write nothing either and
+        cost at least ``skip``: only the number of occurrences that read words tells its paths
+        apart (the empty ones may stand anywhere among the ``low``, for the same events and
+        cost). So it is a chain of ``consuming`` copies, each place where it may end final
+        with the cheapest cost of that many (and any loop at ``take`` past ``low``).
+        Copying the body itself would give each copy an epsilon path to all the later ones,
+        and ``(a|$NULL)<6000>`` a quadratic epsilon removal and determinisation."""
+        count = low if optional is None else low + optional
+        self._check_repeat_size(span, (count + 1) * consuming.size)
+
+        def cheapest(reading: int) -> float:
+            """The least cost of ``reading`` occurrences that read words, ``k`` of them among
+            the ``low`` (the others empty) and ``j`` beyond, ``take`` each, ``stop`` below
+            the maximum. The cost falls as ``k`` grows but for ``stop``: two candidates."""
+            if optional is None:
+                return (low - reading) * skip + stop
+            costs = []
+            for k in {min(reading, low), reading - optional}:
+                if 0 <= k <= low:
+                    j = reading - k
+                    costs.append((low - k) * skip + j * take + (stop if j < optional else 0.0))
+            return min(costs)
+
+        fst = pynini.Fst()
+        state = fst.add_state()
+        fst.set_start(state)
+        for reading in range(count + 1):
+            fst.set_final(state, cheapest(reading))
+            if reading < count:
+                state = consuming.splice(fst, state)
+        if optional is None:
+            consuming.splice(fst, state, take, end=state)
+        return fst
+
+    def _check_repeat_size(self, span: SourceSpan, size: int) -> None:
+        if size > self.options.max_states:
+            raise CompileError(f"repeat would need about {size} states, over the limit of "
+                               f"{self.options.max_states}", span)
 
     def _check_size(self, fst: pynini.Fst, span: SourceSpan, what: str) -> None:
         if fst.num_states() > self.options.max_states:

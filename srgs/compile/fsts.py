@@ -7,6 +7,7 @@ them; the compiled grammar carries one table beside its FSTs.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from itertools import zip_longest
 
@@ -82,7 +83,7 @@ def self_loop(ilabel: int, olabel: int, cost: float) -> pynini.Fst:
 
 
 def is_void(fst: pynini.Fst) -> bool:
-    return fst.start() == pynini.NO_STATE_ID
+    return bool(fst.start() == pynini.NO_STATE_ID)
 
 
 def with_cost(fst: pynini.Fst, cost: float) -> pynini.Fst:
@@ -130,17 +131,51 @@ def consuming_paths(fst: pynini.Fst) -> pynini.Fst:
     return result
 
 
+def silent_cost(fst: pynini.Fst) -> float | None:
+    """The lowest cost of a path of ``fst`` that reads no word, when every such path writes
+    nothing either (then one such path stands for all of them); else None."""
+    silent: dict[int, list[tuple[int, int, float]]] = {}
+    for state in fst.states():
+        if fst.num_input_epsilons(state):
+            silent[state] = [(arc.nextstate, arc.olabel, float(arc.weight)) for arc in fst.arcs(state) if not arc.ilabel]
+    best = {fst.start(): 0.0}
+    frontier = [(0.0, fst.start())]
+    lowest = None
+    while frontier:
+        cost, state = heapq.heappop(frontier)
+        if cost > best[state]:
+            continue
+        final = float(fst.final(state))
+        if final != ZERO_COST and (lowest is None or cost + final < lowest):
+            lowest = cost + final
+        for target, olabel, weight in silent.get(state, ()):
+            if olabel:
+                return None
+            if cost + weight < best.get(target, ZERO_COST):
+                best[target] = cost + weight
+                heapq.heappush(frontier, (cost + weight, target))
+    return lowest
+
+
 @dataclass(frozen=True, slots=True)
 class ArcTable:
-    """An FST as plain tuples, to splice many copies of it into another FST quickly."""
+    """An FST as plain tuples, to splice many copies of it into another FST quickly.
+
+    ``joinable``: the FST's start state has no incoming arc and its one final state (final
+    cost 0, not the start) no outgoing arc, as a word, a word chain or a word list compiles.
+    Such a copy needs no epsilon arc: its start becomes the state it is spliced after and its
+    final state the state it ends in, so a counted repeat of it (``a<6000>``) is a plain
+    epsilon-free chain, already as small as the optimiser would make it.
+    """
 
     num_states: int
     start: int
     arcs: tuple[tuple[int, int, int, float, int], ...]
     finals: tuple[tuple[int, float], ...]
+    joinable: bool = False
 
     @classmethod
-    def of(cls, fst: pynini.Fst) -> "ArcTable":
+    def of(cls, fst: pynini.Fst) -> ArcTable:
         arcs = []
         finals = []
         for state in fst.states():
@@ -149,20 +184,54 @@ class ArcTable:
             final = float(fst.final(state))
             if final != ZERO_COST:
                 finals.append((state, final))
-        return cls(num_states=fst.num_states(), start=fst.start(), arcs=tuple(arcs), finals=tuple(finals))
+        start = fst.start()
+        joinable = (len(finals) == 1 and finals[0][1] == 0.0 and finals[0][0] != start
+                    and not any(source == finals[0][0] or target == start for source, _, _, _, target in arcs))
+        return cls(num_states=fst.num_states(), start=start, arcs=tuple(arcs), finals=tuple(finals),
+                   joinable=joinable)
 
     @property
     def size(self) -> int:
         return self.num_states + 1
 
-    def splice(self, target: pynini.Fst, entry: int, cost: float = 0.0) -> int:
-        """Copies this FST into ``target`` after state ``entry``; returns the state it ends in."""
+    def splice(self, target: pynini.Fst, entry: int, cost: float = 0.0, end: int | None = None) -> int:
+        """Copies this FST into ``target`` after state ``entry``; returns the state it ends in:
+        ``end`` when given (a loop back to ``entry``), else a new state. ``cost`` is added to
+        every path through the copy."""
+        if self.joinable:
+            return self._join(target, entry, cost, end)
         base = target.num_states()
         target.add_states(self.num_states)
         target.add_arc(entry, Arc(0, 0, cost, base + self.start))
         for state, ilabel, olabel, weight, nextstate in self.arcs:
             target.add_arc(base + state, Arc(ilabel, olabel, weight, base + nextstate))
-        end = target.add_state()
+        if end is None:
+            end = target.add_state()
         for state, weight in self.finals:
             target.add_arc(base + state, Arc(0, 0, weight, end))
+        return end
+
+    def _join(self, target: pynini.Fst, entry: int, cost: float, end: int | None) -> int:
+        """``splice`` without epsilon arcs: the start is ``entry``, the final state ``end``
+        and the cost goes on the arcs leaving the start (every path takes exactly one)."""
+        final = self.finals[0][0]
+        base = target.num_states()
+        target.add_states(self.num_states - 2)
+        if end is None:
+            end = target.add_state()
+        states = []
+        inner = base
+        for state in range(self.num_states):
+            if state == self.start:
+                states.append(entry)
+            elif state == final:
+                states.append(end)
+            else:
+                states.append(inner)
+                inner += 1
+        start = self.start
+        for state, ilabel, olabel, weight, nextstate in self.arcs:
+            if state == start:
+                weight += cost
+            target.add_arc(states[state], Arc(ilabel, olabel, weight, states[nextstate]))
         return end
