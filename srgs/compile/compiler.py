@@ -2,7 +2,8 @@
 
 Passes, in order: analyse the rule graph (refusing left recursion), compile every reachable
 rule once per recursion depth, join the active rules, trim, optimise the transducer (labels
-encoded, so determinisation keeps input and output together), derive the token acceptor.
+encoded, so determinisation keeps input and output together), derive the token acceptor and
+optimise it: both within the optimisation budget (see ``optimize``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import time
 from ..bundle import GrammarBundle
 from ..errors import CompileError
 from ..gc_pause import collector_paused
+from ..model import SourceSpan
 from ..passes.recursion import analyse_rules
 from .artifact import FORMAT, CompiledGrammar
 from .cache import bundle_hash, source_or_model_hash
 from .expansions import GrammarCompiler
-from .optimize import optimize_bounded
+from .optimize import Budget, OptimizeBudgetError, optimize_views
 from .options import COMPILER_VERSION, CompileOptions
 
 
@@ -24,11 +26,6 @@ def compile_bundle(bundle: GrammarBundle, *, options: CompileOptions | None = No
     """Compiles the active rules of ``bundle`` into a transducer and a token acceptor."""
     with collector_paused():  # many fresh acyclic tables and tuples: see srgs.gc_pause
         return _compile_bundle(bundle, options)
-
-
-def _optimize(fst, options: CompileOptions):
-    return optimize_bounded(fst, in_process_states=options.optimize_in_process_states,
-                            timeout_s=options.optimize_timeout_s, memory_bytes=options.optimize_memory_bytes)
 
 
 def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> CompiledGrammar:
@@ -48,14 +45,13 @@ def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> Co
     raw_states = transducer.num_states()
 
     clock = time.perf_counter()
-    optimized = options.optimize
-    if options.optimize:
-        transducer, optimized = _optimize(transducer, options)
+    budget = Budget(in_process_states=options.optimize_in_process_states, timeout_s=options.optimize_timeout_s,
+                    memory_bytes=options.optimize_memory_bytes)
+    try:
+        transducer, acceptor, optimized = optimize_views(transducer, budget, determinize=options.optimize)
+    except OptimizeBudgetError as error:
+        raise CompileError(str(error), _root_span(bundle)) from None
     transducer.arcsort("ilabel")
-    acceptor = transducer.copy().project("input")
-    acceptor.rmepsilon()
-    if optimized:
-        acceptor, optimized = _optimize(acceptor, options)
     acceptor.arcsort("ilabel")
     timings["optimize_s"] = time.perf_counter() - clock
 
@@ -89,6 +85,15 @@ def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> Co
         "stats": stats,
     }
     return CompiledGrammar(transducer, acceptor, list(compiler.symbols.symbols), metadata)
+
+
+def _root_span(bundle: GrammarBundle) -> SourceSpan:
+    """Where a whole-grammar problem is reported: the first active rule, else the grammar."""
+    main = bundle.main_grammar
+    for rule in main.rules:
+        if rule.name in bundle.active:
+            return rule.span
+    return main.span
 
 
 def describe(compiled: CompiledGrammar) -> str:
