@@ -408,6 +408,17 @@ class _Walker:
                 label = index.get(word)
                 if label is not None and label < len(RESERVED):
                     label = None
+            if len(frontier) == 1:  # the usual case: one state, one way on (known steps only)
+                [(state, (cost, back, ambiguous))] = frontier.items()
+                known_steps = memo.get(label, _NO_STEPS).get(state) if label is not None else ()
+                any_steps = memo.get(ANY_LABEL, _NO_STEPS).get(state)
+                if known_steps is not None and any_steps is not None and len(known_steps) + len(any_steps) == 1:
+                    target, step_cost, outs, weights, step_ambiguous = (known_steps or any_steps)[0]
+                    frontier = {target: [cost + step_cost, (back, outs, weights), ambiguous or step_ambiguous]}
+                    budget -= 1
+                    if budget < 0:
+                        raise _GiveUp
+                    continue
             reached: dict[int, list] = {}
             for read in ((label, ANY_LABEL) if label is not None else (ANY_LABEL,)):
                 by_state = memo.get(read)
@@ -533,6 +544,7 @@ class _Walker:
 
 
 _TOKEN, _TAG, _START, _STOP, _GARBAGE = range(5)
+_NO_STEPS: dict = {}
 
 
 def _weight(weight: pynini.Weight) -> float:

@@ -26,7 +26,7 @@ from .script import (
     ScriptSandbox,
     SemanticError,
 )
-from .sisr_program import PYTHON_WORK, GrammarProgram, NotInPython, PythonScope, describe_tag, run_python
+from .sisr_program import PYTHON_WORK, GrammarProgram, NotInPython, PythonScope, describe_tag
 from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 
 if TYPE_CHECKING:
@@ -240,6 +240,7 @@ class SemanticEvaluator:
         parts = scope.parts
         cases: list[int] | None = None
         programs = self._programs
+        plans = program._plans.get(name)
         for child in node.children:
             kind = child.__class__
             if kind is ParseToken or kind is ParseGarbage:
@@ -254,7 +255,11 @@ class SemanticEvaluator:
                     if events is not None:
                         events.append([scope.out])
                     continue
-                event = program.event(name, child.text)
+                plan = plans.get(child.text) if plans is not None else None
+                if plan is None or plan[2] != program.version:
+                    plan = program.plan(name, child.text)
+                    plans = program._plans.get(name)
+                event = plan[0]
                 if events is not None:
                     events.append(event)
                 if event.__class__ is tuple:
@@ -265,12 +270,11 @@ class SemanticEvaluator:
                 else:
                     cases.append(event)
                 if ok:
-                    statements = program.python_form(name, event)
-                    if statements is None:
+                    if plan[1] is None:
                         ok = False  # script: the engine runs it
                     else:
                         try:
-                            run_python(statements, scope)
+                            plan[1](scope)
                         except NotInPython:
                             ok = False
             else:

@@ -88,6 +88,7 @@ class GrammarProgram:
         self._scripted_chars = 0
         self._syntax: dict[str, str] = {}  # tag text -> the engine's complaint (bad tags only)
         self._python: dict = {}  # (rule, case) -> (tags in the rule then, python form)
+        self._plans: dict[str, dict[str, tuple]] = {}  # rule -> tag text -> plan()
         self._python_header: object = _NOT_LITERAL  # not made yet
         self._whole: str | None = None
         self.version = 0
@@ -149,6 +150,19 @@ class GrammarProgram:
                 return event
         self.require_supported(text)
         return self._register(rule, text, literal_assignment(text))
+
+    def plan(self, rule: str, text: str) -> tuple:
+        """``(event, python_form or None, version)`` of a tag of ``rule`` (registering it if new),
+        kept until a new script tag changes ``version``; ``_plans[rule][text]`` holds it."""
+        event = self.event(rule, text)
+        form = self.python_form(rule, event) if event.__class__ is int else None
+        plans = self._plans.get(rule)
+        if plans is None:
+            plans = self._plans.setdefault(rule, {})
+        elif len(plans) >= PLAN_ENTRIES:
+            plans.clear()  # a rule of a huge list: keep what recent parses used
+        found = plans[text] = (event, form, self.version)
+        return found
 
     def python_form(self, rule: str, k: int) -> "Callable[[PythonScope], None] | None":
         """Script tag ``k`` of ``rule`` as statements Python evaluates (``python_tag``), None
@@ -369,6 +383,8 @@ def _may_declare(text: str, names: frozenset[str]) -> bool:
         return False
     return "\\u" in text or any(re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) for name in names)
 
+
+PLAN_ENTRIES = 4096  # tag plans kept per rule
 
 # What Python may build for one evaluation (array elements copied, words joined) before it
 # leaves the parse to the engine, whose time and memory limits then apply: a tag that copies a
@@ -652,10 +668,6 @@ def compile_python(statements: tuple) -> Callable[[PythonScope], None]:
             step(scope)
 
     return run
-
-
-def run_python(function: Callable[[PythonScope], None], scope: PythonScope) -> None:
-    function(scope)
 
 
 def _statement(node: tuple) -> Callable[[PythonScope], None]:
