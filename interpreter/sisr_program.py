@@ -349,6 +349,7 @@ def literal_assignment(text: str) -> object:
 # is left to the engine (``NotInPython``). Statements, separated by ``;``:
 #
 #     out = EXPR            out.NAME = EXPR            out.NAME.push(EXPR)
+#     out += EXPR           out.NAME += EXPR           (two strings, or two numbers)
 #
 # EXPR: a literal, ``[EXPR, ...]``, ``(EXPR)``, ``EXPR || EXPR``, ``EXPR.concat(EXPR)``,
 # ``rules.NAME`` (a child matched earlier in the rule), ``rules.latest()``,
@@ -369,7 +370,7 @@ _TOKEN = re.compile("|".join((
     r"(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)(?![^\x00-\x7f])",
     r"(?P<number>-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?)(?![0-9A-Za-z_$.])",
     r"""(?P<string>"(?:[^"\\\n\r]|\\["\\/bfnrt])*"|'[^'\\\n\r]*')""",
-    r"(?P<punct>\|\||[=.,;()\[\]{}:])",
+    r"(?P<punct>\|\||\+=|[=.,;()\[\]{}:])",
 )), re.ASCII)
 
 
@@ -493,10 +494,14 @@ class _TagParser:
         self.take("name", "out")
         if self.accept("punct", "="):
             return ("out", self.expression())
+        if self.accept("punct", "+="):
+            return ("out", ("plus", ("out",), self.expression()))
         self.take("punct", ".")
         name = self.property_name()
         if self.accept("punct", "="):
             return ("set", name, self.expression())
+        if self.accept("punct", "+="):
+            return ("set", name, ("plus", ("get", name), self.expression()))
         self.take("punct", ".")
         self.take("name", "push")
         self.take("punct", "(")
@@ -771,6 +776,15 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
             return head + [tail]
 
         return concat
+    if kind == "out":
+        return lambda scope: scope.out
+    if kind == "plus":
+        left, right = _expression(node[1]), _expression(node[2])
+
+        def plus(scope: PythonScope) -> object:
+            return _plus(left(scope), right(scope))
+
+        return plus
     if kind == "text":
         def text(scope: PythonScope) -> str:
             _spend(scope, len(scope.parts))
@@ -815,6 +829,22 @@ def _header_value(scope: PythonScope, name: str) -> object:
         raise NotInPython
     scope.used_header = True
     return header[name]
+
+
+_EXACT = 2 ** 53  # integers a double holds exactly
+
+
+def _plus(left: object, right: object) -> object:
+    """``left + right`` where both are strings or both numbers (no conversion to reason about)."""
+    kind, other = left.__class__, right.__class__
+    if kind is str and other is str:
+        return left + right
+    if (kind is int or kind is float) and (other is int or other is float):
+        if (kind is int and abs(left) > _EXACT) or (other is int and abs(right) > _EXACT):
+            raise NotInPython
+        result = float(left) + float(right)  # the engine's double addition
+        return int(result) if result.is_integer() and abs(result) < 1e21 else result
+    raise NotInPython  # undefined, objects, mixed types: the engine's conversions
 
 
 def _truthy(value: object) -> bool:

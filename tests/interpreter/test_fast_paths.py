@@ -317,7 +317,8 @@ def test_literal_tags_read_as_ecmascript_reads_them():
 
 
 RULES = ("a", "b", "latest")
-PRIMITIVES = st.sampled_from(('"x"', "'y'", "1", "2.5", "-0", "1.0", "true", "false", "null", '""', "0"))
+PRIMITIVES = st.sampled_from(('"x"', "'y'", "1", "2.5", "-0", "1.0", "true", "false", "null", '""', "0",
+                              "999999999999999", "0.1"))
 HEADER = ('var T = {one: "1", "two three": 2, x: null, toString: "s"}; var P = 5, Z = 0;',)
 
 
@@ -341,6 +342,8 @@ def _statements():
         _expressions().map(lambda e: f"out = {e}"),
         st.tuples(st.sampled_from("km"), _expressions()).map(lambda t: f"out.{t[0]} = {t[1]}"),
         st.tuples(st.sampled_from("km"), _expressions()).map(lambda t: f"out.{t[0]}.push({t[1]})"),
+        _expressions().map(lambda e: f"out += {e}"),
+        st.tuples(st.sampled_from("km"), _expressions()).map(lambda t: f"out.{t[0]} += {t[1]}"),
         st.sampled_from(("out.k = 1 + 1", "var T = 3", "out.k.push(out.k)", "out = out.k || {}")),  # the engine's
     )
 
@@ -381,12 +384,15 @@ def test_python_evaluation_equals_the_engine_on_random_trees(tree):
         assert _outcome(EVALUATOR.evaluate, tree) == _outcome(EVALUATOR.evaluate_in_engine, tree)
 
 
-def test_pizza_needs_no_engine():
-    compiled, bundle = _builtin("pizza")
+@pytest.mark.parametrize("name", ["pizza", "digits"])
+def test_builtin_script_grammars_need_no_engine(name):
+    compiled, bundle = _builtin(name)
     evaluator = SemanticEvaluator(semantics_of(bundle), sandbox_factory=_no_engine)
-    for text in _builtin_texts("pizza"):
-        for parse in parse_words(compiled, normalize_words(text)):
-            assert evaluator.evaluate(parse.tree) == SemanticEvaluator(semantics_of(bundle)).evaluate_in_engine(parse.tree)
+    for text in _builtin_texts(name):
+        for parse in parse_words(compiled, normalize_words(text, mode=bundle.main_grammar.mode)):
+            value = evaluator.evaluate(parse.tree)
+            assert _outcome(lambda tree: value, parse.tree) == \
+                _outcome(SemanticEvaluator(semantics_of(bundle)).evaluate_in_engine, parse.tree)
 
 
 @pytest.mark.parametrize("tags, expected", [
