@@ -165,6 +165,38 @@ def test_an_exponential_determinisation_is_not_done_in_process():
     assert optimize.determinization_is_cheap(chain, 4000)
 
 
+def word_list(count: int) -> pynini.Fst:
+    """``count`` two-word entries, many sharing their first word (not deterministic)."""
+    fst = pynini.Fst()
+    start, final = fst.add_state(), fst.add_state()
+    fst.set_start(start)
+    fst.set_final(final)
+    for entry in range(count):
+        middle = fst.add_state()
+        fst.add_arc(start, pynini.Arc(10 + entry % 100, 0, 0.0, middle))
+        fst.add_arc(middle, pynini.Arc(1000 + entry, 0, 0.0, final))
+    return fst
+
+
+def two_tracks(steps: int) -> pynini.Fst:
+    """Two parallel tracks, each step leading from both to both: 2^steps paths."""
+    fst = pynini.Fst()
+    tracks = [(fst.add_state(), fst.add_state()) for _ in range(steps + 1)]
+    fst.set_start(tracks[0][0])
+    for here, there in zip(tracks, tracks[1:], strict=False):
+        for source in here:
+            for target in there:
+                fst.add_arc(source, pynini.Arc(1, 1, 0.0, target))
+    fst.set_final(tracks[-1][0])
+    return fst
+
+
+def test_a_word_list_is_determinised_in_process_by_its_path_count():
+    # in_process_states=0: no subset construction tried here, only the path-count bound
+    assert optimize.determinization_is_cheap(optimize._encoded(word_list(20_000))[0], 0)
+    assert not optimize.determinization_is_cheap(optimize._encoded(two_tracks(64))[0], 0)
+
+
 def test_a_small_but_exponential_grammar_is_determinised_in_the_child():
     # 30 states, 2^26 subsets: once determinised in process, whatever the budget said
     bundle = single(seq(rep(alts(tok("a"), tok("b")), 0, None), alts(tok("a"), tok("c")),
