@@ -376,7 +376,7 @@ def _evaluator():
 EVALUATOR = _evaluator()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_trees())
 def test_python_evaluation_equals_the_engine_on_random_trees(tree):
     # twice: the first evaluation registers the tree's tags (the second sees them all up front)
@@ -444,3 +444,24 @@ def test_python_work_is_bounded(monkeypatch):
     assert evaluator.evaluate(tree) == {"t": [1] * 50} and not calls  # 50 * 51 / 2 copies: Python's
     monkeypatch.setattr(sisr, "PYTHON_WORK", 1000)
     assert evaluator.evaluate(tree) == {"t": [1] * 50} and calls  # over the budget: the engine's
+
+
+def test_fast_paths_are_shared_safely_by_threads():
+    import threading
+
+    pizza = Interpreter.load("builtin:pizza")
+    texts = _builtin_texts("pizza") * 20
+    expected = [pizza.interpret(text) for text in texts]
+    failures: list[str] = []
+
+    def run() -> None:
+        for text, want in zip(texts, expected):
+            if pizza.interpret(text) != want:
+                failures.append(text)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
