@@ -50,7 +50,7 @@ _INFINITY = float("inf")
 # The walk's limits: past them the parse is left to pynini (same result, C++ speed).
 WALK_BUDGET = 20_000  # relaxations (candidate path extensions) per parse
 SMALL_STATE = 64  # a state with more arcs is read by binary search per label (if arcs are sorted)
-MEMO_ENTRIES = 200_000  # memoised transitions per grammar before the memo starts again
+MEMO_ENTRIES = 50_000  # entries per memo of a grammar's walk before that memo starts again
 
 
 def parse_words(compiled: CompiledGrammar, words: Sequence[str], *, nbest: int = 1) -> list[Parse]:
@@ -227,7 +227,7 @@ class _Walker:
                 if not (symbol.startswith("<") and symbol.endswith(">")) or not index.isdigit():
                     raise ValueError(f"output label {label} ({symbol!r}) is not a parse event")
                 event = (kind, int(index))
-            self._events[label] = event
+            self._remember(self._events, label, event)
         return event
 
     # --- arcs -----------------------------------------------------------------------------
