@@ -132,7 +132,7 @@ def run_cases(cases: list[Case], interpret: Callable[[Case], Any]) -> list[CaseO
     return outcomes
 
 
-def same_value(a: Any, b: Any) -> bool:
+def same_value(a: object, b: object) -> bool:
     """Equality of JSON values: booleans are not numbers (``true`` != ``1``), 2 == 2.0."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b

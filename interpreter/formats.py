@@ -30,7 +30,7 @@ import re
 from lxml import etree
 
 from .results import RecognitionResult
-from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
+from .tree import ParseGarbage, ParseNode, ParseRule, ParseTag, ParseToken
 
 MRCP_NS = "urn:ietf:params:xml:ns:mrcpv2"
 EMMA_NS = "http://www.w3.org/2003/04/emma"
@@ -39,7 +39,7 @@ EMMA_NS = "http://www.w3.org/2003/04/emma"
 # --- JSON ---------------------------------------------------------------------------------
 
 
-def to_json_dict(result: RecognitionResult) -> dict:
+def to_json_dict(result: RecognitionResult) -> dict[str, object]:
     """The RECOGNITION_RESULT JSON body (``alternatives`` is empty on NO_MATCH)."""
     alternatives = [] if result.status != "RECOGNIZED" else [
         {
@@ -51,7 +51,7 @@ def to_json_dict(result: RecognitionResult) -> dict:
         }
         for alt in result.alternatives
     ]
-    body = {
+    body: dict[str, object] = {
         "alternatives": alternatives,
         "segment_index": 0,
         "last_segment": True,
@@ -175,7 +175,8 @@ def to_nlsml(result: RecognitionResult, *, input_text: str | None = None) -> str
     """RFC 6787 NLSML: one ``<interpretation>`` per interpretation, or a ``<nomatch/>``; a
     FAILURE is MRCP's semantics-failure (``input_text``: the text, when the result has none)."""
     ns = f"{{{MRCP_NS}}}"
-    root = etree.Element(ns + "result", nsmap={None: MRCP_NS})
+    # lxml-stubs type nsmap keys as str; lxml takes None for the default namespace
+    root = etree.Element(ns + "result", nsmap={None: MRCP_NS})  # type: ignore[dict-item]
     mode = _nlsml_mode(result)
     if result.status == "FAILURE":
         text, lm = _failed_input(result, input_text)
@@ -262,7 +263,7 @@ def to_emma(result: RecognitionResult, *, mode: str | None = None, medium: str |
 def tree_notation(tree: ParseRule) -> str:
     """``$rule[child,...]``: tokens double-quoted as written, tags ``{!{text}!}``, no garbage."""
     parts: list[str] = []
-    stack: list = [tree]
+    stack: list[str | ParseNode] = [tree]  # nodes, and the brackets and commas between them
     while stack:
         node = stack.pop()
         if isinstance(node, str):

@@ -73,6 +73,14 @@ class PreparedGrammar:
                              weight_cost=weight_cost)
 
 
+@dataclass(slots=True)
+class _Built:
+    """What an activation builds on first use."""
+
+    interpreter: Interpreter | None = None
+    constraint: GrammarConstraint | None = None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Activation:
     """Grammars active together, each with a weight (a START_RECOGNITION grammar list).
@@ -84,26 +92,26 @@ class Activation:
     grammars: tuple[PreparedGrammar, ...]
     weights: tuple[float, ...]
     options: InterpreterOptions
-    _built: dict = field(default_factory=dict, repr=False)
+    _built: _Built = field(default_factory=_Built, repr=False)
 
     def interpreter(self) -> Interpreter:
         """An interpreter over these grammars (shared by every caller of this activation)."""
-        found = self._built.get("interpreter")
+        found = self._built.interpreter
         if found is None:
             names = [grammar.name for grammar in self.grammars]
             costs = weight_costs(names, self.weights)
             found = Interpreter([g.active(cost) for g, cost in zip(self.grammars, costs, strict=True)],
                                 options=self.options)
-            self._built["interpreter"] = found
+            self._built.interpreter = found
         return found
 
     def constraint(self) -> GrammarConstraint:
         """The weighted union of these grammars over one word table, for a decoder's search."""
-        found = self._built.get("constraint")
+        found = self._built.constraint
         if found is None:
             found = GrammarConstraint([ConstraintGrammar(g.name, g.compiled, w)
                                        for g, w in zip(self.grammars, self.weights, strict=True)])
-            self._built["constraint"] = found
+            self._built.constraint = found
         return found
 
 

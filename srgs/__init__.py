@@ -7,7 +7,7 @@ where: ``FILE:LINE:COL: message``.
 """
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> str:
     if name == "__version__":  # looked up on demand: package metadata costs start-up time
         return version()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,6 +24,9 @@ import urllib.parse
 
 from .model import SourceSpan
 
+# One problem as JSON: file, line, column (null when not known), message, severity.
+ErrorRecord = dict[str, str | int | None]
+
 
 def display_source(source: str) -> str:
     """A source as a message shows it: a local ``file:`` URI as its path, anything else as is."""
@@ -51,15 +54,15 @@ class SrgsError(Exception):
         """One ``FILE:LINE:COL: error: MESSAGE`` line per problem (the compiler convention)."""
         return [f"{self._where()}error: {self.message}"]
 
-    def records(self, file: str | None = None) -> list[dict]:
+    def records(self, file: str | None = None) -> list[ErrorRecord]:
         """One JSON-ready object per problem: ``file``, ``line``, ``column`` (null when not
         known), ``message``, ``severity``; ``file`` is the span's source, else ``file``."""
         span = self.span
-        known = span is not None and span.line > 0
+        known = span if span is not None and span.line > 0 else None
         return [{
             "file": display_source(span.source) if span is not None else file,
-            "line": span.line if known else None,
-            "column": span.column if known else None,
+            "line": known.line if known is not None else None,
+            "column": known.column if known is not None else None,
             "message": self.message,
             "severity": "error",
         }]
@@ -133,28 +136,28 @@ class CompileLimitError(CompileError, LimitExceededError):
 
 
 class GrammarErrors(SrgsError):
-    """Several problems found in one pass; ``errors`` keeps them in source order."""
+    """Several problems found in one pass; ``errors`` keeps them in source order. ``code`` is the
+    code of the first problem: what a protocol reports for the whole set."""
+
+    code = "GRAMMAR_INVALID"  # the code of an empty set
 
     def __init__(self, errors: list[SrgsError] | tuple[SrgsError, ...]):
         self.errors = tuple(sorted(errors, key=_position_key))
         super().__init__("\n".join(str(e) for e in self.errors), self.errors[0].span if self.errors else None)
+        if self.errors:
+            self.code = self.errors[0].code
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
 
-    @property  # type: ignore[override]
-    def code(self) -> str:
-        """The code of the first problem: what a protocol reports for the whole set."""
-        return self.errors[0].code if self.errors else "GRAMMAR_INVALID"
-
     def diagnostics(self) -> list[str]:
         return [line for error in self.errors for line in error.diagnostics()]
 
-    def records(self, file: str | None = None) -> list[dict]:
+    def records(self, file: str | None = None) -> list[ErrorRecord]:
         return [record for error in self.errors for record in error.records(file)]
 
 
-def _position_key(error: SrgsError):
+def _position_key(error: SrgsError) -> tuple[str, int, int]:
     span = error.span
     if span is None:
         return ("", 0, 0)

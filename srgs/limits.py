@@ -42,7 +42,8 @@ class Limits:
 
     def max_bytes(self, kind: SourceKind) -> int:
         """The size limit for a grammar from ``kind`` ("file", "http" or "inline")."""
-        return getattr(self, _KIND_FIELDS[kind])
+        sizes = {"file": self.max_grammar_bytes, "http": self.max_fetch_bytes, "inline": self.max_inline_bytes}
+        return sizes[kind]
 
 
 DEFAULT_LIMITS = Limits()

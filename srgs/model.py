@@ -16,14 +16,20 @@ Canonical form (what makes ``parse(serialise(g)) == g`` hold across the two form
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeGuard
 
 Scope = Literal["public", "private"]
 Mode = Literal["voice", "dtmf"]
 SpecialName = Literal["NULL", "VOID", "GARBAGE"]
 
 SPECIAL_NAMES: tuple[str, ...] = ("NULL", "VOID", "GARBAGE")
+
+
+def is_special_name(name: str) -> TypeGuard[SpecialName]:
+    """Whether ``name`` is one of ``SPECIAL_NAMES`` (``$NULL``, ``$VOID``, ``$GARBAGE``)."""
+    return name in SPECIAL_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +48,7 @@ UNKNOWN_SPAN = SourceSpan("<unknown>", 0, 0)
 
 
 def _span() -> SourceSpan:
-    return field(default=UNKNOWN_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=UNKNOWN_SPAN, compare=False, repr=False)
 
 
 # --- expansions (SRGS §2) -------------------------------------------------------------------
@@ -142,7 +148,7 @@ class Repeat:
 Expansion = Token | RuleRef | SpecialRef | Tag | Sequence | OneOf | Repeat
 
 
-def sequence(items, *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN) -> Expansion:
+def sequence(items: Iterable[Expansion], *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN) -> Expansion:
     """Build a canonical sequence: nested language-less sequences flattened, a lone item unwrapped."""
     flat: list[Expansion] = []
     for item in items:
@@ -155,7 +161,7 @@ def sequence(items, *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN)
     return Sequence(items=tuple(flat), lang=lang, span=span)
 
 
-def one_of(alternatives, *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN) -> Expansion:
+def one_of(alternatives: Iterable[Alternative], *, lang: str | None = None, span: SourceSpan = UNKNOWN_SPAN) -> Expansion:
     """Build a canonical one-of: a lone unweighted alternative is unwrapped (kept in a one-item
     sequence when the one-of carries a language, as ``<item xml:lang>`` / ``(x)!lang`` would)."""
     alts = tuple(alternatives)
@@ -241,7 +247,7 @@ class Grammar:
         return None
 
 
-def iter_expansions(expansion: Expansion):
+def iter_expansions(expansion: Expansion) -> Iterator[Expansion]:
     """Every node of an expansion tree, depth first, parents before children."""
     stack = [expansion]
     while stack:

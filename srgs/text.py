@@ -29,7 +29,9 @@ _CJK_CHARACTER = re.compile("([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9
 
 def splits_characters(language: str | None) -> bool:
     """Whether ``language`` is one whose CJK characters are words of their own."""
-    return bool(language) and language.split("-", 1)[0].lower() in CHARACTER_WORD_LANGUAGES
+    if not language:
+        return False
+    return language.split("-", 1)[0].lower() in CHARACTER_WORD_LANGUAGES
 
 
 def _is_separator(char: str) -> bool:
@@ -56,7 +58,7 @@ def normalize_words(
         return tuple(keys)
     folded = text.casefold()
     chars = [" " if _is_separator(ch) else ch for ch in folded]
-    words = []
+    words: list[str] = []
     if by_character is None:
         by_character = splits_characters(language)
     for word in "".join(chars).split():

@@ -2,7 +2,7 @@
 error translation while lark drives them.
 
 lark calls the lexer and the builder's callbacks without a handle for per-read state, so the
-current read lives in a thread-local (``STATE.ctx``) that ``read_abnf`` sets and clears.
+current read lives in a thread-local (``STATE.ctx``) that ``read_abnf`` sets and deletes.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from lark import Token as LarkToken
 from ..errors import GrammarSyntaxError, InputLimitError
 from ..limits import Limits
 from ..model import Lexicon, Meta, Rule, SourceSpan, Tag
-
-STATE = threading.local()
 
 
 class ReadContext:
@@ -33,7 +31,7 @@ class ReadContext:
     __slots__ = ("source", "limits", "phrases", "phrase_parts", "open", "docs", "doc_index", "last_end",
                  "header", "seen", "lexicons", "metas", "tags", "rules", "begin", "stop", "semis")
 
-    def __init__(self, source: str, limits: Limits, phrase_parts: re.Pattern | None = None):
+    def __init__(self, source: str, limits: Limits, phrase_parts: re.Pattern[str] | None = None):
         self.source = source
         self.limits = limits
         self.phrases = phrase_parts is not None
@@ -53,7 +51,9 @@ class ReadContext:
         self.semis: list[int] | None = None
 
     def span(self, token: LarkToken) -> SourceSpan:
-        return SourceSpan(self.source, token.line, token.column)
+        line, column = token.line, token.column
+        assert line is not None and column is not None  # the lexer gives every token its position
+        return SourceSpan(self.source, line, column)
 
     def error(self, message: str, token: LarkToken) -> GrammarSyntaxError:
         return GrammarSyntaxError(message, self.span(token))
@@ -62,3 +62,26 @@ class ReadContext:
         """Refuse expansions nested deeper than the limits allow (SRGS imposes no bound)."""
         if depth > self.limits.max_nesting:
             raise InputLimitError(f"expansions nested deeper than {self.limits.max_nesting} levels", span)
+
+
+def start_of(token: LarkToken) -> int:
+    """The offset ``token`` starts at (the lexer gives every token its position)."""
+    offset = token.start_pos
+    assert offset is not None
+    return offset
+
+
+def end_of(token: LarkToken) -> int:
+    """The offset after ``token`` (the lexer gives every token its position)."""
+    offset = token.end_pos
+    assert offset is not None
+    return offset
+
+
+class _ReadState(threading.local):
+    """The read in progress on this thread: ``ctx`` exists from ``read_abnf``'s start to its end."""
+
+    ctx: ReadContext
+
+
+STATE = _ReadState()

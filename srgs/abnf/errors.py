@@ -51,8 +51,8 @@ def describe_unexpected(error: UnexpectedInput, ctx: ReadContext, text: str) -> 
     token, expected = error.token, set(error.expected) - {"PHRASE", "CHOICE"}  # the fast lexer's own tokens
     state = getattr(error, "state", None)
     stack = getattr(state, "value_stack", None) or []
-    previous = stack[-1] if stack else None
-    previous_type = previous.type if isinstance(previous, LarkToken) else None
+    previous = stack[-1] if stack and isinstance(stack[-1], LarkToken) else None  # a node: not a token
+    previous_type = previous.type if previous is not None else None
     found = "the end of the grammar" if token.type == "$END" else repr(token.value)
     line, column = token.line, token.column
     if token.type == "SEMI" and previous_type == "EQUAL":
@@ -65,9 +65,9 @@ def describe_unexpected(error: UnexpectedInput, ctx: ReadContext, text: str) -> 
         return (f"expected '{closer}' to close the '{opener.value}' at line {opener.line}, "
                 f"column {opener.column}; found {found}", line, column)
     if "SEMI" in expected and expected & _EXPANSION_START:
-        if token.type == "EQUAL" and previous_type == "RULE_REF":
-            return (f"expected ';' after rule definition (before {previous.value})",
-                    previous.line, previous.column)
+        if token.type == "EQUAL" and previous is not None and previous_type == "RULE_REF":
+            where = ctx.span(previous)
+            return f"expected ';' after rule definition (before {previous.value})", where.line, where.column
         if token.type in ("REPEAT", "LANG", "WEIGHT"):
             return f"{_NAMES[token.type]} cannot stand here: found {found}", line, column
         return f"expected ';' after rule definition, found {found}", line, column

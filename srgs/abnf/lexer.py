@@ -15,13 +15,17 @@ last unit only), so either token stands for the same parse as its tokens read on
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import NoReturn
 
 from lark import Token as LarkToken
+from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
-from lark.lexer import Lexer, PatternStr
+from lark.lexer import Lexer, LexerState, PatternStr, TerminalDef
+from lark.parsers.lalr_parser_state import ParserState
 
 from ..errors import GrammarSyntaxError
-from .context import STATE
+from .context import STATE, ReadContext
 
 # white space and comments, but not a /** doc comment */ (those are tokens, for @example); atomic,
 # so that a comment always ends at its first */ (no backtracking to a later one)
@@ -33,7 +37,7 @@ _CLOSERS = frozenset({"RPAR", "RSQB"})
 _RUNS = frozenset({"PHRASE", "CHOICE"})
 
 
-def fast_regexps(terminals: dict) -> dict[str, str]:
+def fast_regexps(terminals: dict[str, TerminalDef]) -> dict[str, str]:
     """``PHRASE``: a run of plain units with no postfix after the last one; ``CHOICE``: two or
     more such runs, each with an optional weight, separated by ``|``, that make up a whole
     ``alternatives``. Atomic groups keep each part exactly the token the one-by-one lexer reads."""
@@ -52,14 +56,14 @@ class ContextualLexer(Lexer):
 
     __future_interface__ = 2
 
-    def __init__(self, lexer_conf):
+    def __init__(self, lexer_conf: LexerConf) -> None:
         self.terminals = {t.name: t for t in lexer_conf.terminals if t.name not in lexer_conf.ignore}
         self.terminals["DOC_COMMENT"] = next(t for t in lexer_conf.terminals if t.name == "DOC_COMMENT")
         self.skip = re.compile(SKIP)
         self.fast = fast_regexps(self.terminals)
-        self.by_accepts: dict[tuple[frozenset, bool], re.Pattern] = {}
+        self.by_accepts: dict[tuple[frozenset[str], bool], re.Pattern[str]] = {}
 
-    def _pattern(self, accepts: frozenset, phrases: bool) -> re.Pattern:
+    def _pattern(self, accepts: frozenset[str], phrases: bool) -> re.Pattern[str]:
         pattern = self.by_accepts.get((accepts, phrases))
         if pattern is None:
             names = [name for name in accepts if name in self.terminals] + ["DOC_COMMENT"]
@@ -75,16 +79,16 @@ class ContextualLexer(Lexer):
             self.by_accepts[accepts, phrases] = pattern
         return pattern
 
-    def lex(self, lexer_state, parser_state):
+    def lex(self, lexer_state: LexerState, parser_state: ParserState[int]) -> Iterator[LarkToken]:
         ctx = STATE.ctx
-        text = lexer_state.text.text
+        text: str = lexer_state.text.text
         end = len(text) if ctx.stop is None else ctx.stop
         states = parser_state.parse_conf.states
         phrases = ctx.phrases
         semis = ctx.semis
         pos, line, line_start = ctx.begin
         counted = pos
-        cache: dict = {}
+        cache: dict[int, re.Pattern[str]] = {}
         while True:
             position = parser_state.position
             pattern = cache.get(position)
@@ -92,15 +96,18 @@ class ContextualLexer(Lexer):
                 pattern = cache[position] = self._pattern(frozenset(states[position]), phrases)
             match = pattern.match(text, pos, end)
             if match is None:
-                if self.skip.match(text, pos, end).end() == end:
+                skipped = self.skip.match(text, pos, end)
+                assert skipped is not None  # SKIP matches the empty string too
+                failed = skipped.end()
+                if failed == end:
                     return
-                failed = self.skip.match(text, pos, end).end()
                 newlines = text.count("\n", counted, failed)
                 if newlines:
                     line += newlines
                     line_start = text.rfind("\n", counted, failed) + 1
                 self._fail(text, failed, end, line, failed - line_start + 1, frozenset(states[position]), parser_state)
             kind = match.lastgroup
+            assert kind is not None  # every alternative of the pattern is a named group
             start, pos = match.span(kind)
             newlines = text.count("\n", counted, start)
             if newlines:
@@ -127,7 +134,7 @@ class ContextualLexer(Lexer):
             yield token
 
     @staticmethod
-    def _run(token: LarkToken, ctx):
+    def _run(token: LarkToken, ctx: ReadContext) -> Iterator[LarkToken]:
         """A fast-mode run, with the nesting depth the one-by-one tokens would have: its ``[``
         counts while the parser reduces with the run as lookahead (``apply_postfixes``)."""
         if "[" in token:  # conservatively: a '[' in a quoted token or tag counts too
@@ -139,7 +146,8 @@ class ContextualLexer(Lexer):
         yield token
         ctx.open.pop()
 
-    def _fail(self, text, pos, end, line, column, accepts, parser_state):
+    def _fail(self, text: str, pos: int, end: int, line: int, column: int, accepts: frozenset[str],
+              parser_state: ParserState[int]) -> NoReturn:
         for name, term in self.terminals.items():  # a terminal of another state: UnexpectedToken
             match = re.compile(term.pattern.to_regexp()).match(text, pos, end)
             if match and name != "DOC_COMMENT":

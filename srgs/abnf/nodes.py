@@ -7,13 +7,15 @@ token: a ``PHRASE`` becomes exactly what its tokens read one by one would have b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lark import Token as LarkToken
+from lark.lexer import TerminalDef
 
 from ..errors import GrammarSyntaxError
 from ..model import (
-    SPECIAL_NAMES,
     Alternative,
+    Expansion,
     OneOf,
     Repeat,
     RuleRef,
@@ -22,6 +24,7 @@ from ..model import (
     SpecialRef,
     Tag,
     Token,
+    is_special_name,
     one_of,
 )
 from ..text import DTMF_KEY_WORDS
@@ -31,6 +34,12 @@ from .lexer import PHRASE_PARTS, SKIP
 _REPEAT = re.compile(r"<\s*(\d+)\s*(-\s*(\d*))?\s*(?:/\s*([^/\s]+)\s*/)?\s*>")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _LANG_NODES = (Token, RuleRef, Repeat, Sequence, OneOf)
+
+# What a grammar rule's callback hands up (abnf.lark): a lexer token (a ``?atom`` inlined), the
+# alternatives of a one-of, one weighted alternative, or a node built below.
+Item = LarkToken | list[Alternative] | Alternative | Expansion
+# a weight as written, and where
+_Weight = tuple[str, SourceSpan]
 
 
 # --- leaves (§2.2 tokens, §2.3 rule references, §2.6 tags) ------------------------------------
@@ -53,9 +62,9 @@ def quoted_token(text: str, span: SourceSpan, ctx: ReadContext) -> Token:
     return Token(text=text, span=span)
 
 
-def rule_ref(text: str, span: SourceSpan, ctx: ReadContext):
+def rule_ref(text: str, span: SourceSpan, ctx: ReadContext) -> SpecialRef | RuleRef:
     name = text[1:]
-    if name in SPECIAL_NAMES:
+    if is_special_name(name):
         return SpecialRef(name=name, span=span)
     return RuleRef(uri="#" + name, span=span)
 
@@ -67,7 +76,7 @@ def external_ref(text: str, span: SourceSpan, ctx: ReadContext, media_type: str 
     return RuleRef(uri=uri, media_type=media_type, span=span)
 
 
-def phrase(text: str, span: SourceSpan, ctx: ReadContext):
+def phrase(text: str, span: SourceSpan, ctx: ReadContext) -> Expansion:
     """A ``PHRASE`` token's units: one node, or a language-less sequence the caller flattens."""
     (nodes, _), = _split(text, span, ctx)
     return nodes[0] if len(nodes) == 1 else Sequence(items=tuple(nodes), span=nodes[0].span)
@@ -75,7 +84,7 @@ def phrase(text: str, span: SourceSpan, ctx: ReadContext):
 
 def choice(text: str, span: SourceSpan, ctx: ReadContext) -> list[Alternative]:
     """A ``CHOICE`` token's alternatives, as the ``choice`` callback hands them up."""
-    alternatives = []
+    alternatives: list[Alternative] = []
     for nodes, weight in _split(text, span, ctx):
         expansion = nodes[0] if len(nodes) == 1 else Sequence(items=tuple(nodes), span=nodes[0].span)
         if weight is None:
@@ -85,20 +94,24 @@ def choice(text: str, span: SourceSpan, ctx: ReadContext) -> list[Alternative]:
     return alternatives
 
 
-def _split(text: str, span: SourceSpan, ctx: ReadContext) -> list[tuple[list, tuple | None]]:
+def _split(text: str, span: SourceSpan, ctx: ReadContext) -> list[tuple[list[Expansion], _Weight | None]]:
     """(units, weight) of each alternative in a run the fast lexer matched (so well formed)."""
-    alternatives = []
-    nodes: list = []
-    outer: list = nodes
-    bracket = weight = None
+    alternatives: list[tuple[list[Expansion], _Weight | None]] = []
+    nodes: list[Expansion] = []
+    outer: list[Expansion] = nodes
+    bracket = span  # where the open '[' is (each ']' follows its '[')
+    weight: _Weight | None = None
     source, line = span.source, span.line
     line_start = 1 - span.column  # the offset in ``text`` of the current line's first column
     counted = 0
     multiline = "\n" in text
     leaves = LEAVES
     plain_words = ctx.header["mode"] != "dtmf"  # a bare token is then just its text (§2.2.1)
-    for match in ctx.phrase_parts.finditer(text):
+    parts = ctx.phrase_parts
+    assert parts is not None  # a PHRASE or CHOICE token comes from the fast mode only
+    for match in parts.finditer(text):
         kind = match.lastgroup
+        assert kind is not None  # every alternative of the pattern is a named group
         start = match.start(kind)
         if multiline:
             newlines = text.count("\n", counted, start)
@@ -132,18 +145,28 @@ def weight_value(text: str) -> float:
     return float(text.strip("/ \t\n"))
 
 
-LEAVES = {
+def tag(text: str, span: SourceSpan, ctx: ReadContext) -> Tag:
+    return Tag(text=text[1:-1], span=span)
+
+
+def block_tag(text: str, span: SourceSpan, ctx: ReadContext) -> Tag:
+    return Tag(text=text[3:-3], span=span)
+
+
+# a tag token's node (§2.6), from its text, its span and the read: by the token's type
+TAGS: dict[str, Callable[[str, SourceSpan, ReadContext], Tag]] = {"TAG": tag, "BLOCK_TAG": block_tag}
+# a leaf token's node, from its text, its span and the read: by the token's type
+LEAVES: dict[str, Callable[[str, SourceSpan, ReadContext], Expansion]] = {
     "BARE_TOKEN": bare_token,
     "QUOTED_TOKEN": quoted_token,
     "RULE_REF": rule_ref,
     "EXTERNAL_REF": external_ref,
-    "TAG": lambda text, span, ctx: Tag(text=text[1:-1], span=span),
-    "BLOCK_TAG": lambda text, span, ctx: Tag(text=text[3:-3], span=span),
+    **TAGS,
 }
 _PARTS = frozenset(PHRASE_PARTS)
 
 
-def phrase_parts_pattern(terminals: dict) -> re.Pattern:
+def phrase_parts_pattern(terminals: dict[str, TerminalDef]) -> re.Pattern[str]:
     """The pattern that splits a ``PHRASE`` or ``CHOICE`` into its parts, from ``abnf.lark``'s terminals."""
     parts = [f"(?P<{name}>{terminals[name].pattern.to_regexp()})" for name in PHRASE_PARTS + ("WEIGHT",)]
     parts += [r"(?P<LSQB>\[)", r"(?P<RSQB>\])", r"(?P<VBAR>\|)"]
@@ -154,14 +177,13 @@ def unescape(text: str) -> str:
     return _ESCAPE.sub(r"\1", text) if "\\" in text else text
 
 
-def to_expansion(item, ctx: ReadContext):
+def to_expansion(item: Item, ctx: ReadContext) -> Expansion:
     """An expansion from whatever a grammar rule handed up: a lexer token, choices or a node."""
-    kind = type(item)
-    if kind is LarkToken:
-        return LEAVES[item.type](item.value, SourceSpan(ctx.source, item.line, item.column), ctx)
-    if kind is list:
+    if isinstance(item, LarkToken):
+        return LEAVES[item.type](item.value, ctx.span(item), ctx)
+    if isinstance(item, list):
         return one_of(item, span=item[0].span)
-    if kind is Alternative:
+    if isinstance(item, Alternative):
         return OneOf(alternatives=(item,), span=item.span)
     return item
 
@@ -169,32 +191,33 @@ def to_expansion(item, ctx: ReadContext):
 # --- postfixes (§2.5 repeats, §2.7 language attachments) -------------------------------------
 
 
-def with_lang(expansion, lang: str):
+def with_lang(expansion: Expansion, lang: str) -> Expansion:
     """§2.7 ``!lang`` on a token, rule reference, repeat or group; otherwise wrap the node."""
     if isinstance(expansion, _LANG_NODES) and expansion.lang is None:
-        kind = type(expansion)
-        if kind is Token:
+        if type(expansion) is Token:
             return Token(text=expansion.text, lang=lang, span=expansion.span)
-        if kind is RuleRef:
+        if type(expansion) is RuleRef:
             return RuleRef(uri=expansion.uri, media_type=expansion.media_type, lang=lang, span=expansion.span)
-        if kind is Repeat:
+        if type(expansion) is Repeat:
             return Repeat(expansion=expansion.expansion, min=expansion.min, max=expansion.max,
                           prob=expansion.prob, lang=lang, span=expansion.span)
     return Sequence(items=(expansion,), lang=lang, span=expansion.span)
 
 
-def repeat(expansion, tok: LarkToken, ctx: ReadContext) -> Repeat:
+def repeat(expansion: Expansion, tok: LarkToken, ctx: ReadContext) -> Repeat:
     """§2.5 ``<n>``, ``<n-m>``, ``<n->`` with an optional ``/prob/``."""
-    low, dash, high, prob = _REPEAT.fullmatch(tok.value).groups()
-    low = int(low)
-    high = low if dash is None else (int(high) if high else None)
+    bounds = _REPEAT.fullmatch(tok.value)
+    assert bounds is not None  # abnf.lark's REPEAT has this form
+    low_text, dash, high_text, prob = bounds.groups()
+    low = int(low_text)
+    high = low if dash is None else (int(high_text) if high_text else None)
     if high is not None and high < low:
         raise ctx.error(f"repeat maximum {high} is below its minimum {low}", tok)
     return Repeat(expansion=expansion, min=low, max=high, prob=None if prob is None else float(prob),
                   span=expansion.span)
 
 
-def apply_postfixes(expansion, postfixes, ctx: ReadContext):
+def apply_postfixes(expansion: Expansion, postfixes: list[LarkToken], ctx: ReadContext) -> Expansion:
     ctx.check_nesting(len(ctx.open) + len(postfixes), ctx.span(postfixes[-1]))
     for postfix in postfixes:
         if postfix.type == "REPEAT":

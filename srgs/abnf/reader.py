@@ -24,13 +24,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import GrammarSyntaxError, InputLimitError, SrgsError
 from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
-from ..model import Grammar, Rule, SourceSpan, SpecialRef
+from ..model import Grammar, Rule, Scope, SourceSpan, SpecialRef
 from .builder import ModelBuilder, grammar_of
-from .context import STATE, ReadContext
+from .context import STATE, ReadContext, start_of
 from .errors import describe_unexpected
 from .lexer import SKIP_ALL, ContextualLexer
 from .nodes import phrase_parts_pattern
@@ -89,14 +89,16 @@ def _read(data: bytes | str, source: str, limits: Limits, kind: SourceKind, prob
         raise GrammarSyntaxError(message, SourceSpan(source, line, column)) from None
 
 
-def _parse(parser: Lark, text: str, ctx: ReadContext, start: str = "start") -> Grammar:
+def _parse(parser: Lark, text: str, ctx: ReadContext, start: str = "start") -> Grammar | None:
+    """The grammar (``start``), or None (``body``, ``rules``: what they read is in ``ctx``)."""
     STATE.ctx = ctx
     try:
-        return parser.parse(text, start=start)
+        # lark types parse() as returning a tree; with a transformer it returns what the builder does
+        return parser.parse(text, start=start)  # type: ignore[return-value]
     except VisitError as error:  # only if lark wraps a builder error; ours are raised as is
         raise error.orig_exc from None
     finally:
-        STATE.ctx = None
+        del STATE.ctx
 
 
 # --- error recovery: every syntax error of a grammar in one read ------------------------------
@@ -128,7 +130,8 @@ class _Recovery:
     that fails, the statement in error is read again token by token for its diagnostic.
     """
 
-    def __init__(self, parser: Lark, text: str, source: str, limits: Limits, phrase_parts, problems: list[SrgsError]):
+    def __init__(self, parser: Lark, text: str, source: str, limits: Limits, phrase_parts: re.Pattern[str],
+                 problems: list[SrgsError]):
         self.parser = parser
         self.text = text
         self.source = source
@@ -167,7 +170,8 @@ class _Recovery:
                 return self._grammar()
             begin, start, fast = self._position(resume, begin), "rules" if ctx.rules else "body", True
 
-    def _attempt(self, begin: tuple[int, int, int], stop: int | None, start: str, fast: bool = False):
+    def _attempt(self, begin: tuple[int, int, int], stop: int | None, start: str,
+                 fast: bool = False) -> tuple[GrammarSyntaxError, int] | None:
         """None if the text from ``begin`` (to ``stop``) reads, else (error, offset of the error);
         ``fast``: in the lexer's fast mode."""
         ctx = self.ctx
@@ -179,8 +183,10 @@ class _Recovery:
         except UnexpectedInput as error:
             message, line, column = describe_unexpected(error, ctx, self.text)
             if isinstance(error, UnexpectedCharacters):
-                offset = error.pos_in_stream
+                # lark declares pos_in_stream as None; UnexpectedCharacters sets the offset
+                offset: int = error.pos_in_stream  # type: ignore[assignment]
             else:
+                assert isinstance(error, UnexpectedToken)  # LALR raises no other (describe_unexpected checks)
                 token = error.token
                 offset = token.start_pos if token.type != "$END" else len(self.text)
             return GrammarSyntaxError(message, SourceSpan(self.source, line, column)), offset
@@ -198,7 +204,7 @@ class _Recovery:
         self._attempt(position, end, start if start_offset == begin[0] else ("rules" if ctx.rules else "body"))
         ctx.semis = semis
 
-    def _resume_point(self, statement: int, offset: int) -> tuple[int, re.Match | None, re.Match | None]:
+    def _resume_point(self, statement: int, offset: int) -> tuple[int, re.Match[str] | None, re.Match[str] | None]:
         """Where to read on, and the rule head or header keyword the statement in error starts with."""
         text, pos, first = self.text, statement, True
         head = keyword = None
@@ -218,10 +224,11 @@ class _Recovery:
             first = False
             pos = match.end()
 
-    def _placeholder(self, head: re.Match, begin: tuple[int, int, int]) -> None:
+    def _placeholder(self, head: re.Match[str], begin: tuple[int, int, int]) -> None:
         """The rule in error, as a rule that matches nothing: its name stays defined."""
         words = head.group("head").split()
-        name, scope = words[-1][1:], words[0] if len(words) > 1 else "private"
+        name = words[-1][1:]
+        scope: Scope = "public" if len(words) > 1 and words[0] == "public" else "private"
         offset = head.start("head") + len(head.group("head")) - len(words[-1])
         _, line, line_start = self._position(offset, begin)
         span = SourceSpan(self.source, line, offset - line_start + 1)
@@ -233,7 +240,7 @@ class _Recovery:
     def _docs_before(self, offset: int) -> int:
         docs = self.ctx.docs
         count = len(docs)
-        while count and docs[count - 1].start_pos >= offset:
+        while count and start_of(docs[count - 1]) >= offset:
             count -= 1
         return count
 
@@ -264,7 +271,7 @@ class _Recovery:
 
 
 @lru_cache(maxsize=1)
-def _parser() -> tuple[Lark, object]:
+def _parser() -> tuple[Lark, re.Pattern[str]]:
     """The parser, and the pattern that splits the fast lexer's phrases (both from abnf.lark)."""
     grammar = (Path(__file__).with_name("abnf.lark")).read_text(encoding="utf-8")
     parser = Lark(grammar, parser="lalr", lexer=ContextualLexer, transformer=ModelBuilder(),

@@ -11,21 +11,32 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Protocol
 
 from ..errors import GrammarSyntaxError
 from ..model import (
     SPECIAL_NAMES,
+    Expansion,
     Grammar,
     OneOf,
     Repeat,
     Rule,
     RuleRef,
     Sequence,
+    SourceSpan,
     SpecialRef,
     Tag,
     Token,
 )
 from ..text import DTMF_KEY_WORDS
+
+
+class _Located(Protocol):
+    """What an error is reported at: a model node, rule, declaration or grammar."""
+
+    @property
+    def span(self) -> SourceSpan: ...
+
 
 _BARE = re.compile(r'[^\s;|*+?()\[\]{}<>/$!="~]+')
 _RULE_NAME = re.compile(r"[^\W\d][\w\-]*")
@@ -62,7 +73,7 @@ def write_abnf(grammar: Grammar) -> str:
 
 
 def _rule(rule: Rule, writer: _Writer, grammar: Grammar) -> list[str]:
-    lines = []
+    lines: list[str] = []
     if rule.examples:
         lines.append("/**")
         for example in rule.examples:
@@ -83,39 +94,38 @@ class _Writer:
     def __init__(self, mode: str):
         self.dtmf = mode == "dtmf"
 
-    def choice(self, node) -> str:
+    def choice(self, node: Expansion) -> str:
         """Where alternatives may stand unparenthesised: a rule body, inside ( ) or [ ]."""
         if type(node) is OneOf and node.lang is None and _is_choice(node):
             return self.alternatives(node)
         return self.sequence(node)
 
-    def sequence(self, node) -> str:
+    def sequence(self, node: Expansion) -> str:
         """Where a sequence may stand unparenthesised: an alternative."""
         if type(node) is Sequence and node.lang is None and len(node.items) > 1:
             return " ".join(self.unit(item) for item in node.items)
         return self.unit(node)
 
-    def unit(self, node) -> str:
+    def unit(self, node: Expansion) -> str:
         """A sequence item or the operand of a postfix ``<m-n>`` / ``!lang``."""
-        kind = type(node)
-        if kind is Token:
+        if type(node) is Token:
             return self.token(node) + _lang(node.lang)
-        if kind is RuleRef:
+        if type(node) is RuleRef:
             return _rule_ref(node) + _lang(node.lang)
-        if kind is SpecialRef:
+        if type(node) is SpecialRef:
             return "$" + node.name
-        if kind is Tag:
+        if type(node) is Tag:
             return _tag(node)
-        if kind is Repeat:
+        if type(node) is Repeat:
             return self.repeat(node)
-        if kind is Sequence:
+        if type(node) is Sequence:
             if node.lang is None:
                 if len(node.items) == 1:
                     return self.unit(node.items[0])
                 return "(" + " ".join(self.unit(item) for item in node.items) + ")"
             # the reader turns `(x)!l` into Sequence((x,), l): x must not be a bare choice
             return "(" + " ".join(self.unit(item) for item in node.items) + ")" + _lang(node.lang)
-        if kind is OneOf:
+        if type(node) is OneOf:
             if not _is_choice(node):
                 # one unweighted alternative: `(x)!l` reads back as Sequence((x,), l), same meaning
                 inner = self.unit(node.alternatives[0].expansion)
@@ -124,7 +134,7 @@ class _Writer:
         raise TypeError(f"not an expansion: {node!r}")
 
     def alternatives(self, node: OneOf) -> str:
-        parts = []
+        parts: list[str] = []
         for alt in node.alternatives:
             weight = "" if alt.weight is None else f"/{_number(alt.weight, alt)}/ "
             parts.append(weight + self.sequence(alt.expansion))
@@ -179,19 +189,19 @@ def _lang(lang: str | None) -> str:
     return "!" + lang
 
 
-def _language(lang: str, where) -> str:
+def _language(lang: str, where: _Located) -> str:
     if not _LANGUAGE.fullmatch(lang):
         raise GrammarSyntaxError(f"language {lang!r} cannot be written in ABNF", where.span)
     return lang
 
 
-def _rule_name(name: str, where) -> str:
+def _rule_name(name: str, where: _Located) -> str:
     if not _RULE_NAME.fullmatch(name):
         raise GrammarSyntaxError(f"rule name {name!r} cannot be written in ABNF", where.span)
     return name
 
 
-def _angle(value: str, where) -> str:
+def _angle(value: str, where: _Located) -> str:
     if ">" in value or "\n" in value:
         raise GrammarSyntaxError(f"{value!r} cannot be written between < > in ABNF", where.span)
     return f"<{value}>"
@@ -201,7 +211,7 @@ def _string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _number(value: float, where) -> str:
+def _number(value: float, where: _Located) -> str:
     if not math.isfinite(value):
         raise GrammarSyntaxError(f"{value!r} cannot be written as an ABNF weight or probability", where.span)
     return repr(float(value))

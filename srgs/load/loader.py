@@ -69,11 +69,10 @@ def parse_grammar(
     appended to it and the model read around them is returned (``None`` if there is none).
     """
     text = data if isinstance(data, str) else None
-    if text is not None:
-        data = text.encode("utf-8")
+    raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        check_size(len(data), kind, limits, "grammar", SourceSpan(source, 0, 0))
-        form = sniff_form(data, source)
+        check_size(len(raw), kind, limits, "grammar", SourceSpan(source, 0, 0))
+        form = sniff_form(raw, source)
     except SrgsError as exc:
         if problems is None:
             raise
@@ -82,11 +81,11 @@ def parse_grammar(
     if form == "xml":
         from ..xml.reader import read_xml
 
-        return read_xml(data, source, limits=limits, kind=kind, problems=problems)
+        return read_xml(raw, source, limits=limits, kind=kind, problems=problems)
     from ..abnf.reader import read_abnf
 
     # ABNF text is read as text: its header's charset, if any, named the encoding of bytes
-    return read_abnf(data if text is None else text, source, limits=limits, kind=kind, problems=problems)
+    return read_abnf(raw if text is None else text, source, limits=limits, kind=kind, problems=problems)
 
 
 def grammar_with_problems(

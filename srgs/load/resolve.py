@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
 
@@ -143,7 +144,7 @@ def resolve(
     )
 
 
-def _external_refs(grammar: Grammar):
+def _external_refs(grammar: Grammar) -> Iterator[RuleRef]:
     for rule in grammar.rules:
         for node in iter_expansions(rule.expansion):
             if isinstance(node, RuleRef) and not node.is_local:

@@ -156,7 +156,7 @@ def _fetch_http(uri: str, limits: Limits, span: SourceSpan | None) -> bytes:
     request = urllib.request.Request(uri, headers={"Accept": "application/srgs+xml, application/srgs"})
     try:
         with urllib.request.urlopen(request, timeout=limits.fetch_timeout_s) as response:  # noqa: S310 (scheme checked)
-            data = response.read(limit + 1)
+            data: bytes = response.read(limit + 1)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise ResolveError(f"cannot fetch {uri}: {getattr(exc, 'reason', exc)}", span) from None
     if len(data) > limit:

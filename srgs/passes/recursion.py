@@ -8,6 +8,8 @@ position of each reference on it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from ..bundle import GrammarBundle
@@ -27,6 +29,8 @@ from ..model import (
 from ..text import token_words
 
 RuleKey = tuple[str, str]  # (grammar key, rule name)
+# each rule's references in order, with the rule each one reaches
+References = dict[RuleKey, tuple[tuple[RuleRef, RuleKey], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,7 @@ class RuleGraph:
     """
 
     rules: dict[RuleKey, Rule]
-    references: dict[RuleKey, tuple[tuple[RuleRef, RuleKey], ...]]
+    references: References
     nullable: frozenset[RuleKey]
     components: tuple[tuple[RuleKey, ...], ...]
     component: dict[RuleKey, int]
@@ -62,7 +66,7 @@ class RuleGraph:
             stack.extend(target for _, target in self.references.get(key, ()) if target not in seen)
         components = tuple(members for members in self.components if members[0] in seen)
         old_index = {members: index for index, members in enumerate(self.components)}
-        component = {}
+        component: dict[RuleKey, int] = {}
         for index, members in enumerate(components):
             if members[0] in self.component:
                 assert self.component[members[0]] == old_index[members]
@@ -79,7 +83,7 @@ def analyse_rules(bundle: GrammarBundle, roots: list[RuleKey]) -> RuleGraph:
     nullable = _nullable_rules(bundle, rules, references)
     _refuse_left_recursion(bundle, rules, references, nullable)
     components = _strong_components(references, roots)
-    recursive = {}
+    recursive: dict[RuleKey, int] = {}
     for index, members in enumerate(components):
         if len(members) > 1 or any(target == members[0] for _, target in references[members[0]]):
             for key in members:
@@ -103,10 +107,10 @@ def _lookup(bundle: GrammarBundle, key: RuleKey, ref: RuleRef | None) -> Rule:
     return rule
 
 
-def _reachable(bundle: GrammarBundle, roots: list[RuleKey]):
+def _reachable(bundle: GrammarBundle, roots: list[RuleKey]) -> tuple[dict[RuleKey, Rule], References]:
     rules: dict[RuleKey, Rule] = {}
-    references: dict[RuleKey, tuple[tuple[RuleRef, RuleKey], ...]] = {}
-    stack = [(key, None) for key in reversed(roots)]
+    references: References = {}
+    stack: list[tuple[RuleKey, RuleRef | None]] = [(key, None) for key in reversed(roots)]
     while stack:
         key, via = stack.pop()
         if key in rules:
@@ -124,7 +128,7 @@ def _reachable(bundle: GrammarBundle, roots: list[RuleKey]):
 
 
 def expansion_nullable(expansion: Expansion, grammar_key: str, bundle: GrammarBundle,
-                       nullable_rules, memo: dict[int, bool] | None = None) -> bool:
+                       nullable_rules: AbstractSet[RuleKey], memo: dict[int, bool] | None = None) -> bool:
     """Whether an expansion can match the empty word sequence (tags and NULL match nothing).
 
     ``memo`` (node id -> answer) may be shared by calls made while ``nullable_rules`` is fixed.
@@ -156,7 +160,7 @@ def expansion_nullable(expansion: Expansion, grammar_key: str, bundle: GrammarBu
     return walk(expansion)
 
 
-def _nullable_rules(bundle, rules, references) -> set[RuleKey]:
+def _nullable_rules(bundle: GrammarBundle, rules: dict[RuleKey, Rule], references: References) -> set[RuleKey]:
     """The least fixpoint over the rules something refers to (no other rule's answer is asked);
     a rule without references is decided by the first pass alone."""
     nullable: set[RuleKey] = set()
@@ -174,7 +178,8 @@ def _nullable_rules(bundle, rules, references) -> set[RuleKey]:
     return nullable
 
 
-def _left_references(expansion: Expansion, grammar_key: str, bundle, nullable, memo) -> list[RuleRef]:
+def _left_references(expansion: Expansion, grammar_key: str, bundle: GrammarBundle, nullable: AbstractSet[RuleKey],
+                     memo: dict[int, bool]) -> list[RuleRef]:
     """The references an expansion can reach before it consumes a word."""
     if isinstance(expansion, RuleRef):
         return [expansion]
@@ -195,7 +200,8 @@ def _left_references(expansion: Expansion, grammar_key: str, bundle, nullable, m
     return []
 
 
-def _refuse_left_recursion(bundle, rules, references, nullable) -> None:
+def _refuse_left_recursion(bundle: GrammarBundle, rules: dict[RuleKey, Rule], references: References,
+                           nullable: AbstractSet[RuleKey]) -> None:
     memo: dict[int, bool] = {}
     edges = {
         key: [(ref, bundle.target(key[0], ref))
@@ -210,7 +216,7 @@ def _refuse_left_recursion(bundle, rules, references, nullable) -> None:
         # Iterative depth-first search keeping the path of (rule, reference taken) pairs.
         path: list[tuple[RuleKey, RuleRef | None]] = [(root, None)]
         on_path = {root: 0}
-        iters = [iter(edges[root])]
+        iters: list[Iterator[tuple[RuleRef, RuleKey]]] = [iter(edges[root])]
         while iters:
             step = next(iters[-1], None)
             if step is None:
@@ -221,7 +227,8 @@ def _refuse_left_recursion(bundle, rules, references, nullable) -> None:
                 continue
             ref, target = step
             if target in on_path:
-                cycle = path[on_path[target] + 1:] + [(target, ref)]
+                # only the root has no reference, and it is before the slice
+                cycle = [(key, taken) for key, taken in path[on_path[target] + 1:] if taken is not None] + [(target, ref)]
                 _raise_cycle(bundle, target, cycle)
             if target in done:
                 continue
@@ -230,7 +237,7 @@ def _refuse_left_recursion(bundle, rules, references, nullable) -> None:
             iters.append(iter(edges[target]))
 
 
-def _raise_cycle(bundle, start: RuleKey, cycle) -> None:
+def _raise_cycle(bundle: GrammarBundle, start: RuleKey, cycle: list[tuple[RuleKey, RuleRef]]) -> None:
     hops = " -> ".join(f"{rule_display(bundle, key)} (at {ref.span})" for key, ref in cycle)
     raise GrammarValidationError(
         f"left recursion: {rule_display(bundle, start)} -> {hops}; a rule must match a word "
@@ -239,7 +246,7 @@ def _raise_cycle(bundle, start: RuleKey, cycle) -> None:
     )
 
 
-def _strong_components(references, roots) -> list[list[RuleKey]]:
+def _strong_components(references: References, roots: list[RuleKey]) -> list[list[RuleKey]]:
     """Tarjan's algorithm, iteratively; components come out dependencies first."""
     index: dict[RuleKey, int] = {}
     low: dict[RuleKey, int] = {}

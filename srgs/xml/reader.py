@@ -21,25 +21,30 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar, cast
 
 from lxml import etree
+from lxml.etree import _Element
 
 from ..errors import GrammarSyntaxError, InputLimitError, SrgsError
 from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from ..model import (
-    SPECIAL_NAMES,
     Alternative,
     Expansion,
     Grammar,
     Lexicon,
     Meta,
+    Mode,
     Repeat,
     Rule,
     RuleRef,
+    Scope,
     SourceSpan,
     SpecialRef,
     Tag,
     Token,
+    is_special_name,
     one_of,
     sequence,
 )
@@ -54,9 +59,11 @@ _WS = " \t\r\n"  # XML white space (XML 1.0 §2.3 S); Unicode spaces such as U+3
 _WS_RUN = re.compile(r"[ \t\r\n]+")
 _REPEAT = re.compile(r"(\d+)(?:(-)(\d*))?")
 _DECIMAL = re.compile(r"\d+\.?\d*|\.\d+")  # SRGS §2.4.1 / §2.5.1: "n", "n.", ".n", "n.n"
-_PARSER_OPTIONS = dict(
-    resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
-)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+# reads one expansion element: (element, its span, its nesting depth) -> the expansion, None if in error
+ExpansionReader = Callable[[_Element, SourceSpan, int], Expansion | None]
+_HEADER_ELEMENTS = frozenset({"lexicon", "meta", "metadata", "tag"})
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 _NO_SPAN = SourceSpan("", 0, 0)
 _LANG_ONLY = frozenset({XML_LANG})
@@ -91,7 +98,9 @@ def _read(data: bytes, source: str, limits: Limits, kind: SourceKind, problems: 
     text = decode_document(data)
     refuse_entity_declarations(text, source)
     try:
-        root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+        parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False,
+                                 remove_comments=True, remove_pis=True)
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         line, column = error.position
         span = SourceSpan(source, line or 1, max(column, 1))
@@ -100,7 +109,8 @@ def _read(data: bytes, source: str, limits: Limits, kind: SourceKind, problems: 
             raise InputLimitError(message, span) from None
         raise GrammarSyntaxError(f"malformed XML: {message}", span) from None
     dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and next(iter(dtd.iterentities()), None) is not None:
+    # lxml-stubs leave DTD.iterentities out (lxml has it since 2.0)
+    if dtd is not None and next(iter(dtd.iterentities()), None) is not None:  # type: ignore[union-attr]
         raise InputLimitError("entity declarations are not allowed", SourceSpan(source, 1, 1))
     return _GrammarReader(SourceLocator(text, source), limits, problems).grammar(root)
 
@@ -151,7 +161,7 @@ class _GrammarReader:
         self.limits = limits
         self.problems = problems
         self.dtmf = False
-        self.expansion_readers = {
+        self.expansion_readers: dict[str, ExpansionReader] = {
             _NS + "item": lambda el, span, depth: self._item(el, span, depth + 1)[0],
             _NS + "one-of": self._one_of,
             _NS + "ruleref": self._ruleref,
@@ -165,11 +175,11 @@ class _GrammarReader:
             raise error
         self.problems.append(error)
 
-    def _span(self, element, name: str) -> SourceSpan:
+    def _span(self, element: _Element, name: str) -> SourceSpan:
         prefix = element.prefix
         return self.locator.element(f"<{prefix}:{name}" if prefix else "<" + name, element)
 
-    def _skip_descendants(self, element, after=None) -> None:
+    def _skip_descendants(self, element: _Element, after: _Element | None = None) -> None:
         """Moves the locator past the start tags of ``element``'s descendants (after ``after``)."""
         walking = after is None
         for descendant in element.iterdescendants():
@@ -177,17 +187,18 @@ class _GrammarReader:
                 self._span(descendant, _local(descendant))
             walking = walking or descendant is after
 
-    def _attributes(self, element, allowed: frozenset[str], span: SourceSpan) -> dict[str, str]:
+    def _attributes(self, element: _Element, allowed: frozenset[str], span: SourceSpan) -> dict[str, str]:
         """The element's SRGS attributes; an unknown one in no namespace is an error."""
-        found = {}
-        for name, value in element.items():
+        found: dict[str, str] = {}
+        # lxml-stubs say str | bytes; a parsed document's names and values are str
+        for name, value in cast(Sequence[tuple[str, str]], element.items()):
             if name in allowed:
                 found[name] = value
             elif name[0] != "{":
                 self._report(GrammarSyntaxError(f"<{_local(element)}> has no attribute {name!r}", span))
         return found
 
-    def _text_only(self, element, span: SourceSpan) -> None:
+    def _text_only(self, element: _Element, span: SourceSpan) -> None:
         self._attributes(element, _NO_ATTRIBUTES, span)
         if len(element):
             first = element[0]
@@ -202,7 +213,7 @@ class _GrammarReader:
 
     # --- the grammar header (§4) ------------------------------------------------------------
 
-    def grammar(self, root) -> Grammar:
+    def grammar(self, root: _Element) -> Grammar:
         span = self._span(root, _local(root))
         if root.tag != _NS + "grammar":
             if _local(root) != "grammar":
@@ -215,12 +226,15 @@ class _GrammarReader:
             problem = "needs a version attribute" if version is None else f'has version "{version}", not "1.0"'
             self._report(GrammarSyntaxError(f"<grammar> {problem}", span))
             version = "1.0"
-        mode = attrs.get("mode", "voice")
-        if mode not in ("voice", "dtmf"):
-            self._report(GrammarSyntaxError(f'bad mode "{mode}" (expected "voice" or "dtmf")', span))
-            mode = "voice"
+        mode_text = attrs.get("mode", "voice")
+        if mode_text not in ("voice", "dtmf"):
+            self._report(GrammarSyntaxError(f'bad mode "{mode_text}" (expected "voice" or "dtmf")', span))
+        mode: Mode = "dtmf" if mode_text == "dtmf" else "voice"
         self.dtmf = mode == "dtmf"
-        header: dict[str, list] = {"lexicon": [], "meta": [], "metadata": [], "tag": []}
+        lexicons: list[Lexicon] = []
+        metas: list[Meta] = []
+        metadata: list[str] = []
+        tags: list[Tag] = []
         rules: list[Rule] = []
         self._no_text(root.text, "in <grammar>")
         for child in root:
@@ -232,15 +246,23 @@ class _GrammarReader:
                     rule = self._rule(child, child_span)
                     if rule is not None:
                         rules.append(rule)
-                elif name not in header:
+                elif name not in _HEADER_ELEMENTS:
                     self._report(GrammarSyntaxError(f"<{name}> is not allowed in <grammar>", child_span))
                     self._skip_descendants(child)
                 else:
                     if rules:
                         self._report(GrammarSyntaxError(f"<{name}> must come before the first <rule>", child_span))
                     declared = self._header_element(name, child, child_span)
-                    if declared is not None and not rules:
-                        header[name].append(declared)
+                    if declared is None or rules:
+                        pass
+                    elif isinstance(declared, Lexicon):
+                        lexicons.append(declared)
+                    elif isinstance(declared, Meta):
+                        metas.append(declared)
+                    elif isinstance(declared, Tag):
+                        tags.append(declared)
+                    else:
+                        metadata.append(declared)
             self._no_text(child.tail, "in <grammar>")
         return Grammar(
             version=version,
@@ -249,16 +271,16 @@ class _GrammarReader:
             root=attrs.get("root"),
             tag_format=attrs.get("tag-format"),
             base=attrs.get(XML_BASE),
-            lexicons=tuple(header["lexicon"]),
-            metas=tuple(header["meta"]),
-            tags=tuple(header["tag"]),
+            lexicons=tuple(lexicons),
+            metas=tuple(metas),
+            tags=tuple(tags),
             rules=tuple(rules),
-            metadata="".join(header["metadata"]) if header["metadata"] else None,
+            metadata="".join(metadata) if metadata else None,
             uri=self.locator.source,
             span=span,
         )
 
-    def _header_element(self, name: str, element, span: SourceSpan):
+    def _header_element(self, name: str, element: _Element, span: SourceSpan) -> Lexicon | Meta | str | Tag | None:
         """``<lexicon>`` (§4.10), ``<meta>`` (§4.11.1), ``<metadata>`` (§4.11.2), ``<tag>`` (§4.13)."""
         if name == "tag":
             return self._tag(element, span)
@@ -268,29 +290,32 @@ class _GrammarReader:
         if name == "lexicon":
             found = self._attributes(element, frozenset({"uri", "type"}), span)
             if not found.get("uri"):
-                return self._report(GrammarSyntaxError("<lexicon> needs a uri attribute", span))
+                self._report(GrammarSyntaxError("<lexicon> needs a uri attribute", span))
+                return None
             return Lexicon(uri=found["uri"], media_type=found.get("type"), span=span)
         found = self._attributes(element, frozenset({"name", "http-equiv", "content"}), span)
         if ("name" in found) == ("http-equiv" in found):
-            return self._report(GrammarSyntaxError("<meta> needs exactly one of name and http-equiv", span))
+            self._report(GrammarSyntaxError("<meta> needs exactly one of name and http-equiv", span))
+            return None
         if "content" not in found:
-            return self._report(GrammarSyntaxError("<meta> needs a content attribute", span))
+            self._report(GrammarSyntaxError("<meta> needs a content attribute", span))
+            return None
         http_equiv = "http-equiv" in found
         return Meta(name=found["http-equiv" if http_equiv else "name"], content=found["content"], http_equiv=http_equiv,
                     span=span)
 
     # --- rules (§3) -------------------------------------------------------------------------
 
-    def _rule(self, element, span: SourceSpan) -> Rule | None:
+    def _rule(self, element: _Element, span: SourceSpan) -> Rule | None:
         """``<rule id scope>``: ``<example>``s first (§3.3), then the rule expansion."""
         found = self._attributes(element, frozenset({"id", "scope"}), span)
         name = found.get("id")
         if not name:
             self._report(GrammarSyntaxError("<rule> needs an id attribute", span))
-        scope = found.get("scope", "private")
-        if scope not in ("public", "private"):
-            self._report(GrammarSyntaxError(f'bad scope "{scope}" (expected "public" or "private")', span))
-            scope = "private"
+        scope_text = found.get("scope", "private")
+        if scope_text not in ("public", "private"):
+            self._report(GrammarSyntaxError(f'bad scope "{scope_text}" (expected "public" or "private")', span))
+        scope: Scope = "public" if scope_text == "public" else "private"
         examples: list[str] = []
         items: list[Expansion] = []
         has_content = self._words(element.text, items)
@@ -331,7 +356,7 @@ class _GrammarReader:
                 into.append(Token(text=DTMF_KEY_WORDS.get(token, token) if dtmf else token, span=span))
         return bool(tokens)
 
-    def _child(self, element, depth: int, into: list[Expansion]) -> bool:
+    def _child(self, element: _Element, depth: int, into: list[Expansion]) -> bool:
         """Appends one child element's expansion; False for a foreign element (ignored)."""
         tag = element.tag
         reader = self.expansion_readers.get(tag)
@@ -347,7 +372,7 @@ class _GrammarReader:
             into.append(node)
         return True
 
-    def _item(self, element, span: SourceSpan, depth: int) -> tuple[Expansion, float | None]:
+    def _item(self, element: _Element, span: SourceSpan, depth: int) -> tuple[Expansion, float | None]:
         """``<item>`` (§2.3) with its repeat (§2.5) and its weight (§2.4.1, used by one-of)."""
         if depth > self.limits.max_nesting:
             raise InputLimitError(f"nesting deeper than {self.limits.max_nesting}", span)
@@ -369,7 +394,7 @@ class _GrammarReader:
                 if "repeat-prob" in found else None)
         return Repeat(expansion=sequence(items, span=span), min=low, max=high, prob=prob, lang=lang, span=span), weight
 
-    def _value(self, parse, *args, **kwargs):
+    def _value(self, parse: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
         """``parse(*args, **kwargs)``, or None when it reports a problem."""
         try:
             return parse(*args, **kwargs)
@@ -377,7 +402,7 @@ class _GrammarReader:
             self._report(error)
             return None
 
-    def _one_of(self, element, span: SourceSpan, depth: int) -> Expansion | None:
+    def _one_of(self, element: _Element, span: SourceSpan, depth: int) -> Expansion | None:
         """``<one-of>`` (§2.4): ``<item>`` children only, each an alternative with its weight."""
         depth += 1
         if depth > self.limits.max_nesting:
@@ -397,29 +422,33 @@ class _GrammarReader:
                 self._skip_descendants(child)
             self._no_text(child.tail, "in <one-of> outside an <item>")
         if not alternatives:
-            return self._report(GrammarSyntaxError("<one-of> needs at least one <item>", span))
+            self._report(GrammarSyntaxError("<one-of> needs at least one <item>", span))
+            return None
         return one_of(alternatives, lang=found.get(XML_LANG), span=span)
 
-    def _ruleref(self, element, span: SourceSpan, depth: int) -> Expansion | None:
+    def _ruleref(self, element: _Element, span: SourceSpan, depth: int) -> Expansion | None:
         """``<ruleref uri type xml:lang>`` (§2.2) or ``<ruleref special>`` (§2.2.3)."""
         found = self._attributes(element, frozenset({"uri", "special", "type", XML_LANG}), span)
         if len(element) or element.text and element.text.strip(_WS):
             self._report(GrammarSyntaxError("<ruleref> must be empty", span))
             self._skip_descendants(element)
         if ("uri" in found) == ("special" in found):
-            return self._report(GrammarSyntaxError("<ruleref> needs exactly one of uri and special", span))
+            self._report(GrammarSyntaxError("<ruleref> needs exactly one of uri and special", span))
+            return None
         if "special" in found:
             special = found["special"]
-            if special not in SPECIAL_NAMES:
-                return self._report(GrammarSyntaxError(f'bad special rule "{special}" (expected NULL, VOID or GARBAGE)', span))
+            if not is_special_name(special):
+                self._report(GrammarSyntaxError(f'bad special rule "{special}" (expected NULL, VOID or GARBAGE)', span))
+                return None
             if len(found) > 1:
                 self._report(GrammarSyntaxError("a special <ruleref> takes no type or xml:lang", span))
-            return SpecialRef(name=special, span=span)  # type: ignore[arg-type]
+            return SpecialRef(name=special, span=span)
         if not found["uri"]:
-            return self._report(GrammarSyntaxError("<ruleref> has an empty uri", span))
+            self._report(GrammarSyntaxError("<ruleref> has an empty uri", span))
+            return None
         return RuleRef(uri=found["uri"], media_type=found.get("type"), lang=found.get(XML_LANG), span=span)
 
-    def _token(self, element, span: SourceSpan, depth: int) -> Token | None:
+    def _token(self, element: _Element, span: SourceSpan, depth: int) -> Token | None:
         """``<token xml:lang>`` (§2.2.1): one token, white space normalised, quotes literal."""
         found = self._attributes(element, _LANG_ONLY, span) if element.items() else {}
         if len(element):
@@ -428,16 +457,17 @@ class _GrammarReader:
             return None
         text = normalize_space(element.text or "")
         if not text:
-            return self._report(GrammarSyntaxError("empty <token>", span))
+            self._report(GrammarSyntaxError("empty <token>", span))
+            return None
         return Token(text=text, lang=found.get(XML_LANG), span=span)
 
-    def _tag(self, element, span: SourceSpan) -> Tag:
+    def _tag(self, element: _Element, span: SourceSpan) -> Tag:
         """``<tag>`` (§2.6): its text exactly as written (CDATA included)."""
         self._text_only(element, span)
         return Tag(text=element.text or "", span=span)
 
 
-def _local(element) -> str:
+def _local(element: _Element) -> str:
     return etree.QName(element).localname
 
 
@@ -470,7 +500,7 @@ def _number(value: str, what: str, span: SourceSpan, *, positive: bool = False, 
     return number
 
 
-def _inner_xml(element) -> str:
+def _inner_xml(element: _Element) -> str:
     """The content of ``<metadata>`` as self-contained XML: each child declares what it uses."""
     text = (element.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text + "".join(etree.tostring(copy.deepcopy(child), encoding="unicode", with_tail=True) for child in element)

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import TYPE_CHECKING
 
 from ..errors import InputLimitError
 from ..model import SourceSpan
+
+if TYPE_CHECKING:
+    from lxml.etree import _Element
 
 _ENCODING_DECL = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
@@ -75,7 +79,7 @@ class SourceLocator:
                 self.line_start = last_newline + 1
             self.pos = pos
 
-    def element(self, marker: str, element) -> SourceSpan:
+    def element(self, marker: str, element: _Element) -> SourceSpan:
         """The next start tag ``marker`` ("<name"); the cursor moves past the whole tag.
 
         "<" cannot stand in character data or attribute values, so the next ``marker`` that is
@@ -85,7 +89,8 @@ class SourceLocator:
         while True:
             found = text.find(marker, pos)
             if found < 0:
-                return SourceSpan(self.source, element.sourceline or self.line, 1)
+                # lxml-stubs declare sourceline as `...` (an Ellipsis); lxml gives int | None
+                return SourceSpan(self.source, element.sourceline or self.line, 1)  # type: ignore[arg-type]
             markup = text.find("<!", pos, found)
             if markup < 0:
                 markup = text.find("<?", pos, found)

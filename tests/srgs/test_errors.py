@@ -20,6 +20,7 @@ from srgs.limits import Limits
 from srgs.load.loader import bundle_from_text, load_bundle
 from srgs.load.policy import AccessPolicy
 from srgs.load.sources import FetchOptions
+from srgs.model import SourceSpan
 
 EXPECTED = {
     "SrgsError": "ENGINE_ERROR",
@@ -78,3 +79,18 @@ def test_configuration_errors_have_their_code():
     with pytest.raises(SrgsError) as caught:
         EngineConfig.load(overrides={"script.time_s": "-1"})
     assert caught.value.code == "CONFIG_INVALID"
+
+
+def test_a_set_of_errors_has_the_code_of_its_first_in_source_order():
+    later = GrammarSyntaxError("b", SourceSpan("g.gram", 9, 1))
+    first = AccessDeniedError("a", SourceSpan("g.gram", 2, 5))
+    errors_ = GrammarErrors([later, first])
+    assert errors_.errors == (first, later) and errors_.code == "ACCESS_DENIED"
+    assert GrammarErrors([]).code == "GRAMMAR_INVALID"
+    assert errors_.records("x") == [
+        {"file": "g.gram", "line": 2, "column": 5, "message": "a", "severity": "error"},
+        {"file": "g.gram", "line": 9, "column": 1, "message": "b", "severity": "error"},
+    ]
+    assert SrgsError("no place").records("f") == [
+        {"file": "f", "line": None, "column": None, "message": "no place", "severity": "error"}]
+    assert SrgsError("whole file", SourceSpan("h.grxml", 0, 0)).records()[0]["line"] is None
