@@ -165,7 +165,8 @@ def _path_cost(weights: Sequence[float]) -> float:
 
 class _Walker:
     """The transducer of one compiled grammar, read lazily and kept (thread-safe: entries are
-    immutable and only ever added; two threads may compute the same entry, with the same value).
+    immutable, two threads may compute the same entry, with the same value; a memo that reaches
+    ``MEMO_ENTRIES`` entries is emptied and fills again).
 
     A path step is ``(next state, cost, output labels, weights, ambiguous)``: ``weights`` the
     non-zero arc weights in path order (for the float32 sum), ``ambiguous`` whether another path
