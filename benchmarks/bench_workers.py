@@ -7,8 +7,10 @@ process (multiprocessing, spawn context) builds its own
 process compiles it and writes it to the content-keyed disk cache, every later one loads the
 compiled grammar from there instead of compiling again (both times are printed). All workers
 wait at a barrier once prepared, then interpret for the same wall-clock window; calls/s is the
-total over that window. The baseline is the same loop on 1, 2 and 4 threads of one process
-sharing one prepared grammar (the store is thread-safe).
+total over that window, printed with the CPU time the workers got over it (in cores: on a
+machine other jobs keep busy, processes cannot get more than the free cores). The baseline is
+the same loop on 1, 2 and 4 threads of one process sharing one prepared grammar (the store is
+thread-safe).
 
     python benchmarks/bench_workers.py [--seconds S] [--grammar builtin:pizza|names100k|...]
 
@@ -95,9 +97,9 @@ def worker(cache_dir: str, location: str, seconds: float, barrier, results) -> N
     for text in texts:  # warm-up: the first call per thread builds the script context
         interpreter.interpret(text)
     barrier.wait()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     calls = _loop(interpreter, texts, start + seconds)
-    results.put((calls, time.perf_counter() - start, prepare_s, from_disk))
+    results.put((calls, time.perf_counter() - start, time.process_time() - cpu, prepare_s, from_disk))
 
 
 def processes(count: int, cache_dir: str, location: str, seconds: float) -> tuple[float, list[tuple]]:
@@ -111,11 +113,13 @@ def processes(count: int, cache_dir: str, location: str, seconds: float) -> tupl
     reports = [results.get(timeout=600) for _ in workers]
     for process in workers:
         process.join(timeout=60)
-    rate = sum(calls for calls, *_ in reports) / max(elapsed for _, elapsed, *_ in reports)
-    return rate, reports
+    window = max(elapsed for _, elapsed, *_ in reports)
+    rate = sum(calls for calls, *_ in reports) / window
+    cores = sum(cpu for _, _, cpu, *_ in reports) / window
+    return rate, cores, reports
 
 
-def threads(count: int, interpreter, location: str, seconds: float) -> float:
+def threads(count: int, interpreter, location: str, seconds: float) -> tuple[float, float]:
     texts = _texts(location)
     barrier = threading.Barrier(count)
     counts: list[tuple[int, float]] = []
@@ -131,11 +135,14 @@ def threads(count: int, interpreter, location: str, seconds: float) -> float:
             counts.append((calls, time.perf_counter() - start))
 
     pool = [threading.Thread(target=run) for _ in range(count)]
+    cpu = time.process_time()
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
-    return sum(calls for calls, _ in counts) / max(elapsed for _, elapsed in counts)
+    cpu = time.process_time() - cpu
+    window = max(elapsed for _, elapsed in counts)
+    return sum(calls for calls, _ in counts) / window, cpu / window
 
 
 def main() -> None:
@@ -151,31 +158,31 @@ def main() -> None:
         print(f"{args.grammar}, {args.seconds:g} s per configuration, {multiprocessing.cpu_count()} CPUs, "
               f"disk cache {shared} (empty at start)")
         # one worker alone on an empty cache (it compiles), then one alone again (it loads)
-        _, [first] = processes(1, shared, args.grammar, 0.1)
-        _, [again] = processes(1, shared, args.grammar, 0.1)
+        _, _, [first] = processes(1, shared, args.grammar, 0.1)
+        _, _, [again] = processes(1, shared, args.grammar, 0.1)
         rows = []
         prepares: list[float] = []
         for count in (1, 2, 4):
-            rate, reports = processes(count, shared, args.grammar, args.seconds)
+            rate, cores, reports = processes(count, shared, args.grammar, args.seconds)
             prepares.extend(prepare_s for *_, prepare_s, from_disk in reports if from_disk)
-            rows.append((f"{count} process{'es' if count > 1 else ''}", rate))
+            rows.append((f"{count} process{'es' if count > 1 else ''}", rate, cores))
         interpreter, _, _ = _prepare(shared, args.grammar)
         for count in (1, 2, 4):
-            rows.append((f"{count} thread{'s' if count > 1 else ''} (one process)",
-                         threads(count, interpreter, args.grammar, args.seconds)))
+            rate, cores = threads(count, interpreter, args.grammar, args.seconds)
+            rows.append((f"{count} thread{'s' if count > 1 else ''} (one process)", rate, cores))
 
         print("\npreparing the grammar in a fresh worker process (store, read, compile or load, tags):")
-        print(f"  empty disk cache: compiled            {first[2] * 1e3:8.1f} ms"
-              + ("" if not first[3] else "  (unexpected: found on disk)"))
-        print(f"  warm disk cache: loaded, not compiled {again[2] * 1e3:8.1f} ms"
-              + ("" if again[3] else "  (unexpected: compiled)"))
+        print(f"  empty disk cache: compiled            {first[3] * 1e3:8.1f} ms"
+              + ("" if not first[4] else "  (unexpected: found on disk)"))
+        print(f"  warm disk cache: loaded, not compiled {again[3] * 1e3:8.1f} ms"
+              + ("" if again[4] else "  (unexpected: compiled)"))
         if prepares:
             print(f"  loaded while the other workers start  {statistics.median(prepares) * 1e3:8.1f} ms "
                   f"(median of {len(prepares)})")
-        print("\ninterpret calls/s (all workers together)")
+        print("\ninterpret calls/s (all workers together; CPU: cores' worth of CPU time the workers got)")
         base = rows[0][1]
-        for label, rate in rows:
-            print(f"  {label:<26} {rate:10.0f} /s   {rate / base:4.2f}x one process")
+        for label, rate, cores in rows:
+            print(f"  {label:<26} {rate:10.0f} /s   {rate / base:4.2f}x one process   CPU {cores:4.2f}")
     finally:
         shutil.rmtree(shared, ignore_errors=True)
 
