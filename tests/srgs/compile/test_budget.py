@@ -136,6 +136,26 @@ def test_a_quadratic_epsilon_removal_is_not_done_in_process():
     assert not optimize.epsilon_removal_is_cheap(epsilon_ladder(2000), acceptor=True)
 
 
+def test_epsilon_removal_uses_a_queue_whose_work_follows_the_closures():
+    # OpenFst's default queue for an acyclic epsilon graph scans the topological order between
+    # a closure's first and last state: (a|$NULL)<100000>, where every count may end the rule,
+    # took 14 s for 100,000 two-state closures. The estimate above assumes a FIFO queue.
+    calls = []
+
+    class Recording(pynini.Fst):
+        def rmepsilon(self, *args, **kwargs):
+            calls.append(kwargs)
+            return super().rmepsilon(*args, **kwargs)
+
+    fst = Recording()
+    fst.add_states(2)
+    fst.set_start(0)
+    fst.add_arc(0, pynini.Arc(0, 0, 0.0, 1))
+    fst.set_final(1)
+    optimize._rmepsilon(fst)
+    assert calls == [{"queue_type": "fifo"}] and fst.num_states() == 1
+
+
 def ambiguous(tail: int) -> pynini.Fst:
     """``(a|b)* (a|c) (a|b)^tail``, epsilon-free: 2^(tail+1) subsets from tail + 3 states."""
     fst = pynini.Fst()
