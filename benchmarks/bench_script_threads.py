@@ -123,7 +123,7 @@ def threads_part(rounds: int) -> None:
 # --- 2. large tagged lists -------------------------------------------------------------------
 
 
-TAGS = {"literal": lambda i: f'out="v{i}";', "script": lambda i: f"out.x={i};"}
+TAGS = {"literal": lambda i: f'out="v{i}";', "script": lambda i: f"out.x={i}*1;"}  # *1: outside the Python-evaluated subset
 
 
 def xml_list(count: int, tag) -> str:
