@@ -16,7 +16,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -36,7 +35,7 @@ class CasesFileError(SrgsError):
 @dataclass(frozen=True, slots=True)
 class Case:
     text: str
-    expect: Any
+    expect: object  # a JSON value, or NO_MATCH
     line: int
     rule: str | None = None
 
@@ -54,7 +53,7 @@ class CaseOutcome:
     could not run (``error`` says why)."""
 
     case: Case
-    got: Any
+    got: object
     passed: bool
     error: str | None = None
 
@@ -103,7 +102,7 @@ def _yaml_cases(text: str, path: str) -> list[Case]:
     return [_case(item, path, line) for item, line in zip(items, lines, strict=True)]
 
 
-def _case(item: Any, path: str, line: int) -> Case:
+def _case(item: object, path: str, line: int) -> Case:
     if not isinstance(item, dict) or "text" not in item or "expect" not in item:
         raise CasesFileError("each case needs 'text' and 'expect'", SourceSpan(path, line, 1))
     if not isinstance(item["text"], str):
@@ -116,9 +115,9 @@ def _case(item: Any, path: str, line: int) -> Case:
     return Case(text=item["text"], expect=item["expect"], line=line, rule=rule.strip() if rule else None)
 
 
-def run_cases(cases: list[Case], interpret: Callable[[Case], Any]) -> list[CaseOutcome]:
+def run_cases(cases: list[Case], interpret: Callable[[Case], object]) -> list[CaseOutcome]:
     """Each case's outcome; ``interpret`` gives a case's value, ``NO_MATCH`` or a ``Failure``."""
-    outcomes = []
+    outcomes: list[CaseOutcome] = []
     for case in cases:
         try:
             got = interpret(case)

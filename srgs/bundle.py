@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import ResolveError
 from .model import Grammar, RuleRef
+
+if TYPE_CHECKING:
+    from .passes.recursion import RuleGraph
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,9 +40,9 @@ class GrammarBundle:
     labels: Mapping[tuple[str, str], str] = field(default_factory=dict)
     source_hashes: Mapping[str, str] = field(default_factory=dict)
     active: tuple[str, ...] = ()
-    # The rule graph of every rule (srgs.passes.recursion.RuleGraph), analysed once by the
-    # loader; the compiler restricts it to the active rules instead of analysing again.
-    analysis: Any = field(default=None, compare=False, repr=False)
+    # The rule graph of every rule, analysed once by the loader (None for a bundle made
+    # otherwise); the compiler restricts it to the active rules instead of analysing again.
+    analysis: RuleGraph | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def single(cls, grammar: Grammar, *, key: str | None = None, active: tuple[str, ...] = ()) -> GrammarBundle:

@@ -23,9 +23,14 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from srgs import version
 from srgs.errors import SrgsError
+
+if TYPE_CHECKING:  # imported where used: start-up time
+    from srgs.config import EngineConfig
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -40,10 +45,12 @@ EXIT_STATUS_HELP = ("exit status: 0 ran (RECOGNIZED or NO_MATCH), 1 bad grammar 
 class _Version(argparse.Action):
     """``--version``: looks the version up only when asked (package metadata costs start-up time)."""
 
-    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, default: object = argparse.SUPPRESS,
+                 help: str | None = None) -> None:
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
         write_line(f"{parser.prog} {version()}")
         parser.exit()
 
@@ -62,7 +69,7 @@ def positive_number(text: str) -> float:
     return value
 
 
-def int_range(low: int, high: int):
+def int_range(low: int, high: int) -> Callable[[str], int]:
     """argparse type: an integer from ``low`` to ``high`` inclusive."""
 
     def parse(text: str) -> int:
@@ -125,7 +132,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, default: object = None
                         help="one setting, over the file and SRGS_* variables (repeatable; srgs config lists them)")
 
 
-def engine_config(args: argparse.Namespace):
+def engine_config(args: argparse.Namespace) -> EngineConfig:
     """The ``EngineConfig`` of this run: defaults, ``--config``, ``SRGS_*`` variables, ``--set``."""
     from srgs.config import EngineConfig, parse_override
 

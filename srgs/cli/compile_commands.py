@@ -16,18 +16,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from srgs.cli import EXIT_ERROR, EXIT_OK, EXIT_STATUS_HELP, error, json_line, write_line
 from srgs.compile.options import CompileOptions
 from srgs.errors import CompileError, SrgsError
 from srgs.model import SourceSpan
 
+if TYPE_CHECKING:  # imported where used: start-up time
+    from srgs.compile.artifact import CompiledGrammar
+
 # What `srgs draw -o` writes, by the output's extension: DOT text, or a graphviz `dot -T` format.
 DRAW_FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from srgs.cli.grammar_commands import add_fetch_arguments
 
     compile_ = subparsers.add_parser(
@@ -102,7 +107,7 @@ def compile_options(args: argparse.Namespace) -> CompileOptions:
         raise CompileError(str(exc), None) from None
 
 
-def _compile(args: argparse.Namespace):
+def _compile(args: argparse.Namespace) -> CompiledGrammar:
     from srgs.cli.grammar_commands import fetch_options
     from srgs.compile.compiler import compile_bundle
     from srgs.load.loader import load_bundle
@@ -127,7 +132,7 @@ class CannotWrite(Exception):
 
 
 @contextlib.contextmanager
-def output_file(path: str | Path):
+def output_file(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write, moved to ``path`` when the block ends without
     an exception (removed otherwise). Raises ``CannotWrite`` at once when ``path`` cannot be
     written (missing directory, no permission, a directory), before any work is done."""
@@ -153,12 +158,13 @@ def output_file(path: str | Path):
 def _check_far(path: Path, target: str) -> None:
     """OpenFst reports a failed write (full disk) only on stderr: read the archive's index back."""
     import pynini
+    import pywrapfst  # pynini's classes under their typed names (pynini's stub does not re-export them)
 
     try:
         if path.stat().st_size == 0:
             raise CannotWrite(target, "nothing was written")
         pynini.Far(str(path), mode="r").close()
-    except (OSError, pynini.FstIOError) as exc:
+    except (OSError, pywrapfst.FstIOError) as exc:
         raise CannotWrite(target, f"the written file is not readable ({exc})") from None
 
 
@@ -222,6 +228,7 @@ def run_draw(args: argparse.Namespace) -> int:
                 if graphviz_format is None:
                     _copy(source, partial, args.output)
                 else:
+                    assert dot is not None  # found above: a graphviz format needs it
                     drawn = Path(tmp) / f"fst.{graphviz_format}"
                     result = subprocess.run([dot, f"-T{graphviz_format}", str(source), "-o", str(drawn)],
                                             capture_output=True, text=True)

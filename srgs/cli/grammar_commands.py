@@ -2,7 +2,7 @@
 
 ``srgs check`` reports every problem of every file in one run. Checks that need more than the
 front end (e.g. the interpreter's tag scripts) plug in without ``srgs`` importing them: each
-function in the check parser's ``extra_checks`` default, ``check(bundle) -> list[SrgsError]``,
+function in the check parser's ``extra_checks`` default, ``check(bundle) -> [SrgsError, ...]``,
 runs on every grammar that loads, and its problems are reported like the others::
 
     subparsers.choices["check"].set_defaults(extra_checks=[check_tag_scripts])
@@ -14,15 +14,16 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from srgs.bundle import GrammarBundle
 from srgs.errors import GrammarErrors, SrgsError
 from srgs.limits import DEFAULT_LIMITS, Limits
 from srgs.load.policy import AccessPolicy
 from srgs.load.sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
 from srgs.model import SourceSpan
 
-ExtraCheck = Callable[[object], list[SrgsError]]
+ExtraCheck = Callable[[GrammarBundle], Sequence[SrgsError]]
 
 
 def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +56,7 @@ def fetch_options(args: argparse.Namespace, limits: Limits | None = None) -> Fet
     return FetchOptions(policy=policy, limits=limits)
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = subparsers.add_parser("check", help="validate grammars (XML or ABNF) and everything they reference",
                                   description="Read each grammar, follow its references and report every problem as "
                                               "FILE:LINE:COL: error: MESSAGE on stderr. Exit 1 if any file has an error.")
@@ -87,7 +88,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     options = fetch_options(args)
     extra_checks: list[ExtraCheck] = list(getattr(args, "extra_checks", None) or [])
-    report = []
+    report: list[dict[str, object]] = []
     failed = False
     for name in args.files:
         bundle = None
@@ -109,6 +110,7 @@ def run_check(args: argparse.Namespace) -> int:
                 for line in errors.diagnostics():
                     print(line, file=sys.stderr)
             continue
+        assert bundle is not None  # loaded: a failed load has its problem
         grammar = bundle.main_grammar
         referenced = len(bundle.grammars) - 1
         report.append({"file": name, "ok": True, "rules": len(grammar.rules), "referenced_grammars": referenced, "errors": []})
@@ -142,7 +144,7 @@ def run_config(args: argparse.Namespace) -> int:
     if args.format == "json":
         write_line(json_line(settings))
         return 0
-    lines = []
+    lines: list[str] = []
     for section, values in settings.items():
         lines.append(f"[{section}]")
         lines.extend(f"{name} = {_toml_value(value)}" for name, value in values.items())

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from srgs.cli import (
     EXIT_ERROR,
@@ -26,6 +28,13 @@ from srgs.cli import (
 from srgs.cli.compile_commands import add_compile_arguments
 from srgs.cli.grammar_commands import add_fetch_arguments, fetch_options
 from srgs.errors import SrgsError
+
+if TYPE_CHECKING:  # imported where used: start-up time
+    from interpreter.api import Interpreter, InterpreterOptions
+    from interpreter.cases import Case, CaseOutcome
+    from interpreter.results import RecognitionResult
+    from interpreter.script import SemanticError
+    from srgs.bundle import GrammarBundle
 
 FORMATS = ("json", "nlsml", "emma", "tree")
 BATCH_FORMATS = ("json", "nlsml", "emma")
@@ -45,7 +54,7 @@ nbest_type.__name__ = "n-best count"
 threshold_type = int_range(0, 100)
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     interpret = subparsers.add_parser(
         "interpret",
         help="interpret a text with SRGS grammars and their SISR tags",
@@ -112,14 +121,14 @@ def _add_threshold(parser: argparse.ArgumentParser) -> None:
                         "dropped, none left is NO_MATCH (default 0)")
 
 
-def check_tags(bundle):
+def check_tags(bundle: GrammarBundle) -> list[SemanticError]:
     """The SISR tag problems of a bundle, positioned (for ``srgs check``)."""
     from interpreter.sisr import tag_problems
 
     return tag_problems(bundle)
 
 
-def interpreter_options(args: argparse.Namespace, *, semantics: bool = True):
+def interpreter_options(args: argparse.Namespace, *, semantics: bool = True) -> InterpreterOptions:
     """InterpreterOptions from the engine configuration, with this command's flags over it."""
     from interpreter.api import InterpreterOptions
     from interpreter.script import ScriptLimits
@@ -141,7 +150,8 @@ def interpreter_options(args: argparse.Namespace, *, semantics: bool = True):
     )
 
 
-def _interpreter(locations, args, weights=None, *, semantics=True):
+def _interpreter(locations: list[str], args: argparse.Namespace, weights: Sequence[float] | None = None, *,
+                 semantics: bool = True) -> Interpreter:
     from interpreter.api import Interpreter
 
     return Interpreter.load(locations, weights=weights or None, options=interpreter_options(args, semantics=semantics))
@@ -162,7 +172,7 @@ def run_interpret(args: argparse.Namespace) -> int:
     # The parse notation shows tags as written: it needs no semantics (and no valid script).
     interpreter = _interpreter(locations, args, args.weight, semantics=args.format != "tree")
 
-    def render(result, text: str) -> str:
+    def render(result: RecognitionResult, text: str) -> str:
         if args.format == "nlsml":
             return formats.to_nlsml(result, input_text=text)
         if args.format == "emma":
@@ -198,17 +208,17 @@ def run_interpret(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
-def _stdin_lines(*, max_bytes: int):
+def _stdin_lines(*, max_bytes: int) -> Iterator[tuple[int, str | None]]:
     """``(line number, text)`` for each stdin line as it arrives; text None (and the end) for a
     line that is not UTF-8 or is over ``max_bytes`` (never read whole into memory)."""
     stream = getattr(sys.stdin, "buffer", None)
     number = 0
     while True:
-        raw = stream.readline(max_bytes) if stream is not None else sys.stdin.readline(max_bytes)
+        raw: bytes | str = stream.readline(max_bytes) if stream is not None else sys.stdin.readline(max_bytes)
         if not raw:
             return
         number += 1
-        if len(raw) >= max_bytes and not raw.endswith(b"\n" if isinstance(raw, bytes) else "\n"):
+        if len(raw) >= max_bytes and not (raw.endswith(b"\n") if isinstance(raw, bytes) else raw.endswith("\n")):
             yield number, None
             return
         if isinstance(raw, bytes):
@@ -244,14 +254,14 @@ def run_test(args: argparse.Namespace) -> int:
 
     cases = read_cases(args.cases)
     base, _ = split_fragment(args.grammar)
-    interpreters: dict = {}
+    interpreters: dict[str | None, Interpreter] = {}
 
-    def interpreter_for(rule: str | None):
+    def interpreter_for(rule: str | None) -> Interpreter:
         if rule not in interpreters:
             interpreters[rule] = _interpreter([args.grammar if rule is None else f"{base}#{rule}"], args)
         return interpreters[rule]
 
-    def value_of(case):
+    def value_of(case: Case) -> object:
         result = interpreter_for(case.rule).interpret(case.text)
         if result.status == "FAILURE":
             return Failure(result.error or "semantic interpretation failed")
@@ -280,7 +290,7 @@ def run_test(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def _print_table(outcomes) -> None:
+def _print_table(outcomes: list[CaseOutcome]) -> None:
     from interpreter.cases import FAILURE
     from interpreter.formats import json_line
 

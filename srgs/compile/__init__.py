@@ -12,7 +12,7 @@ must not load OpenFst.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 _WHERE = {
     "CompiledGrammar": "artifact",
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # what mypy sees; at run time ``__getattr__`` imports each na
     from .options import COMPILER_VERSION as COMPILER_VERSION
     from .options import CompileOptions as CompileOptions
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,12 +19,19 @@ import math
 import threading
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pynini
+import pywrapfst  # pynini's classes under their typed names (pynini's stub does not re-export them)
 
 from ..errors import CompileError
 from ..model import SourceSpan
 from .symbols import ANY_LABEL, decode_labels, symbol_table, table_symbols
+
+# The metadata JSON object (see ``CompiledGrammar``): values of several JSON types.
+Metadata = dict[str, Any]
+# output label -> (event kind, table index); None for a word
+Events = list[tuple[str, int] | None]
 
 FORMAT = "srgs-compiled/1"
 _META_TABLE = "srgs-metadata"
@@ -43,22 +50,22 @@ class CompiledGrammar:
     ``final_cost(state)`` (``inf`` when the state is not final).
     """
 
-    def __init__(self, transducer: pynini.Fst, acceptor: pynini.Fst, symbols: list[str], metadata: dict):
+    def __init__(self, transducer: pynini.Fst, acceptor: pynini.Fst, symbols: list[str], metadata: Metadata):
         self.transducer = transducer
         self.acceptor = acceptor
         self.symbol_list = symbols
         self.metadata = metadata
-        self.tokens = [(text, tuple(words)) for text, words in metadata["tokens"]]
-        self.rules = [tuple(entry) for entry in metadata["rules"]]
-        self.tags = [tuple(entry) for entry in metadata["tags"]]
-        self._symbols: pynini.SymbolTable | None = None
+        self.tokens: list[tuple[str, tuple[str, ...]]] = [(text, tuple(words)) for text, words in metadata["tokens"]]
+        self.rules: list[tuple[str, str, str]] = [tuple(entry) for entry in metadata["rules"]]
+        self.tags: list[tuple[str, str]] = [tuple(entry) for entry in metadata["tags"]]
+        self._symbols: pywrapfst.SymbolTable | None = None
         self._states: dict[int, dict[int, tuple[tuple[int, float], ...]]] = {}
         self._lock = threading.Lock()
 
     # --- views --------------------------------------------------------------------------
 
     @cached_property
-    def _decoded(self) -> tuple[dict[str, int], list]:
+    def _decoded(self) -> tuple[dict[str, int], Events]:
         # Built on first parse, not at compile: `srgs compile -o` never needs them.
         return decode_labels(self.symbol_list)
 
@@ -68,28 +75,29 @@ class CompiledGrammar:
         return self._decoded[0]
 
     @property
-    def events(self) -> list:
+    def events(self) -> Events:
         """Output label -> ``(event kind, table index)``, None for words."""
         return self._decoded[1]
 
     @property
-    def symbols(self) -> pynini.SymbolTable:
+    def symbols(self) -> pywrapfst.SymbolTable:
         """The symbol table of both sides of both FSTs."""
         if self._symbols is None:
             self._symbols = symbol_table(self.symbol_list)
         return self._symbols
 
     @property
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Compile timings, symbol count, and the state and arc counts of both views."""
-        stats = dict(self.metadata.get("stats", {}))
+        stats: dict[str, Any] = dict(self.metadata.get("stats", {}))
         for name, fst in (("transducer", self.transducer), ("acceptor", self.acceptor)):
             stats[name] = {"states": fst.num_states(), "arcs": arc_count(fst)}
         return stats
 
     @property
     def state_count(self) -> int:
-        return self.transducer.num_states()
+        count: int = self.transducer.num_states()
+        return count
 
     @property
     def arc_count(self) -> int:
@@ -106,7 +114,8 @@ class CompiledGrammar:
 
     def start(self) -> int:
         """The acceptor's start state (-1 when the grammar accepts nothing)."""
-        return self.acceptor.start()
+        state: int = self.acceptor.start()
+        return state
 
     def advance(self, state: int, word: str) -> list[tuple[int, float]]:
         """Where ``word`` (a normalised word) leads from ``state``, with the cost of each arc."""
@@ -141,7 +150,7 @@ class CompiledGrammar:
         holder = pynini.Fst()
         holder.set_start(holder.add_state())
         holder.set_final(0)
-        table = pynini.SymbolTable(name=_META_TABLE)
+        table = pywrapfst.SymbolTable(name=_META_TABLE)
         table.add_symbol("<eps>", 0)
         table.add_symbol(json.dumps(self.metadata, ensure_ascii=False, sort_keys=True), 1)
         holder.set_input_symbols(table)
@@ -180,4 +189,5 @@ class CompiledGrammar:
 
 
 def arc_count(fst: pynini.Fst) -> int:
-    return sum(fst.num_arcs(state) for state in fst.states())
+    count: int = sum(fst.num_arcs(state) for state in fst.states())
+    return count

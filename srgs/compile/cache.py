@@ -14,11 +14,15 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..bundle import GrammarBundle
 from ..errors import CompileError
 from ..model import Grammar
 from .options import COMPILER_VERSION, CompileOptions
+
+if TYPE_CHECKING:  # imported on first use: it loads OpenFst
+    from .artifact import CompiledGrammar
 
 
 def grammar_hash(grammar: Grammar) -> str:
@@ -63,10 +67,10 @@ class CompileCache:
         self.hits = 0
         self.disk_hits = 0
         self.misses = 0
-        self._entries: OrderedDict[str, object] = OrderedDict()
+        self._entries: OrderedDict[str, CompiledGrammar] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, bundle: GrammarBundle, options: CompileOptions | None = None):
+    def get(self, bundle: GrammarBundle, options: CompileOptions | None = None) -> CompiledGrammar:
         from .compiler import compile_bundle
 
         options = options or CompileOptions()
@@ -100,7 +104,7 @@ class CompileCache:
     def _path(self, key: str) -> Path | None:
         return self.directory / f"{key}.far" if self.directory else None
 
-    def _from_disk(self, key: str):
+    def _from_disk(self, key: str) -> CompiledGrammar | None:
         from .artifact import CompiledGrammar
 
         path = self._path(key)
@@ -111,7 +115,7 @@ class CompileCache:
         except CompileError:
             return None  # a damaged or foreign file: compile again and overwrite it
 
-    def _to_disk(self, key: str, compiled) -> None:
+    def _to_disk(self, key: str, compiled: CompiledGrammar) -> None:
         path = self._path(key)
         if path is None:
             return
@@ -140,6 +144,6 @@ def default_cache() -> CompileCache:
 
 
 def compile_cached(bundle: GrammarBundle, *, options: CompileOptions | None = None,
-                   cache: CompileCache | None = None):
+                   cache: CompileCache | None = None) -> CompiledGrammar:
     """``compile_bundle`` through a cache (the process-wide one by default)."""
     return (cache or default_cache()).get(bundle, options)

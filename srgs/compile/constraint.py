@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pynini
+import pywrapfst  # pynini's classes under their typed names (pynini's stub does not re-export them)
 
 from .artifact import CompiledGrammar
 from .symbols import ANY, ANY_LABEL, EPSILON, UNKNOWN, word_symbol
@@ -110,8 +111,8 @@ class GrammarConstraint:
             grouped = {label: tuple(items) for label, items in table.items()}
             with self._lock:
                 self._by_label[state] = grouped
-        label = self.word_ids.get(word)
-        found = grouped.get(label, ()) if label is not None and label > 2 else ()
+        word_label = self.word_ids.get(word)
+        found = grouped.get(word_label, ()) if word_label is not None and word_label > 2 else ()
         return found + grouped.get(ANY_LABEL, ())
 
     def final(self, state: int) -> float:
@@ -152,21 +153,21 @@ class GrammarConstraint:
         fst = pynini.Fst()
         fst.add_states(self.num_states)
         fst.set_start(START)
-        one = pynini.Weight.one("tropical")
+        one = pywrapfst.Weight.one("tropical")
         for state in range(self.num_states):
             for label, target, cost in self.arcs(state):
-                fst.add_arc(state, pynini.Arc(label, label, pynini.Weight("tropical", cost) if cost else one, target))
+                fst.add_arc(state, pywrapfst.Arc(label, label, pywrapfst.Weight("tropical", cost) if cost else one, target))
             final = self.final(state)
             if final < INFINITY:
                 fst.set_final(state, final)
-        table = pynini.SymbolTable(name="srgs-words")
+        table = pywrapfst.SymbolTable(name="srgs-words")
         for label, word in enumerate(self.words):
             table.add_symbol(word if label < 3 else word_symbol(word), label)
         fst.set_input_symbols(table)
         fst.set_output_symbols(table)
         return fst
 
-    def to_arc_list(self) -> dict:
+    def to_arc_list(self) -> dict[str, object]:
         """``{"words", "start", "finals": [[state, cost]], "arcs": [[from, to, label, cost]],
         "grammars": [{"name", "weight", "first_state", "states"}]}``."""
         arcs = [[state, target, label, cost] for state in range(self.num_states)

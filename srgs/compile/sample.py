@@ -8,8 +8,10 @@ stopping) is chosen with probability proportional to exp(−cost), so weighted a
 from __future__ import annotations
 
 import random
+from typing import TypedDict
 
 import pynini
+import pywrapfst  # pynini's classes under their typed names (pynini's stub does not re-export them)
 
 from .artifact import CompiledGrammar
 from .symbols import ANY_LABEL, GARBAGE_WORD, RULE_START, RULE_STOP, TAG, TOKEN, symbol_table
@@ -17,13 +19,21 @@ from .symbols import ANY_LABEL, GARBAGE_WORD, RULE_START, RULE_STOP, TAG, TOKEN,
 GARBAGE_TEXT = "..."
 
 
+class Sentence(TypedDict):
+    """One sampled sentence: its text, its tokens (``...`` for $GARBAGE) and the tags on its path."""
+
+    text: str
+    tokens: list[str]
+    tags: list[str]
+
+
 def sample_sentences(compiled: CompiledGrammar, count: int, *, seed: int | None = None,
-                     max_length: int = 200) -> list[dict]:
+                     max_length: int = 200) -> list[Sentence]:
     """Up to ``count`` sentences, each ``{"text", "tokens", "tags"}``."""
     if count < 1 or compiled.transducer.start() < 0:
         return []
     rng = random.Random(seed)
-    out: list[dict] = []
+    out: list[Sentence] = []
     attempts = 0
     while len(out) < count and attempts < 4:  # paths cut by max_length are dropped; try again
         attempts += 1
@@ -37,7 +47,7 @@ def _path_labels(fst: pynini.Fst) -> list[list[int]]:
     start = fst.start()
     if start < 0:
         return []
-    paths = []
+    paths: list[list[int]] = []
     for first in fst.arcs(start):
         labels = [first.olabel]
         state = first.nextstate
@@ -49,11 +59,13 @@ def _path_labels(fst: pynini.Fst) -> list[list[int]]:
     return paths
 
 
-def _sentence(compiled: CompiledGrammar, labels: list[int]) -> dict:
+def _sentence(compiled: CompiledGrammar, labels: list[int]) -> Sentence:
     tokens: list[str] = []
     tags: list[str] = []
     for label in labels:
-        kind, index = compiled.events[label]
+        event = compiled.events[label]
+        assert event is not None  # the transducer's output labels are events, never words
+        kind, index = event
         if kind == TOKEN:
             tokens.append(compiled.tokens[index][0])
         elif kind == GARBAGE_WORD:
@@ -63,7 +75,7 @@ def _sentence(compiled: CompiledGrammar, labels: list[int]) -> dict:
     return {"text": " ".join(tokens), "tokens": tokens, "tags": tags}
 
 
-def display_symbols(compiled: CompiledGrammar) -> pynini.SymbolTable:
+def display_symbols(compiled: CompiledGrammar) -> pywrapfst.SymbolTable:
     """The symbol table with events spelled out: ``"new york"``, ``$city[``, ``]``, ``{tag}``."""
     names = list(compiled.symbol_list)
     for label, event in enumerate(compiled.events):

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pynini
+# pynini's own classes, under their typed names (pynini's stub does not re-export them)
+import pywrapfst
 
 EPSILON = "<eps>"
 ANY = "<any>"
@@ -85,19 +86,19 @@ class SymbolBuilder:
     def tag(self, index: int) -> int:
         return self._event(TAG, index)
 
-    def table(self) -> pynini.SymbolTable:
+    def table(self) -> pywrapfst.SymbolTable:
         return symbol_table(self.symbols)
 
 
-def symbol_table(symbols: list[str]) -> pynini.SymbolTable:
+def symbol_table(symbols: list[str]) -> pywrapfst.SymbolTable:
     """A SymbolTable whose label i is ``symbols[i]``."""
-    table = pynini.SymbolTable(name="srgs")
+    table = pywrapfst.SymbolTable(name="srgs")
     for label, symbol in enumerate(symbols):
         table.add_symbol(symbol, label)
     return table
 
 
-def table_symbols(table: pynini.SymbolTableView) -> list[str]:
+def table_symbols(table: pywrapfst.SymbolTableView) -> list[str]:
     """The symbols of a table as a dense list indexed by label."""
     out = [""] * table.available_key()
     for label, symbol in table:

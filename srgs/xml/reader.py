@@ -64,6 +64,7 @@ _T = TypeVar("_T")
 # reads one expansion element: (element, its span, its nesting depth) -> the expansion, None if in error
 ExpansionReader = Callable[[_Element, SourceSpan, int], Expansion | None]
 _HEADER_ELEMENTS = frozenset({"lexicon", "meta", "metadata", "tag"})
+_Attributes = Sequence[tuple[str, str]]  # an element's (name, value) pairs
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 _NO_SPAN = SourceSpan("", 0, 0)
 _LANG_ONLY = frozenset({XML_LANG})
@@ -191,7 +192,7 @@ class _GrammarReader:
         """The element's SRGS attributes; an unknown one in no namespace is an error."""
         found: dict[str, str] = {}
         # lxml-stubs say str | bytes; a parsed document's names and values are str
-        for name, value in cast(Sequence[tuple[str, str]], element.items()):
+        for name, value in cast(_Attributes, element.items()):
             if name in allowed:
                 found[name] = value
             elif name[0] != "{":

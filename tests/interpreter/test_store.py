@@ -53,6 +53,7 @@ def test_a_grammar_is_prepared_once_and_shared_by_activations(store):
     assert store.misses == misses  # same content, same prepared grammar
     one = store.activate([(pizza, 1.0)])
     two = store.activate([(pizza, 3.0), ("builtin:yesno", 1.0)])
+    assert one.interpreter() is one.interpreter()  # built on first use, then kept
     assert one.interpreter().grammars[0].compiled is two.interpreter().grammars[0].compiled
     assert value(one.interpreter().interpret("two large pizzas")) == {"qty": 2, "size": "L"}
     assert two.interpreter().interpret("yes").alternatives[0].lm == "builtin:yesno"
