@@ -20,8 +20,9 @@ class CompileOptions:
     form needs a bound). ``max_repeat``: the largest repeat count expanded. ``max_states``: the
     largest FST built at any step. ``optimize``: determinise and minimise both views. In process
     only what is provably cheap (see ``optimize``): an epsilon removal whose counted work is
-    linear, the minimisation of an FST already deterministic, the subset construction of one of
-    at most ``optimize_in_process_states`` states that a bounded probe saw end; everything else
+    linear, the minimisation of an FST already deterministic, the subset construction of an
+    acyclic one whose path counts bound it linearly (a word list) or of one of at most
+    ``optimize_in_process_states`` states that a bounded probe saw end; everything else
     in a child process bounded by ``optimize_timeout_s`` and ``optimize_memory_bytes`` (its
     own address-space limit). Over the budget, an FST is kept epsilon-free but not
     determinised (the same paths, the same weights); a token acceptor that could not even be
