@@ -12,7 +12,6 @@ import time
 
 from ..bundle import GrammarBundle
 from ..errors import CompileError
-from ..gc_pause import collector_paused
 from ..model import SourceSpan
 from ..passes.recursion import analyse_rules
 from .artifact import FORMAT, CompiledGrammar
@@ -24,11 +23,6 @@ from .options import COMPILER_VERSION, CompileOptions
 
 def compile_bundle(bundle: GrammarBundle, *, options: CompileOptions | None = None) -> CompiledGrammar:
     """Compiles the active rules of ``bundle`` into a transducer and a token acceptor."""
-    with collector_paused():  # many fresh acyclic tables and tuples: see srgs.gc_pause
-        return _compile_bundle(bundle, options)
-
-
-def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> CompiledGrammar:
     options = options or CompileOptions()
     main = bundle.main_grammar
     if not bundle.active:
@@ -36,7 +30,9 @@ def _compile_bundle(bundle: GrammarBundle, options: CompileOptions | None) -> Co
                            "(use FILE#rule)", main.span)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    graph = analyse_rules(bundle, [(bundle.main, name) for name in bundle.active])
+    roots = [(bundle.main, name) for name in bundle.active]
+    # The loader analysed every rule once (GrammarBundle.analysis): take the active rules' part.
+    graph = bundle.analysis.restricted(roots) if bundle.analysis is not None else analyse_rules(bundle, roots)
     compiler = GrammarCompiler(bundle, graph, options)
     compiler.compile_rules()
     transducer = compiler.active(bundle.active)
