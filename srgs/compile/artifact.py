@@ -35,15 +35,16 @@ Events = list[tuple[str, int] | None]
 
 FORMAT = "srgs-compiled/1"
 _META_TABLE = "srgs-metadata"
+_TABLES = ("tokens", "rules", "tags")
 INFINITY = math.inf
 
 
 class CompiledGrammar:
     """A compiled grammar: ``transducer`` (words -> events), ``acceptor`` (words), ``symbols``.
 
-    ``metadata`` holds the tables (``tokens``: ``[text, [words]]``, ``rules``: ``[grammar,
-    name, label]``, ``tags``: ``[text, grammar]``), hashes, active rules, language, mode and, per
-    grammar, ``{tag_format, language, mode, header_tags}``.
+    The tables: ``tokens`` (``(text, words)``), ``rules`` (``(grammar, name, label)``), ``tags``
+    (``(text, grammar)``). ``metadata`` holds hashes, active rules, language, mode and, per
+    grammar, ``{tag_format, language, mode, header_tags}`` (in the file, the tables too).
 
     Decoder view (read-only, thread-safe): ``start()``, ``advance(state, word)`` -> list of
     ``(next state, cost)`` (a word the grammar does not have can still be read by $GARBAGE),
@@ -54,7 +55,9 @@ class CompiledGrammar:
         self.transducer = transducer
         self.acceptor = acceptor
         self.symbol_list = symbols
-        self.metadata = metadata
+        # The tables live once, as tuples (a 100,000-entry list would otherwise hold them twice);
+        # ``save`` writes them back into the metadata JSON.
+        self.metadata = {key: value for key, value in metadata.items() if key not in _TABLES}
         self.tokens: list[tuple[str, tuple[str, ...]]] = [(text, tuple(words)) for text, words in metadata["tokens"]]
         self.rules: list[tuple[str, str, str]] = [tuple(entry) for entry in metadata["rules"]]
         self.tags: list[tuple[str, str]] = [tuple(entry) for entry in metadata["tags"]]
@@ -152,7 +155,9 @@ class CompiledGrammar:
         holder.set_final(0)
         table = pywrapfst.SymbolTable(name=_META_TABLE)
         table.add_symbol("<eps>", 0)
-        table.add_symbol(json.dumps(self.metadata, ensure_ascii=False, sort_keys=True), 1)
+        metadata = dict(self.metadata, tokens=[[text, list(words)] for text, words in self.tokens],
+                        rules=[list(entry) for entry in self.rules], tags=[list(entry) for entry in self.tags])
+        table.add_symbol(json.dumps(metadata, ensure_ascii=False, sort_keys=True), 1)
         holder.set_input_symbols(table)
         with pynini.Far(str(path), mode="w", arc_type="standard", far_type="sttable") as far:
             far["acceptor"] = self.labeled("acceptor")  # keys in sorted order (sttable)
