@@ -21,18 +21,19 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from numbers import Real
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from srgs.bundle import GrammarBundle
 from srgs.compile import CompileCache, CompiledGrammar, CompileOptions, compile_cached
 from srgs.errors import CompileError, TextTooLongError
-from srgs.load.sources import FetchOptions
 from srgs.limits import DEFAULT_LIMITS
 from srgs.load.loader import bundle_from_text, load_bundle, split_fragment
+from srgs.load.sources import FetchOptions
 from srgs.model import SourceSpan
 from srgs.text import normalize_words
 
@@ -138,7 +139,7 @@ class Interpreter:
         *,
         weights: Sequence[float] | None = None,
         options: InterpreterOptions | None = None,
-    ) -> "Interpreter":
+    ) -> Interpreter:
         """Load grammars by location (path, URI, ``builtin:NAME``, ``#rule`` for a rule).
 
         A path (or ``file:`` URI) ending in ``.far`` is a grammar compiled by ``srgs compile -o``:
@@ -149,7 +150,7 @@ class Interpreter:
         names = [os.fspath(name) for name in ([locations] if single else locations)]
         costs = weight_costs(names, weights)
         active = []
-        for name, cost in zip(names, costs):
+        for name, cost in zip(names, costs, strict=True):
             path = artifact_path(name)
             if path is not None:
                 active.append(_from_compiled(name, CompiledGrammar.load(path), options, cost))
@@ -159,7 +160,7 @@ class Interpreter:
         return cls(active, options=options)
 
     @classmethod
-    def from_text(cls, text: str | bytes, *, name: str = "<inline>", options: InterpreterOptions | None = None) -> "Interpreter":
+    def from_text(cls, text: str | bytes, *, name: str = "<inline>", options: InterpreterOptions | None = None) -> Interpreter:
         """One grammar given as its source text (either form)."""
         options = options or InterpreterOptions()
         bundle = bundle_from_text(text, source=name, options=options.fetch)
@@ -172,11 +173,11 @@ class Interpreter:
         *,
         weights: Sequence[float] | None = None,
         options: InterpreterOptions | None = None,
-    ) -> "Interpreter":
+    ) -> Interpreter:
         """Grammars already loaded (``srgs.load.loader.load_bundle``), named as results show them."""
         options = options or InterpreterOptions()
         costs = weight_costs([name for name, _ in bundles], weights)
-        return cls([_from_bundle(name, bundle, options, cost) for (name, bundle), cost in zip(bundles, costs)],
+        return cls([_from_bundle(name, bundle, options, cost) for (name, bundle), cost in zip(bundles, costs, strict=True)],
                    options=options)
 
     @classmethod
@@ -186,7 +187,7 @@ class Interpreter:
         *,
         name: str | None = None,
         options: InterpreterOptions | None = None,
-    ) -> "Interpreter":
+    ) -> Interpreter:
         """One grammar compiled by ``srgs compile -o OUT.far`` (a ``CompiledGrammar`` or its path).
 
         The SISR semantics (tag formats, header tags, tag texts) come from the artifact's metadata;
@@ -267,7 +268,7 @@ class Interpreter:
             return MatchResult(status=status, interpretation=None, lm=winner.name, error=f"{winner.name}: {exc}")
         return MatchResult(status=status, interpretation=value, lm=winner.name)
 
-    def interpret_hypotheses(self, hypotheses: Sequence["Hypothesis"], *, nbest: int | None = None,
+    def interpret_hypotheses(self, hypotheses: Sequence[Hypothesis], *, nbest: int | None = None,
                              confidence_threshold: int | None = None) -> RecognitionResult:
         """A decoder's n-best word sequences, each with its acoustic cost, as one result.
 
@@ -318,7 +319,7 @@ class Interpreter:
             readings.add(key, Interpretation(value=value, score=score, tree=parse.tree))
         return self._result(alternatives, failures, nbest)
 
-    def _result(self, alternatives: "dict[tuple[str, str], _Readings]", failures: list[str],
+    def _result(self, alternatives: dict[tuple[str, str], _Readings], failures: list[str],
                 nbest: int) -> RecognitionResult:
         entries = []
         for (words_text, name), readings in alternatives.items():
@@ -451,7 +452,7 @@ def weight_costs(names: Sequence[str], weights: Sequence[float] | None) -> list[
     weights = list(weights)
     if len(weights) != len(names):
         raise ValueError(f"{len(weights)} weight(s) for {len(names)} grammar(s): give one weight per grammar")
-    for name, weight in zip(names, weights):
+    for name, weight in zip(names, weights, strict=True):
         if isinstance(weight, bool) or not isinstance(weight, Real) or not math.isfinite(weight) or weight <= 0:
             raise ValueError(f"the weight of grammar {name} must be a finite number > 0, got {weight!r}")
     logs = [math.log(float(weight)) for weight in weights]  # in logs: huge or tiny weights stay exact
@@ -582,7 +583,8 @@ def _evaluate(grammar: ActiveGrammar, tree: ParseRule, score: int):
 
 def _words(tokens: str | Sequence[str], grammar: ActiveGrammar) -> tuple[str, ...]:
     pieces = [tokens] if isinstance(tokens, str) else tokens
-    return tuple(word for piece in pieces for word in normalize_words(piece, mode=grammar.mode, by_character=grammar.by_character))
+    return tuple(word for piece in pieces
+                 for word in normalize_words(piece, mode=grammar.mode, by_character=grammar.by_character))
 
 
 def _confidence(relative_cost: float, garbage: int, word_count: int) -> int:

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 
-class MatchStatus(str, Enum):
+class MatchStatus(str, Enum):  # noqa: UP042 - str() and format() of members stay as they were
     NO_MATCH = "NO_MATCH"
     PARTIAL = "PARTIAL"
     MATCH = "MATCH"
@@ -42,7 +42,7 @@ class MatchResult:
         """Whether the semantic interpretation of a complete sentence failed (see ``error``)."""
         return self.error is not None
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         body = {"status": self.status.value, "interpretation": self.interpretation}
         if self.error is not None:
             body["error"] = {"code": "SEMANTICS_FAILURE", "message": self.error}

@@ -24,7 +24,7 @@ import heapq
 import threading
 import weakref
 from array import array
-from typing import Sequence
+from collections.abc import Sequence
 
 import pynini
 
@@ -137,11 +137,11 @@ class _GiveUp(Exception):
     """The walk cannot prove its answer (tie, negative weight, budget): pynini decides."""
 
 
-_walkers: "weakref.WeakKeyDictionary[CompiledGrammar, _Walker]" = weakref.WeakKeyDictionary()
+_walkers: weakref.WeakKeyDictionary[CompiledGrammar, _Walker] = weakref.WeakKeyDictionary()
 _walkers_lock = threading.Lock()
 
 
-def _walker(compiled: CompiledGrammar) -> "_Walker":
+def _walker(compiled: CompiledGrammar) -> _Walker:
     walker = _walkers.get(compiled)
     if walker is None:
         with _walkers_lock:

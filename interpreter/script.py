@@ -17,9 +17,10 @@ import json
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Hashable, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import quickjs
 
@@ -94,7 +95,7 @@ class ScriptSandbox(Protocol):
 
     def run(self, events_json: str, score: float) -> str: ...
 
-    def position(self) -> list | None: ...
+    def position(self) -> list[Any] | None: ...
 
 
 # A run stopped by the engine while the thread's own CPU time is under the budget is run again
@@ -157,7 +158,7 @@ class QuickJsSandbox:
             context.set_time_limit(engine_limit)
             start = time.thread_time()
             try:
-                return self._run(events_json, float(score))
+                return str(self._run(events_json, float(score)))
             except (quickjs.JSException, quickjs.StackOverflow) as error:
                 failure = _failure(error)
             finally:
@@ -173,9 +174,10 @@ class QuickJsSandbox:
             self._open()  # the stopped context is dropped; the run starts again from scratch
         raise AssertionError("unreachable")
 
-    def position(self) -> list | None:
+    def position(self) -> list[Any] | None:
         try:
-            return json.loads(self._position())
+            found = json.loads(self._position())
+            return found if isinstance(found, list) else None
         except (quickjs.JSException, quickjs.StackOverflow, ValueError, TypeError):
             return None
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from srgs.model import Grammar, SourceSpan, Tag, iter_expansions
 
@@ -52,7 +53,7 @@ class GrammarSemantics:
     tag_spans: tuple[tuple[str, SourceSpan], ...] = field(default=(), compare=False)
 
     @classmethod
-    def from_grammar(cls, grammar: Grammar) -> "GrammarSemantics":
+    def from_grammar(cls, grammar: Grammar) -> GrammarSemantics:
         spans: dict[str, SourceSpan] = {}
         for tag in grammar.tags:
             spans.setdefault(tag.text, tag.span)
@@ -102,7 +103,7 @@ class _Fold:
 
     __slots__ = ("root", "events", "used", "headers", "budget")
 
-    def __init__(self, root: "GrammarProgram", record: bool = True):
+    def __init__(self, root: GrammarProgram, record: bool = True):
         self.root = root
         self.budget = [PYTHON_WORK]
         self.events: list | None = [] if record else None
@@ -214,7 +215,7 @@ class SemanticEvaluator:
                                 f"was not given", SourceSpan(key, 0, 0), kind="exception")
         return program
 
-    def _fold(self, node: ParseRule, program: GrammarProgram, fold: "_Fold",
+    def _fold(self, node: ParseRule, program: GrammarProgram, fold: _Fold,
               depth: int) -> tuple[bool, object, str, bool]:
         """One rule, as the runtime's ``evaluateRule`` would give it: ``(evaluated here, value,
         text, pinned)``, the rule's events appended to ``fold.events``. ``pinned``: the engine
@@ -384,7 +385,7 @@ class SemanticEvaluator:
                              kind=failure.kind)
 
 
-def tag_problems(bundle: "GrammarBundle", *, limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS) -> list[SemanticError]:
+def tag_problems(bundle: GrammarBundle, *, limits: ScriptLimits = DEFAULT_SCRIPT_LIMITS) -> list[SemanticError]:
     """Every tag that loading ``bundle`` for interpretation would refuse, in every grammar of the
     bundle, in source order: script syntax errors in header and rule tags (each occurrence, with
     its ``FILE:LINE:COL``) and tags of an unsupported tag-format (once per grammar). Nothing is

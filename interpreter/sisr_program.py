@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 from srgs.model import SourceSpan
 
@@ -164,7 +164,7 @@ class GrammarProgram:
         found = plans[text] = (event, form, self.version)
         return found
 
-    def python_form(self, rule: str, k: int) -> "Callable[[PythonScope], None] | None":
+    def python_form(self, rule: str, k: int) -> Callable[[PythonScope], None] | None:
         """Script tag ``k`` of ``rule`` as statements Python evaluates (``python_tag``), None
         when the engine must run it. A header variable it reads must not be declared by any
         other script tag of the rule (their ``var``s share the rule function's scope)."""
@@ -393,7 +393,7 @@ PLAN_ENTRIES = 4096  # tag plans kept per rule
 PYTHON_WORK = 200_000
 
 
-def _spend(scope: "PythonScope", units: int) -> None:
+def _spend(scope: PythonScope, units: int) -> None:
     budget = scope.budget
     budget[0] -= units
     if budget[0] < 0:
@@ -649,7 +649,7 @@ class PythonScope:
     __slots__ = ("out", "initial", "defined", "latest", "has_child", "parts", "program", "used_header",
                  "budget")
 
-    def __init__(self, program: "GrammarProgram", budget: list[int]):
+    def __init__(self, program: GrammarProgram, budget: list[int]):
         self.initial: dict = {}
         self.out: object = self.initial
         self.defined: dict[str, object] | None = None

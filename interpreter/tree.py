@@ -7,7 +7,6 @@ evaluator (SISR) and the result writers read only these classes, never the FST.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +45,7 @@ class ParseRule:
     name: str
     label: str
     grammar: str
-    children: tuple["ParseNode", ...]
+    children: tuple[ParseNode, ...]
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -60,7 +59,7 @@ class ParseRule:
         return tuple(out)
 
 
-ParseNode = Union[ParseToken, ParseGarbage, ParseTag, ParseRule]
+ParseNode = ParseToken | ParseGarbage | ParseTag | ParseRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +93,7 @@ def make_garbage(words: tuple[str, ...]) -> ParseGarbage:
     return node
 
 
-def make_rule(name: str, label: str, grammar: str, children: tuple["ParseNode", ...]) -> ParseRule:
+def make_rule(name: str, label: str, grammar: str, children: tuple[ParseNode, ...]) -> ParseRule:
     node = _new(ParseRule)
     _set(node, "name", name)
     _set(node, "label", label)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from itertools import zip_longest
 
 import pynini
+import pywrapfst
 
-Arc = pynini.Arc
-ONE = pynini.Weight.one("tropical")
+Arc = pywrapfst.Arc
+ONE = pywrapfst.Weight.one("tropical")
 ZERO_COST = float("inf")
 
 
@@ -83,7 +84,7 @@ def self_loop(ilabel: int, olabel: int, cost: float) -> pynini.Fst:
 
 
 def is_void(fst: pynini.Fst) -> bool:
-    return bool(fst.start() == pynini.NO_STATE_ID)
+    return bool(fst.start() == pywrapfst.NO_STATE_ID)
 
 
 def with_cost(fst: pynini.Fst, cost: float) -> pynini.Fst:

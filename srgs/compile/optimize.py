@@ -52,8 +52,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pynini
+import pywrapfst
 
-P = pynini.FstProperties
+P = pywrapfst.FstProperties
 _F = TypeVar("_F", pynini.Fst, pynini.Fst | None)
 
 # The most steps the subset construction of a small FST takes here before it gives up and the
@@ -249,7 +250,7 @@ def _paths_bound_subsets(acyclic: pynini.Fst) -> bool:
 def _encoded(fst: pynini.Fst) -> tuple[pynini.Fst, Any]:
     """The FST as an unweighted acceptor: each arc's (input, output, weight) encoded as one
     label (an acceptor's labels too: then OpenFst knows the result is an acceptor)."""
-    encoder = pynini.EncodeMapper(fst.arc_type(), encode_labels=True, encode_weights=True)
+    encoder = pywrapfst.EncodeMapper(fst.arc_type(), encode_labels=True, encode_weights=True)
     fst.encode(encoder)
     return fst, encoder
 
@@ -306,7 +307,7 @@ def _in_child(given: str, fst: pynini.Fst, stage: int, goal: int, budget: Budget
                     if path.exists():
                         found[view] = (pynini.Fst.read(str(path)), written)
                         break
-                except pynini.FstIOError:
+                except pywrapfst.FstIOError:
                     continue
     return found
 

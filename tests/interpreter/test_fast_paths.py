@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +30,7 @@ from srgs.load.loader import load_bundle
 from srgs.load.sources import BUILTIN_DIR
 from srgs.text import normalize_words
 from tests import w3c
-from tests.srgs.compile.models import alts, ref, rep, rule, seq, single, special, tag, tok
+from tests.srgs.compile.models import alts, rep, seq, single, special, tag, tok
 
 BUILTINS = ("pizza", "yesno", "digits")
 
@@ -46,13 +46,13 @@ def _w3c_cases():
 W3C_CASES = list(_w3c_cases())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _w3c(name: str):
     bundle = load_bundle(str(w3c.TEST_DIR / name), options=w3c.fetch_options(), active=w3c.active_rules(name))
     return compile_bundle(bundle), bundle
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(name: str):
     bundle = load_bundle(f"builtin:{name}")
     return compile_bundle(bundle), bundle
@@ -391,7 +391,7 @@ def test_builtin_script_grammars_need_no_engine(name):
     for text in _builtin_texts(name):
         for parse in parse_words(compiled, normalize_words(text, mode=bundle.main_grammar.mode)):
             value = evaluator.evaluate(parse.tree)
-            assert _outcome(lambda tree: value, parse.tree) == \
+            assert _outcome(lambda tree, value=value: value, parse.tree) == \
                 _outcome(SemanticEvaluator(semantics_of(bundle)).evaluate_in_engine, parse.tree)
 
 
@@ -455,7 +455,7 @@ def test_fast_paths_are_shared_safely_by_threads():
     failures: list[str] = []
 
     def run() -> None:
-        for text, want in zip(texts, expected):
+        for text, want in zip(texts, expected, strict=True):
             if pizza.interpret(text) != want:
                 failures.append(text)
 
