@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:  # lxml is imported by the XML writers only: JSON output starts faster
+    from lxml import etree
 
 from .results import RecognitionResult
 from .tree import ParseGarbage, ParseNode, ParseRule, ParseTag, ParseToken
@@ -82,11 +85,15 @@ def to_json(result: RecognitionResult) -> str:
 # --- XML helpers --------------------------------------------------------------------------
 
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_NAME_START = re.compile(r"[A-Za-z_\u00c0-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
-                         r"\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd]")
-_NAME_CHAR = re.compile(r"[-.0-9A-Za-z_\u00b7\u00c0-\u02ff\u0300-\u037d\u037f-\u1fff"
-                        r"\u200c-\u200d\u203f-\u2040\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff"
-                        r"\uf900-\ufdcf\ufdf0-\ufffd]")
+@cache
+def _name_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The XML NameStartChar and NameChar classes (compiled on first use: they are large)."""
+    start = re.compile(r"[A-Za-z_\u00c0-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+                       r"\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd]")
+    char = re.compile(r"[-.0-9A-Za-z_\u00b7\u00c0-\u02ff\u0300-\u037d\u037f-\u1fff"
+                      r"\u200c-\u200d\u203f-\u2040\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff"
+                      r"\uf900-\ufdcf\ufdf0-\ufffd]")
+    return start, char
 
 
 def xml_text(value: object) -> str:
@@ -104,15 +111,18 @@ def xml_text(value: object) -> str:
 
 def xml_name(key: str) -> str:
     """A property name as an XML element name (no colon); invalid characters become ``_``."""
-    chars = [c if _NAME_CHAR.fullmatch(c) else "_" for c in str(key)]
+    name_start, name_char = _name_patterns()
+    chars = [c if name_char.fullmatch(c) else "_" for c in str(key)]
     name = "".join(chars) or "_"
-    if not _NAME_START.fullmatch(name[0]) or name[:3].lower() == "xml":
+    if not name_start.fullmatch(name[0]) or name[:3].lower() == "xml":
         name = "_" + name
     return name
 
 
 def append_value(parent: etree._Element, value: object) -> None:
     """Serialise a semantic value into ``parent`` (SISR §7)."""
+    from lxml import etree
+
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "_value":
@@ -134,6 +144,8 @@ def _confidence(score: int) -> str:
 
 
 def _document(root: etree._Element) -> str:
+    from lxml import etree
+
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="unicode")
 
 
@@ -158,6 +170,8 @@ def _failed_input(result: RecognitionResult, input_text: str | None) -> tuple[st
 
 def _comment(text: str) -> etree._Element:
     """An XML comment holding ``text`` (``--`` cannot appear in a comment: it becomes ``- -``)."""
+    from lxml import etree
+
     safe = xml_text(text)
     while "--" in safe:
         safe = safe.replace("--", "- -")
@@ -174,6 +188,8 @@ def _nlsml_mode(result: RecognitionResult) -> str:
 def to_nlsml(result: RecognitionResult, *, input_text: str | None = None) -> str:
     """RFC 6787 NLSML: one ``<interpretation>`` per interpretation, or a ``<nomatch/>``; a
     FAILURE is MRCP's semantics-failure (``input_text``: the text, when the result has none)."""
+    from lxml import etree
+
     ns = f"{{{MRCP_NS}}}"
     # lxml-stubs type nsmap keys as str; lxml takes None for the default namespace
     root = etree.Element(ns + "result", nsmap={None: MRCP_NS})  # type: ignore[dict-item]
@@ -213,6 +229,8 @@ def to_emma(result: RecognitionResult, *, mode: str | None = None, medium: str |
     ``mode``/``medium`` default to the result's input mode (voice/acoustic, dtmf/tactile); a
     FAILURE is an interpretation of the tokens with no value and the failure in ``emma:info``
     (``input_text``: the text, when the result has none)."""
+    from lxml import etree
+
     emma = f"{{{EMMA_NS}}}"
     mode = mode or ("dtmf" if result.mode == "dtmf" else "voice")
     medium = medium or ("tactile" if mode == "dtmf" else "acoustic")
