@@ -281,8 +281,8 @@ def _parser() -> tuple[Lark, re.Pattern[str]]:
     cache = _parser_cache_file()
     try:
         parser = Lark(grammar, **options, cache=str(cache)) if cache else Lark(grammar, **options)
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError):
-        parser = Lark(grammar, **options)  # a damaged cache file: build the tables again
+    except Exception:  # whatever a damaged cache file raises (unpickling): build the tables again
+        parser = Lark(grammar, **options)
     return parser, phrase_parts_pattern({t.name: t for t in parser.terminals})
 
 
