@@ -113,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     summary: list[tuple[str, str, str, str, str, bool]] = []  # what, ours, base, ratio, target, met
 
-    pizza = Interpreter.load("builtin:pizza")
+    pizza = Interpreter.load("builtin:examples/pizza")
     compiled = pizza.grammars[0].compiled
     for text in PIZZA_TEXTS:  # the baseline must parse what we parse
         assert pizza.interpret(text).status == "RECOGNIZED", text

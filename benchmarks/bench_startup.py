@@ -1,7 +1,7 @@
 """Start-up time of the command line against a bare interpreter start (issue 8).
 
 Prints the median wall time of ``python -c pass`` (the baseline), ``srgs --help`` and a one-shot
-``srgs interpret builtin:yesno yes`` (a grammar compiled in the process), and each one's ratio to
+``srgs interpret builtin:examples/yesno yes`` (a grammar compiled in the process), and each one's ratio to
 the baseline. Targets: ``--help`` <= 3x, one-shot ``interpret`` <= 5x. Run: ``python benchmarks/bench_startup.py [RUNS]``.
 """
 
@@ -19,7 +19,7 @@ ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRIT
 COMMANDS = {
     "python -c pass (baseline)": [sys.executable, "-c", "pass"],
     "srgs --help": [sys.executable, "-m", "srgs.cli", "--help"],
-    "srgs interpret builtin:yesno yes": [sys.executable, "-m", "srgs.cli", "interpret", "builtin:yesno", "yes"],
+    "srgs interpret builtin:examples/yesno yes": [sys.executable, "-m", "srgs.cli", "interpret", "builtin:examples/yesno", "yes"],
 }
 
 

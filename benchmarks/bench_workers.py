@@ -12,7 +12,7 @@ machine other jobs keep busy, processes cannot get more than the free cores). Th
 the same loop on 1, 2 and 4 threads of one process sharing one prepared grammar (the store is
 thread-safe).
 
-    python benchmarks/bench_workers.py [--seconds S] [--grammar builtin:pizza|names100k|...]
+    python benchmarks/bench_workers.py [--seconds S] [--grammar builtin:examples/pizza|names100k|...]
 
 ``names100k`` is the 100,000-entry tagged list of ``bench_compile.py``, written as an XML file
 first: there compiling and loading from the disk cache differ by seconds.
@@ -38,14 +38,14 @@ sys.path.insert(0, str(ROOT))
 from interpreter.store import GrammarStore  # noqa: E402
 
 TEXTS = {
-    "builtin:pizza": [
+    "builtin:examples/pizza": [
         "two large pizzas with mushrooms and olives",
         "i'd like a small pepperoni pizza please",
         "give me three medium pizzas with ham pineapple and extra cheese",
         "one extra large pizza",
     ],
-    "builtin:yesno": ["yes please", "nope thank you", "that is ok", "yeah"],
-    "builtin:digits": ["7 1 5 #", "0 0 7", "1 2 3 4 5 6 7 8 9 0"],
+    "builtin:examples/yesno": ["yes please", "nope thank you", "that is ok", "yeah"],
+    "builtin:examples/digits": ["7 1 5 #", "0 0 7", "1 2 3 4 5 6 7 8 9 0"],
 }
 
 
@@ -148,7 +148,7 @@ def threads(count: int, interpreter, location: str, seconds: float) -> tuple[flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="measuring window per configuration")
-    parser.add_argument("--grammar", default="builtin:pizza", choices=sorted(TEXTS) + [NAMES])
+    parser.add_argument("--grammar", default="builtin:examples/pizza", choices=sorted(TEXTS) + [NAMES])
     args = parser.parse_args()
     shared = tempfile.mkdtemp(prefix="srgs-bench-cache-")
     try:

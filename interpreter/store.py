@@ -13,7 +13,7 @@ Across processes: with a compile-cache directory (``EngineConfig`` or ``$SRGS_CA
 worker processes load compiled grammars from disk instead of compiling them again.
 
     store = GrammarStore()                                   # one per process
-    pizza = store.prepare("builtin:pizza")                   # compiled once
+    pizza = store.prepare("builtin:examples/pizza")                   # compiled once
     session = store.session()                                # one per client session
     session.define("drinks", "#ABNF 1.0 UTF-8; ...")         # session:drinks
     activation = store.activate([(pizza, 2.0), ("session:drinks", 1.0)], session=session)

@@ -18,7 +18,7 @@ from ..model import Grammar, SourceSpan
 from ..passes.recursion import check_left_recursion
 from ..passes.validate import grammar_problems
 from .resolve import resolve
-from .sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
+from .sources import BUILTIN_SCHEME, FetchOptions, canonical_builtin_uri, fetch, location_to_uri, map_uri, source_kind
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -127,8 +127,10 @@ def load_bundle(location: str, *, options: FetchOptions | None = None, active: t
     path, fragment = split_fragment(location)
     uri = location_to_uri(path)
     display = path if "://" not in path and not path.startswith(("builtin:", "session:")) else uri
-    mapped = map_uri(uri, options)
     try:
+        if uri.startswith(BUILTIN_SCHEME):  # the canonical key: language chosen, parameters sorted
+            uri = display = canonical_builtin_uri(uri, default_language=options.language, span=SourceSpan(display, 0, 0))
+        mapped = map_uri(uri, options)
         data = fetch(mapped, options, roots=options.policy.caller_roots(), span=SourceSpan(display, 0, 0))
     except SrgsError as exc:
         raise GrammarErrors([exc]) from None

@@ -21,7 +21,7 @@ from ..errors import GrammarErrors, ResolveError, SrgsError, display_source
 from ..model import Grammar, RuleRef, iter_expansions
 from ..passes.validate import grammar_problems
 from .policy import SESSION_SCHEME
-from .sources import BUILTIN_SCHEME, FetchOptions, fetch, map_uri, source_kind
+from .sources import BUILTIN_SCHEME, BUILTIN_SUFFIXES, FetchOptions, canonical_builtin_uri, fetch, map_uri, source_kind
 
 XML_MEDIA_TYPE = "application/srgs+xml"
 ABNF_MEDIA_TYPE = "application/srgs"
@@ -67,8 +67,13 @@ def _join(base: str, uri: str) -> str:
         # session grammars refer to one another by name
         return SESSION_SCHEME + uri
     if base.startswith(BUILTIN_SCHEME):
-        # builtin grammars refer to one another by bare name
-        return BUILTIN_SCHEME + posixpath.basename(uri).rsplit(".", 1)[0]
+        # a builtin grammar refers to another of its kind by name ("number.grxml", "number?x=1");
+        # anything else ("../x", "a/b") stays a path that parse_builtin refuses
+        kind = base[len(BUILTIN_SCHEME):].split("?", 1)[0].split("/", 1)[0]
+        path, question, query = uri.partition("?")
+        for suffix in BUILTIN_SUFFIXES:
+            path = path.removesuffix(suffix)
+        return f"{BUILTIN_SCHEME}{kind}/{path}{question}{query}"
     return urllib.parse.urljoin(base, uri)
 
 
@@ -95,6 +100,15 @@ def resolve(
             if (gkey, ref.uri) in links:
                 continue
             target = reference_uri(grammar, gkey, ref)
+            if target.startswith(BUILTIN_SCHEME):
+                # one key per (name, language, parameters): the language of a builtin:grammar/
+                # URI without ?lang= is the referring grammar's
+                try:
+                    target = canonical_builtin_uri(target, referrer_language=grammar.language,
+                                                   default_language=options.language, span=ref.span)
+                except SrgsError as exc:
+                    problems.append(_wrap(exc, ref))
+                    continue
             if target in invalid:
                 problems.append(ResolveError(f"referenced grammar {display_source(target)} is not valid", ref.span))
                 continue

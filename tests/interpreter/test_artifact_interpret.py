@@ -47,8 +47,8 @@ def comparable(result) -> dict:
 
 def test_pizza_from_far_interprets_like_the_source(tmp_path, monkeypatch):
     far = tmp_path / "pizza.far"
-    compile_to("builtin:pizza", far)
-    source = Interpreter.load("builtin:pizza")
+    compile_to("builtin:examples/pizza", far)
+    source = Interpreter.load("builtin:examples/pizza")
     with monkeypatch.context() as patch:
         patch.setattr(api, "load_bundle", lambda *a, **k: pytest.fail("a grammar source was read"))
         patch.setattr(api, "compile_cached", lambda *a, **k: pytest.fail("a grammar was compiled"))
@@ -103,9 +103,9 @@ def test_header_tags_and_external_grammar_formats_survive_without_sources(tmp_pa
 
 def test_far_with_weights_beside_a_source(tmp_path):
     far = tmp_path / "yesno.far"
-    compile_to("builtin:yesno", far)
-    g = Interpreter.load([str(far), "builtin:yesno"], weights=[1, 3])
-    assert [alt.lm for alt in g.interpret("yes", nbest=2).alternatives] == ["builtin:yesno", str(far)]
+    compile_to("builtin:examples/yesno", far)
+    g = Interpreter.load([str(far), "builtin:examples/yesno"], weights=[1, 3])
+    assert [alt.lm for alt in g.interpret("yes", nbest=2).alternatives] == ["builtin:examples/yesno", str(far)]
     uri = Interpreter.load(far.as_uri())
     assert uri.interpret("yes").status == "RECOGNIZED"
     assert Interpreter.load(far).grammars[0].name == str(far)  # a Path is a location too
@@ -123,7 +123,7 @@ def test_a_semantic_failure_from_a_far_is_a_failure_result(tmp_path):
 
 def test_semantics_off_gives_trees_from_a_far(tmp_path):
     far = tmp_path / "pizza.far"
-    compile_to("builtin:pizza", far)
+    compile_to("builtin:examples/pizza", far)
     g = Interpreter.load(str(far), options=InterpreterOptions(semantics=False))
     [interpretation] = g.interpret("one pizza").alternatives[0].interpretations
     assert interpretation.value is None and interpretation.tree.name
@@ -131,7 +131,7 @@ def test_semantics_off_gives_trees_from_a_far(tmp_path):
 
 def test_far_errors_are_clear(tmp_path):
     far = tmp_path / "pizza.far"
-    compile_to("builtin:pizza", far)
+    compile_to("builtin:examples/pizza", far)
     with pytest.raises(CompileError, match="active rules are fixed when it is compiled"):
         Interpreter.load(f"{far}#size")
     bogus = tmp_path / "bogus.far"

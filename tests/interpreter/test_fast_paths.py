@@ -54,12 +54,12 @@ def _w3c(name: str):
 
 @cache
 def _builtin(name: str):
-    bundle = load_bundle(f"builtin:{name}")
+    bundle = load_bundle(f"builtin:examples/{name}")
     return compile_bundle(bundle), bundle
 
 
 def _builtin_texts(name: str) -> list[str]:
-    path = next(BUILTIN_DIR.glob(f"{name}.cases.*"))
+    path = next((BUILTIN_DIR / "examples").glob(f"{name}.cases.*"))
     return [case.text for case in read_cases(str(path))]
 
 
@@ -419,7 +419,7 @@ def test_a_header_python_makes_is_read_not_run():
 
 
 def test_interpret_results_unchanged_by_the_fast_paths():
-    pizza = Interpreter.load("builtin:pizza")
+    pizza = Interpreter.load("builtin:examples/pizza")
     grammar = pizza.grammars[0]
     for text in _builtin_texts("pizza"):
         result = pizza.interpret(text)
@@ -449,7 +449,7 @@ def test_python_work_is_bounded(monkeypatch):
 def test_fast_paths_are_shared_safely_by_threads():
     import threading
 
-    pizza = Interpreter.load("builtin:pizza")
+    pizza = Interpreter.load("builtin:examples/pizza")
     texts = _builtin_texts("pizza") * 20
     expected = [pizza.interpret(text) for text in texts]
     failures: list[str] = []

@@ -213,7 +213,7 @@ def test_failure_writers_survive_hostile_messages(writer):
 
 def test_dtmf_results_are_labelled_dtmf():
     dtmf = RecognitionResult(status="RECOGNIZED", mode="dtmf", alternatives=(
-        Alternative(text="7 1 5 #", score=100, lm="builtin:digits",
+        Alternative(text="7 1 5 #", score=100, lm="builtin:examples/digits",
                     interpretations=(Interpretation(value="715", score=100, tree=PIZZA),)),))
     doc = etree.fromstring(to_nlsml(dtmf).encode())
     assert doc.find("m:interpretation/m:input", NS).get("mode") == "dtmf"

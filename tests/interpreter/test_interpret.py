@@ -160,13 +160,13 @@ def test_several_grammars_say_which_matched():
 
 
 def test_builtin_pizza_grammar():
-    g = Interpreter.load("builtin:pizza")
+    g = Interpreter.load("builtin:examples/pizza")
     assert value(g, "two large pizzas with mushrooms and olives") == {"qty": 2, "size": "L", "toppings": ["mushroom", "olive"]}
     assert value(g, "I'd like a small pepperoni pizza please") == {"qty": 1, "size": "S", "toppings": ["pepperoni"]}
 
 
 def test_incremental_dtmf_matching():
-    g = Interpreter.load("builtin:digits")
+    g = Interpreter.load("builtin:examples/digits")
     assert g.match("").status == MatchStatus.PARTIAL
     assert g.match("71").status == MatchStatus.MATCH
     assert g.match("715#").status == MatchStatus.MATCH_END
@@ -187,7 +187,7 @@ def test_incremental_voice_matching():
 def test_interpreter_is_thread_safe():
     from concurrent.futures import ThreadPoolExecutor
 
-    g = Interpreter.load("builtin:pizza")
+    g = Interpreter.load("builtin:examples/pizza")
     texts = [f"{n} large pizzas with olives" for n in ("two", "three", "four", "five")] * 50
     expected = {"two": 2, "three": 3, "four": 4, "five": 5}
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -193,10 +193,10 @@ def test_bad_weights_are_refused_naming_value_and_grammar(bad):
 
 
 def test_load_checks_weights_before_reading_grammars():
-    with pytest.raises(ValueError, match=r"grammar builtin:digits must be a finite number > 0, got nan"):
-        Interpreter.load(["builtin:yesno", "builtin:digits"], weights=[1, math.nan])
+    with pytest.raises(ValueError, match=r"grammar builtin:examples/digits must be a finite number > 0, got nan"):
+        Interpreter.load(["builtin:examples/yesno", "builtin:examples/digits"], weights=[1, math.nan])
     with pytest.raises(ValueError, match="2 weight"):
-        Interpreter.load(["builtin:yesno"], weights=[1, 2])
+        Interpreter.load(["builtin:examples/yesno"], weights=[1, 2])
 
 
 @pytest.mark.parametrize("weights", [[1, 3], [1e-300, 3e-300], [1e308, 1.5e308]])

@@ -256,7 +256,7 @@ def test_a_bad_header_tag_and_each_occurrence_of_a_bad_tag_are_problems():
 
 
 def test_good_grammars_have_no_tag_problems_and_load():
-    for location in ("builtin:pizza", "builtin:yesno", "builtin:digits"):
+    for location in ("builtin:examples/pizza", "builtin:examples/yesno", "builtin:examples/digits"):
         bundle = load_bundle(location)
         assert tag_problems(bundle) == []
         SemanticEvaluator(semantics_of(bundle))

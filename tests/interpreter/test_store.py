@@ -43,8 +43,8 @@ def value(result):
 
 
 def test_a_grammar_is_prepared_once_and_shared_by_activations(store):
-    pizza = store.prepare("builtin:pizza")
-    assert store.prepare("builtin:pizza") is pizza  # read once: no re-read, re-validation, recompile
+    pizza = store.prepare("builtin:examples/pizza")
+    assert store.prepare("builtin:examples/pizza") is pizza  # read once: no re-read, re-validation, recompile
     body = open(_builtin_path("pizza"), encoding="utf-8").read()
     copy = store.prepare_text(body, name="copy")
     misses = store.misses
@@ -52,11 +52,11 @@ def test_a_grammar_is_prepared_once_and_shared_by_activations(store):
     assert again.compiled is copy.compiled and again.evaluator is copy.evaluator
     assert store.misses == misses  # same content, same prepared grammar
     one = store.activate([(pizza, 1.0)])
-    two = store.activate([(pizza, 3.0), ("builtin:yesno", 1.0)])
+    two = store.activate([(pizza, 3.0), ("builtin:examples/yesno", 1.0)])
     assert one.interpreter() is one.interpreter()  # built on first use, then kept
     assert one.interpreter().grammars[0].compiled is two.interpreter().grammars[0].compiled
     assert value(one.interpreter().interpret("two large pizzas")) == {"qty": 2, "size": "L"}
-    assert two.interpreter().interpret("yes").alternatives[0].lm == "builtin:yesno"
+    assert two.interpreter().interpret("yes").alternatives[0].lm == "builtin:examples/yesno"
 
 
 def test_weights_belong_to_the_activation_not_the_grammar(store):
@@ -137,7 +137,7 @@ def test_the_configuration_is_passed_down():
 
 
 def test_activations_serve_many_threads(store):
-    interpreter = store.activate(["builtin:pizza"]).interpreter()
+    interpreter = store.activate(["builtin:examples/pizza"]).interpreter()
     errors: list[BaseException] = []
 
     def work():
@@ -157,7 +157,7 @@ def test_activations_serve_many_threads(store):
 
 def test_the_constraint_of_an_activation(store):
     activation = store.activate([(store.prepare_text(DRINKS, name="drinks"), 1.0),
-                                 (store.prepare("builtin:yesno"), 1.0)])
+                                 (store.prepare("builtin:examples/yesno"), 1.0)])
     constraint = activation.constraint()
     assert constraint is activation.constraint()
     cost, grammar = constraint.accepts(["tea", "please"])
@@ -184,4 +184,4 @@ def test_decoder_hypotheses_combine_acoustic_and_grammar_scores(store):
 def _builtin_path(name: str) -> str:
     from srgs.load.sources import BUILTIN_DIR
 
-    return str(BUILTIN_DIR / f"{name}.grxml")
+    return str(BUILTIN_DIR / "examples" / f"{name}.grxml")

@@ -46,7 +46,7 @@ def test_every_error_class_has_its_documented_code():
 
 
 def test_a_too_long_text_is_not_a_grammar_error():
-    interpreter = Interpreter.load("builtin:yesno", options=InterpreterOptions(max_text_chars=5))
+    interpreter = Interpreter.load("builtin:examples/yesno", options=InterpreterOptions(max_text_chars=5))
     with pytest.raises(TextTooLongError) as caught:
         interpreter.interpret("yes yes yes")
     assert not isinstance(caught.value, GrammarSyntaxError)
@@ -64,7 +64,7 @@ def test_a_grammar_over_a_size_limit_says_which_limit():
 
 def test_a_policy_refusal_is_access_denied():
     with pytest.raises(GrammarErrors) as caught:
-        load_bundle("builtin:yesno", options=FetchOptions(policy=AccessPolicy(builtin=False)))
+        load_bundle("builtin:examples/yesno", options=FetchOptions(policy=AccessPolicy(builtin=False)))
     assert isinstance(caught.value.errors[0], AccessDeniedError)
     assert caught.value.code == "ACCESS_DENIED"
 

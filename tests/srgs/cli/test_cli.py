@@ -79,19 +79,19 @@ def test_convert_both_ways_round_trips(tmp_path):
 
 
 def test_interpret_json_is_the_recognition_result_body():
-    out = srgs("interpret", "builtin:pizza", "two large pizzas with mushrooms")
+    out = srgs("interpret", "builtin:examples/pizza", "two large pizzas with mushrooms")
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)
     assert body["result_status"] == "RECOGNIZED"
     best = body["alternatives"][0]
     assert best["text"] == "two large pizzas with mushrooms"
-    assert best["lm"] == "builtin:pizza"
+    assert best["lm"] == "builtin:examples/pizza"
     assert best["interpretations"][0] == {"qty": 2, "size": "L", "toppings": ["mushroom"]}
     assert len(best["interpretation_scores"]) == len(best["interpretations"])
 
 
 def test_interpret_no_match_exits_zero():
-    out = srgs("interpret", "builtin:pizza", "a cup of tea")
+    out = srgs("interpret", "builtin:examples/pizza", "a cup of tea")
     assert out.returncode == 0
     assert json.loads(out.stdout)["result_status"] == "NO_MATCH"
     assert json.loads(out.stdout)["alternatives"] == []
@@ -99,15 +99,15 @@ def test_interpret_no_match_exits_zero():
 
 @pytest.mark.parametrize("fmt,marker", [("nlsml", "<result"), ("emma", "emma:emma"), ("tree", "$order[")])
 def test_interpret_other_formats(fmt, marker):
-    out = srgs("interpret", "builtin:pizza", "a small pizza", "--format", fmt)
+    out = srgs("interpret", "builtin:examples/pizza", "a small pizza", "--format", fmt)
     assert out.returncode == 0, out.stderr
     assert marker in out.stdout
 
 
 def test_interpret_several_grammars():
-    out = srgs("interpret", "builtin:pizza", "yes please", "--grammar", "builtin:yesno")
+    out = srgs("interpret", "builtin:examples/pizza", "yes please", "--grammar", "builtin:examples/yesno")
     body = json.loads(out.stdout)
-    assert body["alternatives"][0]["lm"] == "builtin:yesno"
+    assert body["alternatives"][0]["lm"] == "builtin:examples/yesno"
     assert body["alternatives"][0]["interpretations"] == ["yes"]
 
 
@@ -121,9 +121,9 @@ def test_interpret_bad_grammar_is_a_clear_error(tmp_path):
 
 
 def test_match_dtmf():
-    out = srgs("match", "builtin:digits", "715#", "--format", "json")
+    out = srgs("match", "builtin:examples/digits", "715#", "--format", "json")
     assert json.loads(out.stdout) == {"status": "MATCH_END", "interpretation": "715"}
-    assert json.loads(srgs("match", "builtin:digits", "71", "--format", "json").stdout)["status"] == "MATCH"
+    assert json.loads(srgs("match", "builtin:examples/digits", "71", "--format", "json").stdout)["status"] == "MATCH"
 
 
 def test_test_command_runs_cases(tmp_path):
@@ -132,25 +132,25 @@ def test_test_command_runs_cases(tmp_path):
         "- text: two large pizzas\n  expect: {qty: 2, size: L}\n"
         "- text: a cup of tea\n  expect: NO_MATCH\n"
     )
-    ok = srgs("test", "builtin:pizza", str(cases))
+    ok = srgs("test", "builtin:examples/pizza", str(cases))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "2 passed, 0 failed" in ok.stdout
     cases.write_text("- text: two large pizzas\n  expect: {qty: 3}\n")
-    bad = srgs("test", "builtin:pizza", str(cases), "--format", "json")
+    bad = srgs("test", "builtin:examples/pizza", str(cases), "--format", "json")
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["failed"] == 1
 
 
 def test_compile_generate_draw(tmp_path):
     far = tmp_path / "pizza.far"
-    out = srgs("compile", "builtin:pizza", "-o", str(far), "-v")
+    out = srgs("compile", "builtin:examples/pizza", "-o", str(far), "-v")
     assert out.returncode == 0, out.stderr
     assert far.stat().st_size > 0
     assert "states" in out.stderr + out.stdout
-    gen = srgs("generate", "builtin:yesno", "-n", "5", "--seed", "3")
+    gen = srgs("generate", "builtin:examples/yesno", "-n", "5", "--seed", "3")
     assert gen.returncode == 0, gen.stderr
     assert len(gen.stdout.strip().splitlines()) == 5
     dot = tmp_path / "yesno.dot"
-    drawn = srgs("draw", "builtin:yesno", "-o", str(dot))
+    drawn = srgs("draw", "builtin:examples/yesno", "-o", str(dot))
     assert drawn.returncode == 0, drawn.stderr
     assert dot.read_text().lstrip().startswith("digraph")

@@ -176,7 +176,7 @@ def test_match_reports_a_failed_tag_as_interpret_does(capsys, grammar):
 
 @pytest.mark.parametrize("weight", ["0", "-1", "inf", "-inf", "nan", "1e999", "heavy"])
 def test_bad_weights_are_usage_errors(capsys, weight):
-    code, out, err = run(capsys, "interpret", "builtin:pizza", "yes", "--grammar", "builtin:yesno",
+    code, out, err = run(capsys, "interpret", "builtin:examples/pizza", "yes", "--grammar", "builtin:examples/yesno",
                          "--weight", "1", f"--weight={weight}")
     assert code == EXIT_USAGE and out == ""
     assert "argument --weight:" in err and "Traceback" not in err
@@ -184,25 +184,25 @@ def test_bad_weights_are_usage_errors(capsys, weight):
 
 
 def test_weights_count_and_effect(capsys):
-    code, _, err = run(capsys, "interpret", "builtin:pizza", "yes", "--grammar", "builtin:yesno", "--weight", "1")
+    code, _, err = run(capsys, "interpret", "builtin:examples/pizza", "yes", "--grammar", "builtin:examples/yesno", "--weight", "1")
     assert code == EXIT_USAGE and "one --weight per grammar" in err
-    code, out, err = run(capsys, "interpret", "builtin:pizza", "yes", "--grammar", "builtin:yesno",
+    code, out, err = run(capsys, "interpret", "builtin:examples/pizza", "yes", "--grammar", "builtin:examples/yesno",
                          "--weight", "0.5", "--weight", "2e3")
     assert code == EXIT_OK, err
-    assert json.loads(out)["alternatives"][0]["lm"] == "builtin:yesno"
+    assert json.loads(out)["alternatives"][0]["lm"] == "builtin:examples/yesno"
 
 
 # --- 5. DTMF is labelled DTMF -------------------------------------------------------------------
 
 
 def test_dtmf_results_are_labelled_dtmf(capsys):
-    code, out, _ = run(capsys, "interpret", "builtin:digits", "715#", "--format", "nlsml")
+    code, out, _ = run(capsys, "interpret", "builtin:examples/digits", "715#", "--format", "nlsml")
     assert code == EXIT_OK
     assert etree.fromstring(out.encode()).find("m:interpretation/m:input", NS).get("mode") == "dtmf"
-    code, out, _ = run(capsys, "interpret", "builtin:digits", "715#", "--format", "emma")
+    code, out, _ = run(capsys, "interpret", "builtin:examples/digits", "715#", "--format", "emma")
     interp = etree.fromstring(out.encode()).find("emma:one-of/emma:interpretation", NS)
     assert interp.get(EMMA + "mode") == "dtmf" and interp.get(EMMA + "medium") == "tactile"
-    code, out, _ = run(capsys, "interpret", "builtin:yesno", "yes", "--format", "emma")
+    code, out, _ = run(capsys, "interpret", "builtin:examples/yesno", "yes", "--format", "emma")
     interp = etree.fromstring(out.encode()).find("emma:one-of/emma:interpretation", NS)
     assert interp.get(EMMA + "mode") == "voice" and interp.get(EMMA + "medium") == "acoustic"
 
@@ -212,7 +212,7 @@ def test_dtmf_results_are_labelled_dtmf(capsys):
 
 @pytest.mark.parametrize("nbest", ["0", "-1", "101", "two"])
 def test_bad_nbest_is_a_usage_error(capsys, nbest):
-    code, out, err = run(capsys, "interpret", "builtin:pizza", "one pizza", f"--nbest={nbest}")
+    code, out, err = run(capsys, "interpret", "builtin:examples/pizza", "one pizza", f"--nbest={nbest}")
     assert code == EXIT_USAGE and out == "" and "argument --nbest:" in err
 
 
@@ -223,12 +223,12 @@ def test_nbest_limit_is_the_api_one_and_in_help(capsys):
     assert HELP_MAX_NBEST == MAX_NBEST
     code, out, _ = run(capsys, "interpret", "--help")
     assert code == EXIT_OK and f"1 to {MAX_NBEST}" in " ".join(out.split())
-    code, out, _ = run(capsys, "interpret", "builtin:pizza", "one pizza", f"--nbest={MAX_NBEST}")
+    code, out, _ = run(capsys, "interpret", "builtin:examples/pizza", "one pizza", f"--nbest={MAX_NBEST}")
     assert code == EXIT_OK and json.loads(out)["result_status"] == "RECOGNIZED"
 
 
 def test_tree_format_says_no_match(capsys):
-    code, out, _ = run(capsys, "interpret", "builtin:pizza", "a cup of tea", "--format", "tree")
+    code, out, _ = run(capsys, "interpret", "builtin:examples/pizza", "a cup of tea", "--format", "tree")
     assert code == EXIT_OK and out == "NO_MATCH\n"
 
 
@@ -272,12 +272,12 @@ def test_version_falls_back_to_pyproject(monkeypatch):
 
 def test_interpret_a_compiled_far(capsys, tmp_path):
     far = tmp_path / "pizza.far"
-    assert run(capsys, "compile", "builtin:pizza", "-o", str(far))[0] == EXIT_OK
+    assert run(capsys, "compile", "builtin:examples/pizza", "-o", str(far))[0] == EXIT_OK
     text = "two large pizzas with mushrooms"
     code, out, err = run(capsys, "interpret", str(far), text)
     assert code == EXIT_OK, err
     compiled = json.loads(out)["alternatives"][0]
-    source = json.loads(run(capsys, "interpret", "builtin:pizza", text)[1])["alternatives"][0]
+    source = json.loads(run(capsys, "interpret", "builtin:examples/pizza", text)[1])["alternatives"][0]
     assert compiled["lm"] == str(far)
     assert compiled["interpretations"] == source["interpretations"] == [{"qty": 2, "size": "L", "toppings": ["mushroom"]}]
     code, out, _ = run(capsys, "interpret", str(far), "a cup of tea", "--format", "tree")
@@ -291,7 +291,7 @@ def test_interpret_a_compiled_far(capsys, tmp_path):
 
 def test_batch_writes_one_json_line_per_text(capsys, stdin, grammar):
     stdin(b"two large pizzas\n\na cup of tea\r\nuna pizza grande\n")
-    code, out, err = run(capsys, "interpret", "builtin:pizza", "-")
+    code, out, err = run(capsys, "interpret", "builtin:examples/pizza", "-")
     assert code == EXIT_OK, err
     lines = out.splitlines()
     assert [json.loads(line)["result_status"] for line in lines] == ["RECOGNIZED", "NO_MATCH", "NO_MATCH", "NO_MATCH"]
@@ -309,7 +309,7 @@ def test_batch_failure_line_is_exit_3_and_the_rest_still_runs(capsys, stdin, gra
 @pytest.mark.parametrize("fmt", ["nlsml", "emma"])
 def test_batch_xml_is_one_document_per_line(capsys, stdin, fmt):
     stdin(b"yes\nmaybe\n")
-    code, out, _ = run(capsys, "interpret", "builtin:yesno", "-", "--format", fmt)
+    code, out, _ = run(capsys, "interpret", "builtin:examples/yesno", "-", "--format", fmt)
     lines = out.splitlines()
     assert code == EXIT_OK and len(lines) == 2
     for line in lines:
@@ -318,10 +318,10 @@ def test_batch_xml_is_one_document_per_line(capsys, stdin, fmt):
 
 
 def test_batch_refuses_tree_and_bad_bytes(capsys, stdin):
-    code, out, err = run(capsys, "interpret", "builtin:yesno", "-", "--format", "tree")
+    code, out, err = run(capsys, "interpret", "builtin:examples/yesno", "-", "--format", "tree")
     assert code == EXIT_USAGE and out == "" and "one result per line" in err
     stdin(b"yes\n\xff\xfe\nno\n")
-    code, out, err = run(capsys, "interpret", "builtin:yesno", "-")
+    code, out, err = run(capsys, "interpret", "builtin:examples/yesno", "-")
     assert code == EXIT_ERROR and len(out.splitlines()) == 1 and "stdin line 2: not UTF-8" in err
 
 
@@ -330,7 +330,7 @@ def test_batch_stops_at_a_line_over_the_text_limit(capsys, stdin, times):
     from srgs.limits import DEFAULT_LIMITS
 
     stdin(b"yes\n" + b"no " * (times * DEFAULT_LIMITS.max_text_chars) + b"\nno\n")
-    code, out, err = run(capsys, "interpret", "builtin:yesno", "-")
+    code, out, err = run(capsys, "interpret", "builtin:examples/yesno", "-")
     assert code == EXIT_ERROR and len(out.splitlines()) == 1
     assert err.startswith("srgs interpret: stdin line 2: ")
     assert f"longer than {DEFAULT_LIMITS.max_text_chars} characters" in err
@@ -338,7 +338,7 @@ def test_batch_stops_at_a_line_over_the_text_limit(capsys, stdin, times):
 
 def test_batch_answers_each_line_as_it_comes():
     """A client can write a text and read its result before writing the next (flushed per line)."""
-    process = subprocess.Popen([sys.executable, "-m", "srgs.cli", "interpret", "builtin:yesno", "-"], cwd=REPO,
+    process = subprocess.Popen([sys.executable, "-m", "srgs.cli", "interpret", "builtin:examples/yesno", "-"], cwd=REPO,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     timer = threading.Timer(60, process.kill)  # a missing flush would block readline: fail, do not hang
     timer.start()
@@ -362,9 +362,9 @@ def test_batch_answers_each_line_as_it_comes():
 
 
 def test_match_takes_more_grammars(capsys):
-    code, out, _ = run(capsys, "match", "builtin:digits", "yes", "--format", "json")
+    code, out, _ = run(capsys, "match", "builtin:examples/digits", "yes", "--format", "json")
     assert code == EXIT_OK and json.loads(out)["status"] == "NO_MATCH"
-    code, out, _ = run(capsys, "match", "builtin:digits", "yes", "--grammar", "builtin:yesno", "--format", "json")
+    code, out, _ = run(capsys, "match", "builtin:examples/digits", "yes", "--grammar", "builtin:examples/yesno", "--format", "json")
     assert code == EXIT_OK and json.loads(out)["interpretation"] == "yes"
     assert json.loads(out)["status"] in ("MATCH", "MATCH_END")
 
@@ -387,7 +387,7 @@ def test_confidence_threshold_turns_low_scores_into_no_match(capsys, grammar, tm
 
 @pytest.mark.parametrize("value", ["-1", "101", "0.5", "high"])
 def test_confidence_threshold_range(capsys, value):
-    code, _, err = run(capsys, "interpret", "builtin:yesno", "yes", f"--confidence-threshold={value}")
+    code, _, err = run(capsys, "interpret", "builtin:examples/yesno", "yes", f"--confidence-threshold={value}")
     assert code == EXIT_USAGE and "argument --confidence-threshold:" in err
 
 
@@ -412,7 +412,7 @@ def test_check_reports_a_tag_syntax_error_with_its_position(capsys, grammar):
 
 
 def test_unwritable_output_is_one_clear_line(tmp_path):
-    out = srgs("compile", "builtin:yesno", "-o", str(tmp_path / "missing" / "y.far"))
+    out = srgs("compile", "builtin:examples/yesno", "-o", str(tmp_path / "missing" / "y.far"))
     err = out.stderr.decode()
     assert out.returncode == EXIT_ERROR
     assert f"srgs compile: cannot write {tmp_path / 'missing' / 'y.far'}: No such file or directory" in err

@@ -31,20 +31,20 @@ def test_file_environment_and_set_apply_in_order(tmp_path, capsys, monkeypatch):
 
 
 def test_limits_from_the_configuration_reach_interpret(capsys):
-    code, _, err = run(capsys, "interpret", "builtin:yesno", "yes yes yes", "--set", "limits.max_text_chars=3")
+    code, _, err = run(capsys, "interpret", "builtin:examples/yesno", "yes yes yes", "--set", "limits.max_text_chars=3")
     assert code == 1 and "longer than 3 characters" in err
 
 
 def test_compile_options_of_interpret(capsys, monkeypatch):
     monkeypatch.setenv("SRGS_COMPILE_MAX_STATES", "10")
-    code, _, err = run(capsys, "interpret", "builtin:pizza", "two large pizzas")
+    code, _, err = run(capsys, "interpret", "builtin:examples/pizza", "two large pizzas")
     assert code == 1 and "over the limit of 10" in err
-    code, out, _ = run(capsys, "interpret", "builtin:pizza", "two large pizzas", "--max-states", "100000")
+    code, out, _ = run(capsys, "interpret", "builtin:examples/pizza", "two large pizzas", "--max-states", "100000")
     assert code == 0 and json.loads(out)["result_status"] == "RECOGNIZED"
 
 
 def test_the_configured_nbest_is_the_default(capsys):
-    grammar = "builtin:pizza"
+    grammar = "builtin:examples/pizza"
     code, out, _ = run(capsys, "interpret", grammar, "two large pizzas", "--set", "interpret.nbest=1")
     assert code == 0 and len(json.loads(out)["alternatives"]) == 1
 

@@ -105,15 +105,15 @@ def test_http_fetch_is_bounded_in_time_and_size():
 
 
 def test_builtin_grammars_and_unknown_builtins():
-    assert load_bundle("builtin:pizza").main_grammar.root == "order"
-    with pytest.raises(GrammarErrors, match="no builtin grammar named 'nothing'"):
+    assert load_bundle("builtin:examples/pizza").main_grammar.root == "order"
+    with pytest.raises(GrammarErrors, match="no builtin grammar 'builtin:nothing': built-in grammars are builtin:examples/NAME"):
         bundle_from_text(HEAD + "root $m;\npublic $m = $<builtin:nothing>;\n", source="m.gram")
 
 
 def test_fragment_activates_a_rule_and_an_unknown_one_is_refused():
-    assert load_bundle("builtin:pizza#topping").active == ("topping",)
+    assert load_bundle("builtin:examples/pizza#topping").active == ("topping",)
     with pytest.raises(GrammarErrors, match="no rule 'nope' to activate"):
-        load_bundle("builtin:pizza#nope")
+        load_bundle("builtin:examples/pizza#nope")
 
 
 def test_abnf_given_as_text_is_read_as_text_whatever_charset_its_header_names():

@@ -64,7 +64,7 @@ def test_a_closed_policy_refuses_files_named_by_the_caller(secret):
     with pytest.raises(GrammarErrors) as found:
         load_bundle(str(secret), options=FetchOptions(policy=AccessPolicy.closed()))
     assert "may not read local files" in problems(found)
-    assert load_bundle("builtin:yesno", options=FetchOptions(policy=AccessPolicy.closed())).grammars
+    assert load_bundle("builtin:examples/yesno", options=FetchOptions(policy=AccessPolicy.closed())).grammars
 
 
 def test_a_closed_policy_with_a_granted_root_reads_there(secret):
@@ -94,7 +94,7 @@ def test_http_needs_the_policy():
 
 def test_builtin_can_be_refused():
     with pytest.raises(GrammarErrors, match="AccessPolicy.builtin"):
-        load_bundle("builtin:yesno", options=FetchOptions(policy=AccessPolicy(builtin=False)))
+        load_bundle("builtin:examples/yesno", options=FetchOptions(policy=AccessPolicy(builtin=False)))
 
 
 def test_session_grammars_live_in_their_namespace():

@@ -70,7 +70,7 @@ def test_a_referenced_local_grammar_is_bounded_by_the_file_limit(tmp_path):
 
 def test_builtin_grammars_are_bounded_by_the_file_limit():
     with pytest.raises(GrammarErrors, match=r"over the local grammar file limit of 100 bytes"):
-        load_bundle("builtin:pizza", options=FetchOptions(limits=Limits(max_grammar_bytes=100)))
+        load_bundle("builtin:examples/pizza", options=FetchOptions(limits=Limits(max_grammar_bytes=100)))
 
 
 def test_inline_text_is_bounded_by_the_inline_limit():

@@ -30,5 +30,5 @@ def test_the_loader_analyses_once(monkeypatch):
     calls = []
     original = recursion.analyse_rules
     monkeypatch.setattr(recursion, "analyse_rules", lambda *a, **k: calls.append(1) or original(*a, **k))
-    bundle = load_bundle("builtin:pizza")
+    bundle = load_bundle("builtin:examples/pizza")
     assert len(calls) == 1 and bundle.analysis is not None
