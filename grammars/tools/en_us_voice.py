@@ -152,6 +152,10 @@ CURRENCIES = [
     ("CNY", "yuan", "chinese yuan | renminbi", None, None),
 ]
 
+# Cents said without a whole amount name the currency only by these words ("fifty cents" is USD).
+ALONE = {"USD": "cent | cents | penny | pennies", "EUR": "euro cent | euro cents", "GBP": "pence | p",
+         "CHF": "centime | centimes | rappen", "INR": "paisa | paise"}
+
 
 def currency() -> str:
     doc = """// builtin:grammar/currency, en-US voice. The value is "UUUmm.nn" (VoiceXML 2.0): the ISO 4217 code
@@ -173,7 +177,8 @@ def currency() -> str:
             whole = f'$whole_{head} {{out = "{code}" + rules.{var};}} ({unit})'
             lines.append(f"  | {whole} ({{out += \".00\";}} | [and] $cents {{out += \".\" + rules.cents;}}"
                          f" [{sub_one} | {sub_many}])")
-        lines.append(f'  | $cents {{out = "{code}0." + rules.cents;}} ({sub_one} | {sub_many})')
+        if code in ALONE:
+            lines.append(f'  | $cents {{out = "{code}0." + rules.cents;}} ({ALONE[code]})')
     body = "\n".join(lines).replace("  | ", "  ", 1).replace("  // USD\n  ", "  // USD\n    ", 1)
     return HEADER.format(doc=doc, root="currency") + f"""
 /** @example five dollars and twenty cents */
