@@ -3,7 +3,9 @@
 A cases file is YAML (a list of mappings) or JSON lines (``.jsonl``/``.ndjson``), each case
 ``{"text": "two large pizzas", "expect": {"qty": 2, "size": "L"}}``; ``expect: NO_MATCH`` says
 the text must not match. Optional ``rule`` names the rule to activate for that case (instead of
-the grammar's root or the ``#rule`` given on the command line).
+the grammar's root or the ``#rule`` given on the command line). Optional ``params``
+(``"minlength=3;maxlength=5"``) tests the case against the built-in grammar with those VoiceXML
+parameters: ``location_with_params`` adds them to a ``builtin:`` URI's query.
 
 Each case has one outcome: its value (compared with ``expect`` as JSON values: ``true`` is not
 ``1``), ``NO_MATCH``, or ``FAILURE`` -- the words matched but a tag failed -- which never passes,
@@ -38,6 +40,7 @@ class Case:
     expect: object  # a JSON value, or NO_MATCH
     line: int
     rule: str | None = None
+    params: str | None = None  # "minlength=3;maxlength=5": the grammar's parameters for this case
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,26 @@ def _case(item: object, path: str, line: int) -> Case:
     rule = item.get("rule")
     if rule is not None and (not isinstance(rule, str) or not rule.strip() or "#" in rule):
         raise CasesFileError(f"'rule' must be a rule name, not {rule!r}", SourceSpan(path, line, 1))
-    return Case(text=item["text"], expect=item["expect"], line=line, rule=rule.strip() if rule else None)
+    params = item.get("params")
+    if params is not None and (not isinstance(params, str) or not params.strip() or "?" in params):
+        raise CasesFileError(f"'params' must be a string such as \"minlength=3;maxlength=5\", not {params!r}",
+                             SourceSpan(path, line, 1))
+    return Case(text=item["text"], expect=item["expect"], line=line, rule=rule.strip() if rule else None,
+                params=params.strip() if params else None)
+
+
+def location_with_params(location: str, params: str | None) -> str:
+    """``builtin:dtmf/digits`` + ``"length=4"`` -> ``builtin:dtmf/digits?length=4`` (joined with
+    ``;`` to a query already there, a ``#`` key written ``%23``, a ``#rule`` kept last). Parameters are
+    for ``builtin:`` URIs only."""
+    if not params:
+        return location
+    if not location.startswith("builtin:"):
+        raise CasesFileError(f"a case with 'params' needs a builtin: grammar, not {location!r}")
+    base, hash_, fragment = location.partition("#")
+    params = params.replace("#", "%23")  # the DTMF key '#' (y=#), not a fragment
+    joined = f"{base};{params}" if "?" in base else f"{base}?{params}"
+    return joined + hash_ + fragment
 
 
 def run_cases(cases: list[Case], interpret: Callable[[Case], object]) -> list[CaseOutcome]:
