@@ -109,7 +109,6 @@ _XML_META = re.compile(rb"<meta\b[^>]*>")
 _XML_ATTR = re.compile(rb"""\b(name|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ABNF_META = re.compile(rb"""\bmeta\s+(?:"([^"]*)"|'([^']*)')\s+is\s+(?:"([^"]*)"|'([^']*)')\s*;""")
 _PARAM_META = "srgs.param."
-_OLD_EXAMPLES = ("pizza", "yesno", "digits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +145,8 @@ def parse_builtin(uri: str, *, referrer_language: str | None = None, default_lan
                            "'.' or an absolute path", span)
     parts = path.split("/")
     if len(parts) != 2:
-        hint = f"; did you mean builtin:examples/{path}?" if path in _OLD_EXAMPLES else ""
+        near = [f"{BUILTIN_SCHEME}{known}" for known in builtin_names() if known.split("/", 1)[1] == path]
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
         raise ResolveError(f"no builtin grammar {uri!r}: built-in grammars are builtin:examples/NAME, "
                            f"builtin:grammar/NAME (voice) and builtin:dtmf/NAME (known: {_known()}){hint}", span)
     kind, name = parts
