@@ -184,7 +184,8 @@ def test_bad_weights_are_usage_errors(capsys, weight):
 
 
 def test_weights_count_and_effect(capsys):
-    code, _, err = run(capsys, "interpret", "builtin:examples/pizza", "yes", "--grammar", "builtin:examples/yesno", "--weight", "1")
+    code, _, err = run(capsys, "interpret", "builtin:examples/pizza", "yes", "--grammar", "builtin:examples/yesno",
+                       "--weight", "1")
     assert code == EXIT_USAGE and "one --weight per grammar" in err
     code, out, err = run(capsys, "interpret", "builtin:examples/pizza", "yes", "--grammar", "builtin:examples/yesno",
                          "--weight", "0.5", "--weight", "2e3")
@@ -364,7 +365,8 @@ def test_batch_answers_each_line_as_it_comes():
 def test_match_takes_more_grammars(capsys):
     code, out, _ = run(capsys, "match", "builtin:examples/digits", "yes", "--format", "json")
     assert code == EXIT_OK and json.loads(out)["status"] == "NO_MATCH"
-    code, out, _ = run(capsys, "match", "builtin:examples/digits", "yes", "--grammar", "builtin:examples/yesno", "--format", "json")
+    code, out, _ = run(capsys, "match", "builtin:examples/digits", "yes", "--grammar", "builtin:examples/yesno",
+                       "--format", "json")
     assert code == EXIT_OK and json.loads(out)["interpretation"] == "yes"
     assert json.loads(out)["status"] in ("MATCH", "MATCH_END")
 

@@ -258,3 +258,15 @@ def test_the_shipped_dtmf_digits_take_their_lengths(capsys):
     four = Interpreter.load("builtin:dtmf/digits?length=4")
     assert four.match(list("1234")).interpretation == "1234"
     assert four.match(list("123")).status.value != "MATCH"
+
+
+def test_the_compile_cache_keeps_each_parameter_set_apart(tree):
+    from interpreter.store import GrammarStore
+
+    store = GrammarStore()
+    two = store.prepare("builtin:grammar/digits?length=2")
+    three = store.prepare("builtin:grammar/digits?length=3")
+    same = store.prepare("builtin:grammar/digits?minlength=2;maxlength=2")
+    assert two.key != three.key
+    assert same.key == two.key  # the same grammar, however its parameters are written
+    assert store.prepare("builtin:grammar/digits?length=2") is two
