@@ -1,6 +1,6 @@
 """Generate the en-US voice built-in grammars that share the spoken-number rules.
 
-    python grammars/tools/en_us_voice.py        # rewrites number, currency, date, time, phone .gram
+    python grammars/tools/en_us_voice.py        # rewrites number, currency, date, time, phone
 
 The number words (units, teens, tens, "twenty-one" written with a hyphen, hundreds, thousands,
 millions) are written once here and emitted into each grammar that needs them, so every built-in
@@ -330,9 +330,55 @@ private $clock24 = $hour24 {out = rules.hour24;} ($minute {out += rules.minute;}
                        + [(f"{TENS[t - 2]}-{UNITS[u - 1]}", f"{t}{u}") for t in range(2, 6) for u in range(1, 10)], 6)
 
 
+def compositions(total: int) -> list[list[int]]:
+    """The ways to say ``total`` digits as single digits (1), "double" (2) and "triple" (3)."""
+    if total == 0:
+        return [[]]
+    return [[k] + rest for k in (1, 2, 3) if k <= total for rest in compositions(total - k)]
+
+
+def group(total: int) -> str:
+    """``private $gN`` = exactly N digits, whatever mix of single digits, doubles and triples."""
+    part = {1: "$digit {out += rules.digit;}", 2: "$double {out += rules.double;}",
+            3: "$triple {out += rules.triple;}"}
+    alts = [" ".join(part[k] for k in parts) for parts in compositions(total)]
+    if total == 3:
+        alts.append("$unit {out += rules.unit + \"00\";} hundred")
+    pad = " " * (len(str(total)) + 11)
+    return f"private $g{total} = {{out = \"\";}}\n{pad}( " + f"\n{pad}| ".join(alts) + f"\n{pad});\n"
+
+
+def phone() -> str:
+    doc = """// builtin:grammar/phone, en-US voice. The value is the digits of the number, then "x" and the
+// extension's digits when one is said (VoiceXML 2.0): "five five five one two three four extension
+// forty two" -> "5551234x42". Said digit by digit in groups ("oh" for zero, "double five",
+// "triple seven", "eight hundred" for 800): a North American number of 7 digits (3 + 4), 10
+// (3 + 3 + 4) or 11 (1 + 3 + 3 + 4), "area code" optional; or "plus" and 7 to 15 digits.
+"""
+    return HEADER.format(doc=doc, root="phone") + """
+/** @example five five five one two three four */
+/** @example one eight hundred five five five one two one two extension forty two */
+public $phone = $number {out = rules.number;} [$extension {out += "x" + rules.extension;}];
+
+private $number = {out = "";} [[one {out = "1";}] [area code] $g3 {out += rules.g3;}]
+                  $g3 {out += rules.g3;} $g4 {out += rules.g4;}
+                | plus {out = "";} ($item {out += rules.item;})<7-15>;
+
+private $extension = (extension | ext | x | "extension number")
+                     ( {out = "";} ($item {out += rules.item;})<1-8>
+                     | $n1_999 {out = rules.n1_999;} | $thousands {out = rules.thousands;} );
+
+private $item = $digit {out = rules.digit;} | $double {out = rules.double;} | $triple {out = rules.triple;};
+private $double = double $digit {out = rules.digit + rules.digit;};
+private $triple = triple $digit {out = rules.digit + rules.digit + rules.digit;};
+
+""" + group(3) + group(4) + "\n" + alternatives("digit", [("zero", "0"), ("oh", "0"), ("o", "0")] + [(w, str(i + 1)) for i, w in enumerate(UNITS)]
+                   + [(f'"{d}"', str(d)) for d in range(10)], 6) + "\n" + NUMBER_RULES
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, make in (("number", number), ("currency", currency), ("date", date), ("time", time)):
+    for name, make in (("number", number), ("currency", currency), ("date", date), ("time", time), ("phone", phone)):
         (OUT / f"{name}.gram").write_text(make(), encoding="utf-8")
         print(f"wrote {OUT / name}.gram")
 
