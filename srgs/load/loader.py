@@ -128,7 +128,7 @@ def load_bundle(location: str, *, options: FetchOptions | None = None, active: t
     uri = location_to_uri(path)
     display = path if "://" not in path and not path.startswith(("builtin:", "session:")) else uri
     try:
-        if uri.startswith(BUILTIN_SCHEME):  # the canonical key: language chosen, parameters sorted
+        if uri.startswith(BUILTIN_SCHEME) and options.policy.builtin:  # the canonical key: language chosen, parameters sorted
             uri = display = canonical_builtin_uri(uri, default_language=options.language, span=SourceSpan(display, 0, 0))
         mapped = map_uri(uri, options)
         data = fetch(mapped, options, roots=options.policy.caller_roots(), span=SourceSpan(display, 0, 0))

@@ -100,7 +100,7 @@ def resolve(
             if (gkey, ref.uri) in links:
                 continue
             target = reference_uri(grammar, gkey, ref)
-            if target.startswith(BUILTIN_SCHEME):
+            if target.startswith(BUILTIN_SCHEME) and options.policy.builtin:  # else fetch refuses it
                 # one key per (name, language, parameters): the language of a builtin:grammar/
                 # URI without ?lang= is the referring grammar's
                 try:

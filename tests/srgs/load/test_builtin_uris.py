@@ -270,3 +270,17 @@ def test_the_compile_cache_keeps_each_parameter_set_apart(tree):
     assert two.key != three.key
     assert same.key == two.key  # the same grammar, however its parameters are written
     assert store.prepare("builtin:grammar/digits?length=2") is two
+
+
+def test_a_policy_without_builtins_refuses_before_looking_at_the_name(tree):
+    from srgs.errors import AccessDeniedError
+    from srgs.load.policy import AccessPolicy
+
+    closed = FetchOptions(policy=AccessPolicy(builtin=False))
+    with pytest.raises(GrammarErrors) as info:
+        load_bundle("builtin:grammar/nothing?x=1", options=closed)
+    assert isinstance(info.value.errors[0], AccessDeniedError)
+    with pytest.raises(GrammarErrors) as info:
+        bundle_from_text(referrer("builtin:grammar/nothing"), source="main.gram", options=closed)
+    assert "built-in grammars are not allowed here" in str(info.value)
+    assert "no builtin grammar" not in str(info.value)
