@@ -187,7 +187,8 @@ public $currency = $amount {{out = rules.amount;}}
                  | $bare {{out = rules.bare;}};
 
 // "two fifty", "nineteen ninety nine", "one oh five": whole and cents said as two numbers.
-private $bare = $n1_99 {{out = rules.n1_99 + ".";}} ($n10_99 {{out += rules.n10_99;}} | (oh | zero) $unit {{out += "0" + rules.unit;}});
+private $bare = $n1_99 {{out = rules.n1_99 + ".";}}
+               ($n10_99 {{out += rules.n10_99;}} | (oh | zero) $unit {{out += "0" + rules.unit;}});
 
 // 1 for "a dollar", "one dollar"; other amounts for the plural ("zero dollars", "two dollars").
 private $whole_one = (a | one) {{out = "1";}};
@@ -218,7 +219,7 @@ def day_rules() -> str:
 
 def month_rules() -> str:
     groups: dict[int, list[tuple[str, str]]] = {28: [], 30: [], 31: []}
-    for i, (name, days) in enumerate(zip(MONTHS, MONTH_DAYS)):
+    for i, (name, days) in enumerate(zip(MONTHS, MONTH_DAYS, strict=True)):
         words = name if name not in MONTH_SHORT else f"({name} | {MONTH_SHORT[name]})"
         groups[days].append((words, f"{i + 1:02d}"))
     text = ""
@@ -248,7 +249,8 @@ def date() -> str:
 // what was not said: "march fifteenth" -> "????0315", "the fifteenth" -> "??????15",
 // "march twenty twenty six" -> "202603??", "the fifteenth of march twenty twenty six" -> "20260315".
 // Days are checked against the month (April 30, February 28) and February 29 against the year
-// when one is said ("february twenty ninth twenty twenty four"; not "... twenty twenty five"). Years 1900-2099: "twenty twenty six", "two thousand and twenty six",
+// when one is said ("february twenty ninth twenty twenty four"; not "... twenty twenty five").
+// Years 1900-2099: "twenty twenty six", "two thousand and twenty six",
 // "nineteen ninety nine", "twenty oh five", "two thousand five", "nineteen hundred".
 """
     md_forms = []
@@ -279,7 +281,8 @@ private $month_day =
 private $weekday = monday | tuesday | wednesday | thursday | friday | saturday | sunday;
 
 // 1900-2099.
-private $year = $century {{out = rules.century;}} ($n10_99 {{out += rules.n10_99;}} | (oh | zero) $unit {{out += "0" + rules.unit;}} | hundred {{out += "00";}})
+private $year = $century {{out = rules.century;}}
+                ($n10_99 {{out += rules.n10_99;}} | (oh | zero) $unit {{out += "0" + rules.unit;}} | hundred {{out += "00";}})
               | two thousand {{out = "20";}} ({{out += "00";}} | [and] $p2 {{out += rules.p2;}});
 private $century = nineteen {{out = "19";}} | twenty {{out = "20";}};
 
@@ -367,6 +370,11 @@ def group(total: int) -> str:
     return f"private $g{total} = {{out = \"\";}}\n{pad}( " + f"\n{pad}| ".join(alts) + f"\n{pad});\n"
 
 
+PHONE_DIGIT = alternatives("digit", [("zero", "0"), ("oh", "0"), ("o", "0")]
+                           + [(w, str(i + 1)) for i, w in enumerate(UNITS)]
+                           + [(f'"{d}"', str(d)) for d in range(10)], 6)
+
+
 def phone() -> str:
     doc = """// builtin:grammar/phone, en-US voice. The value is the digits of the number, then "x" and the
 // extension's digits when one is said (VoiceXML 2.0): "five five five one two three four extension
@@ -391,8 +399,7 @@ private $item = $digit {out = rules.digit;} | $double {out = rules.double;} | $t
 private $double = double $digit {out = rules.digit + rules.digit;};
 private $triple = triple $digit {out = rules.digit + rules.digit + rules.digit;};
 
-""" + group(3) + group(4) + "\n" + alternatives("digit", [("zero", "0"), ("oh", "0"), ("o", "0")] + [(w, str(i + 1)) for i, w in enumerate(UNITS)]
-                   + [(f'"{d}"', str(d)) for d in range(10)], 6) + "\n" + NUMBER_RULES
+""" + group(3) + group(4) + "\n" + PHONE_DIGIT + "\n" + NUMBER_RULES
 
 
 def main() -> None:
