@@ -140,7 +140,7 @@ class Interpreter:
         weights: Sequence[float] | None = None,
         options: InterpreterOptions | None = None,
     ) -> Interpreter:
-        """Load grammars by location (path, URI, ``builtin:NAME``, ``#rule`` for a rule).
+        """Load grammars by location (path, URI, ``builtin:KIND/NAME``, ``#rule`` for a rule).
 
         A path (or ``file:`` URI) ending in ``.far`` is a grammar compiled by ``srgs compile -o``:
         it is read as it is, its sources are not needed.

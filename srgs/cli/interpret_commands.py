@@ -248,28 +248,30 @@ def run_match(args: argparse.Namespace) -> int:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    from interpreter.cases import NO_MATCH, Failure, read_cases, run_cases
+    from interpreter.cases import NO_MATCH, Failure, location_with_params, read_cases, run_cases
     from interpreter.formats import json_line
     from srgs.load.loader import split_fragment
 
     cases = read_cases(args.cases)
     base, _ = split_fragment(args.grammar)
-    interpreters: dict[str | None, Interpreter] = {}
+    interpreters: dict[tuple[str | None, str | None], Interpreter] = {}
 
-    def interpreter_for(rule: str | None) -> Interpreter:
-        if rule not in interpreters:
-            interpreters[rule] = _interpreter([args.grammar if rule is None else f"{base}#{rule}"], args)
-        return interpreters[rule]
+    def interpreter_for(rule: str | None, params: str | None = None) -> Interpreter:
+        """One interpreter per (rule, built-in parameters) the cases ask for."""
+        if (rule, params) not in interpreters:
+            location = location_with_params(args.grammar if rule is None else f"{base}#{rule}", params)
+            interpreters[(rule, params)] = _interpreter([location], args)
+        return interpreters[(rule, params)]
 
     def value_of(case: Case) -> object:
-        result = interpreter_for(case.rule).interpret(case.text)
+        result = interpreter_for(case.rule, case.params).interpret(case.text)
         if result.status == "FAILURE":
             return Failure(result.error or "semantic interpretation failed")
         if result.status != "RECOGNIZED":
             return NO_MATCH
         return result.alternatives[0].interpretations[0].value
 
-    if any(case.rule is None for case in cases) or not cases:
+    if any(case.rule is None and not case.params for case in cases) or not cases:
         interpreter_for(None)  # a bad grammar is an error of the command, not of every case
     outcomes = run_cases(cases, value_of)
     passed = sum(o.passed for o in outcomes)

@@ -3,7 +3,7 @@
 A grammar names other grammars by URI, and a grammar can come from someone who must not read
 this machine's files (a client of a server). So every read goes through one ``AccessPolicy``:
 
-    builtin        ``builtin:NAME``, the grammars the engine ships
+    builtin        ``builtin:KIND/NAME``, the grammars the engine ships
     session        ``session:NAME``, grammars the caller defined in its own ``GrammarNamespace``
     local_files    the caller itself may name a local file as the grammar to load
     own_directory  a grammar read from a file may reference files under its own directory

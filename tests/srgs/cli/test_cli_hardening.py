@@ -419,3 +419,13 @@ def test_unwritable_output_is_one_clear_line(tmp_path):
     assert out.returncode == EXIT_ERROR
     assert f"srgs compile: cannot write {tmp_path / 'missing' / 'y.far'}: No such file or directory" in err
     assert "ERROR" not in err and "Traceback" not in err
+
+
+def test_test_runs_params_cases_against_the_builtin_with_those_params(tmp_path, capsys):
+    cases = tmp_path / "digits.cases.yaml"
+    cases.write_text('- text: "one two three"\n  expect: "123"\n'
+                     '- text: "one two three"\n  params: "minlength=4"\n  expect: NO_MATCH\n'
+                     '- text: "one two three four"\n  params: "length=4"\n  expect: "1234"\n', encoding="utf-8")
+    code = main(["test", "builtin:grammar/digits", str(cases)])
+    out = capsys.readouterr().out
+    assert code == 0 and "3 passed, 0 failed" in out
