@@ -1,7 +1,8 @@
 """Run the DTMF built-in grammars' cases with their parameters substituted by hand.
 
-Until the loader substitutes ``__NAME__`` placeholders itself, this script does what it will do:
-each grammar's ``meta "srgs.param.NAME" is "DEFAULT";`` gives the defaults, a case's
+The loader substitutes ``__NAME__`` placeholders for ``builtin:dtmf/NAME?...``; this script does the
+same on the files themselves (no loader needed, so it also checks a grammar before it ships): each
+grammar's ``meta "srgs.param.NAME" is "DEFAULT";`` gives the defaults, a case's
 ``params: "minlength=3;maxlength=5"`` overrides them (``length=N`` means minlength=maxlength=N),
 and the cases of each parameter set are run with ``srgs test`` on a substituted copy.
 
@@ -48,7 +49,7 @@ def run(name: str) -> bool:
     grammar = DTMF / f"{name}.gram"
     source = grammar.read_text(encoding="utf-8")
     cases = yaml.safe_load((DTMF / f"{name}.cases.yaml").read_text(encoding="utf-8")) or []
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, object]]] = {}
     for case in cases:
         groups.setdefault(case.get("params", ""), []).append(case)
     ok = True
