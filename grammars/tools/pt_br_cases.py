@@ -50,7 +50,7 @@ def run(name: str, compile_too: bool) -> bool:
     grammar = FOLDER / f"{name}.gram"
     source = grammar.read_text(encoding="utf-8")
     cases = yaml.safe_load((FOLDER / f"{name}.cases.yaml").read_text(encoding="utf-8")) or []
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, object]]] = {}
     for case in cases:
         groups.setdefault(case.get("params", ""), []).append(case)
     ok = True
