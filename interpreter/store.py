@@ -161,10 +161,12 @@ class GrammarStore:
             found = session.get(location)
             if found is not None:
                 return found
+        language = session.language if session is not None else None
+        source_key = f"{location}\n{language or ''}"  # a builtin:grammar/ URI depends on the language
         if location.startswith("builtin:"):
             # built-in grammars do not change while the process runs: read them once
             with self._lock:
-                key = self._by_source.get(location)
+                key = self._by_source.get(source_key)
                 found = self._prepared.get(key) if key is not None else None
             if found is not None:
                 with self._lock:
@@ -174,7 +176,7 @@ class GrammarStore:
         prepared = self._prepare_bundle(location, load_bundle(location, options=options))
         if location.startswith("builtin:") and self.policy.builtin:
             with self._lock:
-                self._by_source[location] = prepared.key
+                self._by_source[source_key] = prepared.key
         return prepared
 
     def prepare_text(self, text: str | bytes, *, name: str = "<inline>",
@@ -184,9 +186,10 @@ class GrammarStore:
         options = self._fetch(self.text_policy, session)
         return self._prepare_bundle(name, bundle_from_text(data, source=name, options=options))
 
-    def session(self, name: str = "session") -> SessionGrammars:
-        """A new namespace for one caller's ``session:`` grammars."""
-        return SessionGrammars(self, name)
+    def session(self, name: str = "session", *, language: str | None = None) -> SessionGrammars:
+        """A new namespace for one caller's ``session:`` grammars; ``language`` (``pt-BR``) is the
+        session's language, which ``builtin:grammar/`` URIs without ``?lang=`` use."""
+        return SessionGrammars(self, name, language=language)
 
     # --- activating -------------------------------------------------------------------------
 
@@ -221,7 +224,8 @@ class GrammarStore:
 
     def _fetch(self, policy: AccessPolicy, session: SessionGrammars | None) -> FetchOptions:
         return FetchOptions(policy=policy, limits=self.config.limits,
-                            sessions=session.namespace if session is not None else None)
+                            sessions=session.namespace if session is not None else None,
+                            language=session.language if session is not None else None)
 
     def _prepare_bundle(self, name: str, bundle: GrammarBundle) -> PreparedGrammar:
         key = cache_key(bundle, self.config.compile)
@@ -279,8 +283,9 @@ class SessionGrammars:
     compiled again.
     """
 
-    def __init__(self, store: GrammarStore, name: str = "session"):
+    def __init__(self, store: GrammarStore, name: str = "session", *, language: str | None = None):
         self.store = store
+        self.language = language
         self.namespace = GrammarNamespace(name)
         self._prepared: dict[str, PreparedGrammar] = {}
         self._lock = threading.Lock()

@@ -185,3 +185,14 @@ def _builtin_path(name: str) -> str:
     from srgs.load.sources import BUILTIN_DIR
 
     return str(BUILTIN_DIR / "examples" / f"{name}.grxml")
+
+
+def test_the_session_language_chooses_the_builtin_language(store):
+    english, brazilian = store.session("en"), store.session("pt", language="pt-BR")
+    assert value(store.activate(["builtin:grammar/boolean"], session=english).interpreter().interpret("yes")) is True
+    result = store.activate(["builtin:grammar/boolean"], session=brazilian).interpreter().interpret("sim")
+    assert value(result) is True
+    assert store.activate(["builtin:grammar/boolean"], session=brazilian).interpreter().interpret("yes").status \
+        == "NO_MATCH"
+    explicit = store.activate(["builtin:grammar/boolean?lang=en-US"], session=brazilian).interpreter()
+    assert value(explicit.interpret("yes")) is True
