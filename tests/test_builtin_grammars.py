@@ -16,7 +16,7 @@ import pytest
 
 from interpreter.cases import CasesFileError, location_with_params, read_cases
 from srgs.cli import main
-from srgs.load.sources import BUILTIN_SUFFIXES, declared_params
+from srgs.load.builtins import BUILTIN_SUFFIXES, declared_params
 
 BUILTIN = Path(__file__).resolve().parent.parent / "grammars" / "builtin"
 GRAMMARS = sorted(p for p in BUILTIN.rglob("*") if p.suffix in BUILTIN_SUFFIXES and p.is_file())

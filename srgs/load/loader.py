@@ -17,8 +17,9 @@ from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from ..model import Grammar, SourceSpan
 from ..passes.recursion import check_left_recursion
 from ..passes.validate import grammar_problems
+from .builtins import BUILTIN_SCHEME, canonical_builtin_uri
 from .resolve import resolve
-from .sources import BUILTIN_SCHEME, FetchOptions, canonical_builtin_uri, fetch, location_to_uri, map_uri, source_kind
+from .sources import FetchOptions, fetch, location_to_uri, map_uri, source_kind
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),

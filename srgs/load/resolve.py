@@ -20,8 +20,9 @@ from ..bundle import GrammarBundle
 from ..errors import GrammarErrors, ResolveError, SrgsError, display_source
 from ..model import Grammar, RuleRef, iter_expansions
 from ..passes.validate import grammar_problems
+from .builtins import BUILTIN_SCHEME, BUILTIN_SUFFIXES, canonical_builtin_uri
 from .policy import SESSION_SCHEME
-from .sources import BUILTIN_SCHEME, BUILTIN_SUFFIXES, FetchOptions, canonical_builtin_uri, fetch, map_uri, source_kind
+from .sources import FetchOptions, fetch, map_uri, source_kind
 
 XML_MEDIA_TYPE = "application/srgs+xml"
 ABNF_MEDIA_TYPE = "application/srgs"

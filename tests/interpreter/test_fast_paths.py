@@ -26,8 +26,8 @@ from interpreter.sisr_program import _NOT_LITERAL, literal_assignment, python_ta
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 from srgs.compile import compile_bundle
 from srgs.errors import SrgsError
+from srgs.load.builtins import BUILTIN_DIR
 from srgs.load.loader import load_bundle
-from srgs.load.sources import BUILTIN_DIR
 from srgs.text import normalize_words
 from tests import w3c
 from tests.srgs.compile.models import alts, rep, seq, single, special, tag, tok

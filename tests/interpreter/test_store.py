@@ -182,7 +182,7 @@ def test_decoder_hypotheses_combine_acoustic_and_grammar_scores(store):
 
 
 def _builtin_path(name: str) -> str:
-    from srgs.load.sources import BUILTIN_DIR
+    from srgs.load.builtins import BUILTIN_DIR
 
     return str(BUILTIN_DIR / "examples" / f"{name}.grxml")
 

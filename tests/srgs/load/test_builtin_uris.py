@@ -11,9 +11,10 @@ import pytest
 from interpreter.api import Interpreter, InterpreterOptions
 from srgs.cli import main
 from srgs.errors import GrammarErrors, ResolveError
-from srgs.load import sources
+from srgs.load import builtins
+from srgs.load.builtins import canonical_builtin_uri, declared_params, parse_builtin
 from srgs.load.loader import bundle_from_text, load_bundle
-from srgs.load.sources import FetchOptions, canonical_builtin_uri, declared_params, fetch, parse_builtin
+from srgs.load.sources import FetchOptions, fetch
 
 WORD = """#ABNF 1.0 UTF-8;
 language {lang};
@@ -69,7 +70,7 @@ def tree(tmp_path, monkeypatch):
     (root / "dtmf" / "boolean.gram").write_text(BOOLEAN_DTMF, encoding="utf-8")
     (root / "examples").mkdir()
     (root / "examples" / "hi.gram").write_text(WORD.format(lang="en-US", words="hi", value="hi"), encoding="utf-8")
-    monkeypatch.setattr(sources, "BUILTIN_DIR", root)
+    monkeypatch.setattr(builtins, "BUILTIN_DIR", root)
     return root
 
 
