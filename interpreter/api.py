@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 from srgs.bundle import GrammarBundle
@@ -135,7 +135,7 @@ class Interpreter:
     @classmethod
     def load(
         cls,
-        locations: str | os.PathLike | Sequence[str | os.PathLike],
+        locations: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         weights: Sequence[float] | None = None,
         options: InterpreterOptions | None = None,
@@ -146,8 +146,9 @@ class Interpreter:
         it is read as it is, its sources are not needed.
         """
         options = options or InterpreterOptions()
-        single = isinstance(locations, (str, os.PathLike))
-        names = [os.fspath(name) for name in ([locations] if single else locations)]
+        listed: Sequence[str | os.PathLike[str]] = (
+            [locations] if isinstance(locations, (str, os.PathLike)) else locations)
+        names = [os.fspath(name) for name in listed]
         costs = weight_costs(names, weights)
         active = []
         for name, cost in zip(names, costs, strict=True):
@@ -337,7 +338,7 @@ class Interpreter:
         return RecognitionResult(status="RECOGNIZED", alternatives=tuple(alt for _, alt in entries),
                                  mode=_result_mode(entries[0][0].mode))
 
-    def _mode(self) -> str:
+    def _mode(self) -> Literal["voice", "dtmf"]:
         """The input mode when no grammar matched: dtmf only if every active grammar is."""
         return "dtmf" if all(g.mode == "dtmf" for g in self.grammars) else "voice"
 
@@ -571,11 +572,11 @@ def _check_text(text: str, limit: int = DEFAULT_LIMITS.max_text_chars) -> None:
         raise TextTooLongError(f"the text is longer than {limit} characters", limit="Limits.max_text_chars")
 
 
-def _result_mode(mode: str) -> str:
+def _result_mode(mode: str) -> Literal["voice", "dtmf"]:
     return "dtmf" if mode == "dtmf" else "voice"
 
 
-def _evaluate(grammar: ActiveGrammar, tree: ParseRule, score: int):
+def _evaluate(grammar: ActiveGrammar, tree: ParseRule, score: int) -> object:
     if grammar.evaluator is None:
         return None
     return grammar.evaluator.evaluate(tree, score=score / 100)
