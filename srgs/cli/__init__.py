@@ -1,7 +1,8 @@
 """The ``srgs`` command line: the layer on top of every package (issue 8).
 
 Nothing below imports it. Each command module here (``grammar_commands``: check, convert, config;
-``compile_commands``: compile, generate, draw; ``interpret_commands``: interpret, match, test) has
+``compile_commands``: compile, generate, draw; ``interpret_commands``: interpret, match, test;
+``recognize_commands``: recognize) has
 ``register(subparsers)``, each parser sets ``run=function(args) -> int``, and a module imports
 what its command runs only when it runs, so ``srgs --help`` starts without loading the engine.
 
@@ -148,9 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, help="print 'srgs VERSION' and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from srgs.cli import compile_commands, grammar_commands, interpret_commands
+    from srgs.cli import compile_commands, grammar_commands, interpret_commands, recognize_commands
 
-    for module in (grammar_commands, compile_commands, interpret_commands):
+    for module in (grammar_commands, compile_commands, interpret_commands, recognize_commands):
         module.register(subparsers)
     add_config_arguments(parser)
     for command in subparsers.choices.values():  # also accepted after the command's name

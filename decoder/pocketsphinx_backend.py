@@ -1,0 +1,327 @@
+"""The pocketsphinx back end: decoding audio under the active grammars.
+
+``PocketsphinxModel`` loads the acoustic model and pronunciation dictionary once (by default
+those the ``pocketsphinx`` wheel ships: ``pocketsphinx.get_model_path()``); the caller holds it
+and shares it (nothing is kept at module level). ``model.session(activation)`` makes one
+decoder session for an activation of the grammar store: the activation's ``GrammarConstraint``
+becomes a pocketsphinx FSG (``constraint_to_fsg``) and ``session.decode(audio)`` runs a full
+utterance search under it, so what comes back is a sentence of the grammars (or nothing); the
+n-best word sequences and their acoustic scores go to ``Interpreter.interpret_hypotheses`` for
+the SISR result, and the best path's word times come with it.
+
+Limits of this first back end: $GARBAGE arcs (label ``<any>``) cannot be searched by an FSG and
+are dropped (``FsgConversion.dropped_garbage`` counts them); a grammar word missing from the
+dictionary is an error naming it (no grapheme-to-phoneme yet); sessions sharing a model take
+turns (one pocketsphinx decoder per model, behind a lock).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from decoder.audio import Audio
+from srgs.compile.constraint import GrammarConstraint
+from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
+from srgs.errors import SrgsError
+
+if TYPE_CHECKING:
+    from interpreter.results import RecognitionResult
+    from interpreter.store import Activation
+
+MAX_COST = 700.0  # exp(-700) is still a positive double: a probability pocketsphinx can read
+# pocketsphinx keeps acoustic scores shifted down by 10 bits (SENSCR_SHIFT); its lattice
+# posteriors divide them by ``ascale`` (20). The n-best path scores the Python API returns are
+# in the shifted domain: times 1024 / ascale they are on the scale of pocketsphinx's own word
+# posteriors (measured: the interpreter's confidences then match ``seg().prob`` within a point).
+SCORE_SHIFT = 1024.0
+
+
+class DecoderError(SrgsError):
+    """A grammar or model the decoder cannot use (one-line message)."""
+
+
+class MissingWordsError(DecoderError):
+    """Grammar words the pronunciation dictionary does not have."""
+
+    def __init__(self, words: Sequence[str]):
+        self.words = tuple(words)
+        shown = ", ".join(repr(word) for word in self.words[:20])
+        more = f" and {len(self.words) - 20} more" if len(self.words) > 20 else ""
+        super().__init__(f"{len(self.words)} grammar word(s) not in the pronunciation dictionary: {shown}{more} "
+                         "(no grapheme-to-phoneme yet: add them to the dictionary or respell them in the grammar)")
+
+
+# --- FSG conversion ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FsgConversion:
+    """A constraint as pocketsphinx FSG text, with what the conversion did."""
+
+    text: str
+    num_states: int
+    start_state: int
+    final_state: int
+    word_transitions: int
+    null_transitions: int
+    dropped_garbage: int  # $GARBAGE (<any>) arcs an FSG cannot search: dropped
+    words: tuple[str, ...]  # the dictionary spellings used on word transitions
+
+    @property
+    def note(self) -> str | None:
+        if not self.dropped_garbage:
+            return None
+        return (f"{self.dropped_garbage} $GARBAGE arc(s) dropped: pocketsphinx FSG search cannot read "
+                "any word there, so those paths are not recognised")
+
+
+def _probability(cost: float) -> float:
+    return math.exp(-min(max(cost, 0.0), MAX_COST))
+
+
+def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
+                      spell: Callable[[str], str | None] | None = None) -> FsgConversion:
+    """The FSG text format of ``constraint``: its states, one new final state reached by null
+    transitions (probability ``exp(-final cost)``) from every final state, word transitions
+    with probability ``exp(-cost)``, epsilon arcs as null transitions, $GARBAGE arcs dropped.
+
+    ``spell(word)`` gives the dictionary spelling of a grammar word, or None when the
+    dictionary lacks it; every missing word is reported at once (``MissingWordsError``).
+    """
+    final_state = constraint.num_states
+    lines = [f"FSG_BEGIN {name}", f"NUM_STATES {final_state + 1}", f"START_STATE {constraint.start()}",
+             f"FINAL_STATE {final_state}"]
+    spelled: dict[int, str] = {}
+    missing: list[str] = []
+    words_used: list[str] = []
+    word_count = null_count = dropped = 0
+    for state in range(constraint.num_states):
+        for label, target, cost in constraint.arcs(state):
+            if label == ANY_LABEL or label == UNKNOWN_LABEL:
+                dropped += 1
+                continue
+            probability = _probability(cost)
+            if label == EPSILON_LABEL:
+                lines.append(f"TRANSITION {state} {target} {probability:.10g}")
+                null_count += 1
+                continue
+            word = spelled.get(label)
+            if word is None:
+                grammar_word = constraint.words[label]
+                found = spell(grammar_word) if spell is not None else grammar_word
+                if found is None or not found or any(ch.isspace() for ch in found):
+                    if grammar_word not in missing:
+                        missing.append(grammar_word)
+                    continue
+                word = spelled[label] = found
+                words_used.append(found)
+            lines.append(f"TRANSITION {state} {target} {probability:.10g} {word}")
+            word_count += 1
+        final = constraint.final(state)
+        if final < math.inf:
+            lines.append(f"TRANSITION {state} {final_state} {_probability(final):.10g}")
+            null_count += 1
+    if missing:
+        raise MissingWordsError(missing)
+    lines.append("FSG_END")
+    return FsgConversion(text="\n".join(lines) + "\n", num_states=final_state + 1, start_state=constraint.start(),
+                         final_state=final_state, word_transitions=word_count, null_transitions=null_count,
+                         dropped_garbage=dropped, words=tuple(words_used))
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WordTime:
+    """One word of the best path: times in seconds from the start of the audio."""
+
+    word: str
+    start: float
+    end: float
+    confidence: int  # 0-100: the word's posterior in pocketsphinx's lattice
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {"word": self.word, "start": round(self.start, 3), "end": round(self.end, 3),
+                "confidence": self.confidence}
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """A decoded utterance: the interpreter's result, the best path's words with their times,
+    the n-best the decoder gave (words, acoustic cost, grammar) and the time it took."""
+
+    result: RecognitionResult
+    words: tuple[WordTime, ...]
+    hypotheses: tuple[tuple[tuple[str, ...], float, str | None], ...]
+    audio_seconds: float
+    decode_seconds: float
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.decode_seconds / self.audio_seconds if self.audio_seconds > 0 else 0.0
+
+
+# --- model and sessions -----------------------------------------------------------------------
+
+
+def _is_filler(word: str) -> bool:
+    return word.startswith(("<", "[", "+")) or word in ("", "<s>", "</s>", "<sil>")
+
+
+def _base_word(word: str) -> str:
+    """``read(2)`` -> ``read``: pocketsphinx names alternative pronunciations this way."""
+    if word.endswith(")") and "(" in word:
+        return word[: word.rindex("(")]
+    return word
+
+
+class PocketsphinxModel:
+    """The acoustic model and dictionary, loaded once; hold one per process and share it.
+
+    ``hmm``/``dictionary`` default to the model the ``pocketsphinx`` wheel ships (en-US).
+    """
+
+    def __init__(self, *, hmm: str | None = None, dictionary: str | None = None):
+        try:
+            import pocketsphinx
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise DecoderError(f"the pocketsphinx back end needs the pocketsphinx package ({exc})") from None
+        model_path = pocketsphinx.get_model_path()
+        options: dict[str, Any] = {"lm": None,
+                                   "hmm": hmm or os.path.join(model_path, "en-us", "en-us"),
+                                   "dict": dictionary or os.path.join(model_path, "en-us", "cmudict-en-us.dict")}
+        for key in ("hmm", "dict"):
+            if not os.path.exists(options[key]):
+                raise DecoderError(f"pocketsphinx {key}: {options[key]}: no such file or directory")
+        try:
+            self._decoder: Any = pocketsphinx.Decoder(**options)
+        except (RuntimeError, ValueError) as exc:
+            raise DecoderError(f"pocketsphinx could not load its model: {exc}") from None
+        self.frame_rate = int(self._decoder.config["frate"])
+        self.sample_rate = int(self._decoder.config["samprate"])
+        self.score_scale = SCORE_SHIFT / float(self._decoder.config["ascale"] or 1.0)
+        self.lock = threading.Lock()
+        self._sessions = 0
+
+    def spell(self, word: str) -> str | None:
+        """The dictionary's spelling of a grammar word (as is, or lower-cased), or None."""
+        for candidate in (word, word.lower()):
+            if candidate and not any(ch.isspace() for ch in candidate) and self._decoder.lookup_word(candidate):
+                return candidate
+        return None
+
+    def session(self, activation: Activation) -> PocketsphinxSession:
+        return PocketsphinxSession(self, activation)
+
+    def _new_search_name(self) -> str:
+        with self.lock:
+            self._sessions += 1
+            return f"srgs-session-{self._sessions}"
+
+
+@dataclass(slots=True)
+class PocketsphinxSession:
+    """One caller's decoder under one activation (its FSG search is added to the shared model)."""
+
+    model: PocketsphinxModel
+    activation: Activation
+    conversion: FsgConversion = field(init=False)
+    search: str = field(init=False)
+    closed: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        constraint = self.activation.constraint()
+        self.conversion = constraint_to_fsg(constraint, spell=self.model.spell)
+        self.search = self.model._new_search_name()
+        decoder = self.model._decoder
+        with tempfile.TemporaryDirectory(prefix="srgs-fsg-") as folder:
+            path = os.path.join(folder, "grammar.fsg")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(self.conversion.text)
+            with self.model.lock:
+                try:
+                    fsg = decoder.read_fsg(path)
+                    decoder.add_fsg(self.search, fsg)
+                except (RuntimeError, ValueError) as exc:
+                    raise DecoderError(f"pocketsphinx refused the grammar's FSG: {exc}") from None
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with self.model.lock:
+                try:
+                    self.model._decoder.remove_search(self.search)
+                except (KeyError, RuntimeError, AttributeError):
+                    pass
+
+    def __enter__(self) -> PocketsphinxSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
+        """Decode one whole utterance; the n-best go to the activation's interpreter."""
+        from interpreter.api import Hypothesis
+
+        if self.closed:
+            raise DecoderError("this decoder session is closed")
+        if audio.rate != self.model.sample_rate:
+            raise DecoderError(f"audio at {audio.rate} Hz: the model takes {self.model.sample_rate} Hz")
+        interpreter = self.activation.interpreter()
+        count = interpreter.nbest if nbest is None else nbest
+        constraint = self.activation.constraint()
+        began = time.perf_counter()
+        decoder = self.model._decoder
+        with self.model.lock:
+            decoder.activate_search(self.search)
+            decoder.start_utt()
+            decoder.process_raw(audio.pcm(), full_utt=True)
+            decoder.end_utt()
+            best = decoder.hyp()
+            segments = [(str(s.word), int(s.start_frame), int(s.end_frame), float(s.prob)) for s in decoder.seg()] \
+                if best is not None else []
+            raw: list[tuple[str, float]] = []
+            if best is not None and best.hypstr is not None:
+                raw.append((str(best.hypstr), float(best.score)))
+                for index, entry in enumerate(decoder.nbest()):
+                    if index >= 10 * count + 10:
+                        break
+                    if entry is not None and entry.hypstr is not None:
+                        raw.append((str(entry.hypstr), float(entry.score)))
+        hypotheses: list[tuple[tuple[str, ...], float, str | None]] = []
+        seen: set[tuple[str, ...]] = set()
+        for text, score in raw:
+            words = tuple(_base_word(word) for word in text.split() if not _is_filler(word))
+            if not words or words in seen:
+                continue
+            seen.add(words)
+            accepted = constraint.accepts(words)
+            if accepted is None:  # pocketsphinx's fallback when no path reached the final state
+                continue
+            grammar = constraint.grammars[accepted[1]].name if accepted[1] is not None else None
+            cost = -math.log(score) * self.model.score_scale if score > 0 else MAX_COST
+            hypotheses.append((words, min(max(cost, 0.0), MAX_COST), grammar))
+            if len(hypotheses) >= count:
+                break
+        result = interpreter.interpret_hypotheses([Hypothesis(words, cost, grammar) for words, cost, grammar in hypotheses],
+                                                  nbest=count)
+        elapsed = time.perf_counter() - began
+        rate = self.model.frame_rate
+        times = tuple(WordTime(word=_base_word(word), start=start / rate, end=(end + 1) / rate,
+                               confidence=max(0, min(100, round(100 * prob))))
+                      for word, start, end, prob in segments if not _is_filler(word))
+        return Recognition(result=result, words=times, hypotheses=tuple(hypotheses),
+                           audio_seconds=audio.seconds, decode_seconds=elapsed)
+
+
+__all__ = ["DecoderError", "FsgConversion", "MissingWordsError", "PocketsphinxModel", "PocketsphinxSession",
+           "Recognition", "WordTime", "constraint_to_fsg"]

@@ -1,0 +1,55 @@
+"""``srgs recognize``: decode a WAV file under SRGS grammars and interpret the result.
+
+The pocketsphinx back end (``decoder.pocketsphinx_backend``) searches only the sentences of the
+grammars; the n-best go through the interpreter, and the JSON result is that of ``srgs
+interpret`` plus ``words``: the best path's words with start/end times in seconds.
+
+Exit status as in every ``srgs`` command (``srgs.cli``): 0 it ran (RECOGNIZED or NO_MATCH),
+1 bad grammar, audio or dictionary problem, 2 usage error, 3 FAILURE (a tag failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from srgs.cli import EXIT_FAILURE, EXIT_OK, EXIT_STATUS_HELP, error, write_line
+from srgs.cli.interpret_commands import HELP_MAX_NBEST, nbest_type
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    recognize = subparsers.add_parser(
+        "recognize",
+        help="recognize speech in a WAV file under SRGS grammars (pocketsphinx) and interpret it",
+        description="Decode AUDIO (16-bit PCM mono WAV, 8 or 16 kHz) with pocketsphinx constrained to the "
+        "grammars' sentences, then interpret the n-best. $GARBAGE cannot be searched and is dropped; a grammar "
+        "word missing from the pronunciation dictionary is an error naming it.",
+        epilog=EXIT_STATUS_HELP,
+    )
+    recognize.add_argument("grammars", nargs="+", metavar="GRAMMAR", help="grammar location(s) active together")
+    recognize.add_argument("audio", metavar="AUDIO.wav", help="the audio to recognize")
+    recognize.add_argument("--nbest", type=nbest_type, default=None, metavar="N",
+                           help=f"at most N alternatives, 1 to {HELP_MAX_NBEST} (default 1)")
+    recognize.add_argument("--format", choices=("json",), default="json",
+                           help="json: the srgs interpret result plus 'words' with times")
+    recognize.set_defaults(run=run_recognize)
+
+
+def run_recognize(args: argparse.Namespace) -> int:
+    from decoder.audio import read_wav
+    from decoder.pocketsphinx_backend import PocketsphinxModel
+    from interpreter.formats import json_line, to_json_dict
+    from interpreter.store import GrammarStore
+
+    audio = read_wav(args.audio)
+    store = GrammarStore(args.config)
+    activation = store.activate(list(args.grammars), nbest=args.nbest)
+    model = PocketsphinxModel()
+    with model.session(activation) as session:
+        recognition = session.decode(audio)
+    output = to_json_dict(recognition.result)
+    output["words"] = [word.to_json_dict() for word in recognition.words]
+    write_line(json_line(output))
+    if recognition.result.status == "FAILURE":
+        error("recognize", f"FAILURE: {recognition.result.error}")
+        return EXIT_FAILURE
+    return EXIT_OK

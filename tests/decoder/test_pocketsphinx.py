@@ -1,0 +1,200 @@
+"""The pocketsphinx back end: the grammar constraint as an FSG, and synthesised speech decoded
+under it end to end (espeak-ng and sox, installed by .ci/run) through the interpreter."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from decoder.audio import read_wav
+from decoder.pocketsphinx_backend import DecoderError, MissingWordsError, PocketsphinxModel, constraint_to_fsg
+from interpreter.store import GrammarStore
+from srgs.cli import main
+from tests.decoder.speech import synthesise
+
+YESNO = "builtin:examples/yesno"
+PIZZA = "builtin:examples/pizza"
+
+
+@pytest.fixture(scope="module")
+def store() -> GrammarStore:
+    return GrammarStore()
+
+
+@pytest.fixture(scope="module")
+def model() -> PocketsphinxModel:
+    return PocketsphinxModel()
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("speech")
+
+
+# --- FSG conversion ---------------------------------------------------------------------------
+
+
+def parse_fsg(text: str) -> dict[str, object]:
+    lines = text.splitlines()
+    assert lines[0].startswith("FSG_BEGIN ") and lines[-1] == "FSG_END"
+    header = {line.split()[0]: int(line.split()[1]) for line in lines[1:4]}
+    transitions = [line.split() for line in lines[4:-1]]
+    assert all(t[0] == "TRANSITION" for t in transitions)
+    return {**header, "transitions": transitions}
+
+
+def test_fsg_of_yesno_has_one_final_state_and_every_arc(store, model):
+    constraint = store.activate([YESNO]).constraint()
+    conversion = constraint_to_fsg(constraint, spell=model.spell)
+    fsg = parse_fsg(conversion.text)
+    assert fsg["NUM_STATES"] == constraint.num_states + 1 == conversion.num_states
+    assert fsg["START_STATE"] == 0
+    assert fsg["FINAL_STATE"] == constraint.num_states == conversion.final_state
+    assert conversion.text.count("FINAL_STATE") == 1
+    arcs = [(s, label, t, c) for s in range(constraint.num_states) for label, t, c in constraint.arcs(s)]
+    finals = [s for s in range(constraint.num_states) if constraint.final(s) < math.inf]
+    words = [t for t in fsg["transitions"] if len(t) == 5]
+    nulls = [t for t in fsg["transitions"] if len(t) == 4]
+    assert len(words) == conversion.word_transitions == sum(1 for a in arcs if a[1] > 2)
+    # every final state reaches the new final state by a null transition with exp(-final cost)
+    assert sorted(int(t[1]) for t in nulls if int(t[2]) == conversion.final_state) == finals
+    for t in nulls:
+        assert float(t[3]) == pytest.approx(math.exp(-constraint.final(int(t[1]))), rel=1e-6)
+    # word probabilities are exp(-cost)
+    by_arc = {(s, constraint.words[label], t): c for s, label, t, c in arcs}
+    for t in words:
+        assert float(t[3]) == pytest.approx(math.exp(-by_arc[(int(t[1]), t[4], int(t[2]))]), rel=1e-6)
+    assert conversion.dropped_garbage == 0 and conversion.note is None
+    assert {"yes", "no", "thank", "you", "please"} <= set(conversion.words)
+
+
+ABNF = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nmode voice;\nroot $r;\npublic $r = {body};\n"
+
+
+def test_garbage_arcs_are_dropped_with_a_note(store):
+    constraint = store.activate([store.prepare_text(ABNF.format(body="call $GARBAGE | hello"))]).constraint()
+    conversion = constraint_to_fsg(constraint)
+    assert conversion.dropped_garbage == 1
+    assert "$GARBAGE" in (conversion.note or "") and "dropped" in (conversion.note or "")
+    assert "<any>" not in conversion.text
+    assert {t.split()[-1] for t in conversion.text.splitlines() if t.count(" ") == 4} == {"call", "hello"}
+
+
+def test_missing_dictionary_words_are_named(store, model):
+    constraint = store.activate([store.prepare_text(ABNF.format(body="zzyzx frobnicatorium | yes"))]).constraint()
+    with pytest.raises(MissingWordsError) as info:
+        constraint_to_fsg(constraint, spell=model.spell)
+    assert info.value.words == ("zzyzx", "frobnicatorium")
+    message = str(info.value)
+    assert "'zzyzx', 'frobnicatorium'" in message and "pronunciation dictionary" in message and "\n" not in message
+    assert isinstance(info.value, DecoderError)
+
+
+def test_grammar_words_are_spelled_as_the_dictionary_does(model):
+    assert model.spell("yes") == "yes" and model.spell("YES") == "yes"
+    assert model.spell("zzyzx") is None and model.spell("two words") is None
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("grammar, text, value, rate", [
+    (YESNO, "yes", "yes", 16000),
+    (YESNO, "no thank you", "no", 16000),
+    (YESNO, "yes please", "yes", 16000),
+    (PIZZA, "a small pizza with ham", {"qty": 1, "size": "S", "toppings": ["ham"]}, 16000),
+    (PIZZA, "i would like two large pizzas with mushrooms and olives",
+     {"qty": 2, "size": "L", "toppings": ["mushroom", "olive"]}, 16000),
+    (PIZZA, "give me three medium pizzas with pepperoni please",
+     {"qty": 3, "size": "M", "toppings": ["pepperoni"]}, 8000),  # telephone rate, resampled
+])
+def test_synthesised_speech_is_recognised_and_interpreted(store, model, speech, grammar, text, value, rate):
+    audio = read_wav(synthesise(text, speech, rate=rate))
+    with model.session(store.activate([grammar])) as session:
+        recognition = session.decode(audio)
+    result = recognition.result
+    assert result.status == "RECOGNIZED"
+    best = result.alternatives[0]
+    assert best.lm == grammar and best.interpretations[0].value == value
+    if rate == 16000:
+        assert best.text == text
+        assert [w.word for w in recognition.words] == text.split()
+    # word times: in order, inside the audio
+    times = [(w.start, w.end) for w in recognition.words]
+    assert all(0 <= start < end <= audio.seconds + 0.02 for start, end in times)
+    assert all(a[1] <= b[0] + 1e-9 for a, b in zip(times, times[1:], strict=False))
+    assert recognition.hypotheses[0][2] == grammar
+    assert recognition.real_time_factor < 0.5
+
+
+def test_nbest_alternatives_are_grammar_sentences_with_confidences(store, model, speech):
+    activation = store.activate([YESNO], nbest=3)
+    with model.session(activation) as session:
+        recognition = session.decode(read_wav(synthesise("no thank you", speech)))
+    constraint = activation.constraint()
+    assert len(recognition.hypotheses) >= 2
+    assert all(constraint.accepts(words) is not None for words, _, _ in recognition.hypotheses)
+    scores = [alt.score for alt in recognition.result.alternatives]
+    assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 101
+    assert recognition.result.alternatives[0].text == "no thank you"
+
+
+def test_two_sessions_share_one_model(store, model, speech):
+    yes = read_wav(synthesise("yes", speech))
+    pizza = read_wav(synthesise("a small pizza with ham", speech))
+    with model.session(store.activate([YESNO])) as first, model.session(store.activate([PIZZA])) as second:
+        assert first.search != second.search
+        assert first.decode(yes).result.alternatives[0].text == "yes"
+        assert second.decode(pizza).result.alternatives[0].text == "a small pizza with ham"
+        assert first.decode(yes).result.alternatives[0].text == "yes"
+    with pytest.raises(DecoderError, match="closed"):
+        first.decode(yes)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_srgs_recognize_prints_the_interpret_json_plus_word_times(speech):
+    wav = synthesise("yes please", speech)
+    status, out, _ = run_cli("recognize", YESNO, str(wav), "--nbest", "2", "--format", "json")
+    assert status == 0
+    result = json.loads(out)
+    _, interpret_out, _ = run_cli("interpret", YESNO, "yes please")
+    expected = json.loads(interpret_out)
+    assert set(result) == set(expected) | {"words"}
+    assert result["result_status"] == "RECOGNIZED"
+    assert result["alternatives"][0]["text"] == "yes please"
+    assert result["alternatives"][0]["interpretations"] == expected["alternatives"][0]["interpretations"]
+    assert [w["word"] for w in result["words"]] == ["yes", "please"]
+    assert all(set(w) == {"word", "start", "end", "confidence"} and w["start"] < w["end"] for w in result["words"])
+
+
+def test_srgs_recognize_takes_several_grammars(speech):
+    wav = synthesise("a small pizza with ham", speech)
+    status, out, _ = run_cli("recognize", YESNO, PIZZA, str(wav))
+    assert status == 0
+    assert json.loads(out)["alternatives"][0]["lm"] == PIZZA
+
+
+def test_srgs_recognize_errors_are_one_line(tmp_path, speech):
+    bad = tmp_path / "notes.wav"
+    bad.write_bytes(b"not audio at all")
+    status, out, err = run_cli("recognize", YESNO, str(bad))
+    assert status == 1 and out == ""
+    assert err.strip().count("\n") == 0 and "not a WAV file" in err
+    grammar = tmp_path / "g.gram"
+    grammar.write_text(ABNF.format(body="zzyzx | yes"), encoding="utf-8")
+    status, out, err = run_cli("recognize", str(grammar), str(synthesise("yes", speech)))
+    assert status == 1 and "'zzyzx'" in err and err.strip().count("\n") == 0
