@@ -144,6 +144,17 @@ def test_nbest_alternatives_are_grammar_sentences_with_confidences(store, model,
     assert recognition.result.alternatives[0].text == "no thank you"
 
 
+def test_a_best_path_outside_the_grammar_gives_way_to_an_nbest_sentence(store, model, speech):
+    # pocketsphinx's best path here ("no thank") never reached the final state: its fallback
+    # result is not a sentence of the grammar; the lattice's n-best has the real one.
+    activation = store.activate([YESNO])
+    with model.session(activation) as session:
+        recognition = session.decode(read_wav(synthesise("no thanks", speech)))
+    assert recognition.result.status == "RECOGNIZED"
+    assert recognition.result.alternatives[0].text == "no thanks"
+    assert [words for words, _, _ in recognition.hypotheses] == [("no", "thanks")]
+
+
 def test_two_sessions_share_one_model(store, model, speech):
     yes = read_wav(synthesise("yes", speech))
     pizza = read_wav(synthesise("a small pizza with ham", speech))
