@@ -9,6 +9,17 @@ utterance search under it, so what comes back is a sentence of the grammars (or 
 n-best word sequences and their acoustic scores go to ``Interpreter.interpret_hypotheses`` for
 the SISR result, and the best path's word times come with it.
 
+Rejection: after the grammar search, the same audio goes through pocketsphinx's unconstrained
+phone loop (allphone search with the model's phonetic language model, added once to the shared
+decoder). The rejection score is the share of the phone loop's speech frames (its non-silence,
+non-filler phones) that the grammar path explains with grammar words: speech the grammar cannot
+account for is forced into silence or fillers by the constrained search, so out-of-grammar speech
+scores low. Below ``rejection_threshold`` (``DEFAULT_REJECTION_THRESHOLD``, calibrated by
+``benchmarks/bench_rejection.py``) the result is NO_MATCH; otherwise every alternative's
+confidence is its interpreter posterior times the score. (The acoustic path scores pocketsphinx
+reports for the two searches were measured first and do not separate in- from out-of-grammar
+speech: the FSG search's silence over unexplained speech scores well.)
+
 Limits of this first back end: $GARBAGE arcs (label ``<any>``) cannot be searched by an FSG and
 are dropped (``FsgConversion.dropped_garbage`` counts them); a grammar word missing from the
 dictionary is an error naming it (no grapheme-to-phoneme yet); sessions sharing a model take
@@ -23,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from decoder.audio import Audio
@@ -41,6 +52,13 @@ MAX_COST = 700.0  # exp(-700) is still a positive double: a probability pocketsp
 # in the shifted domain: times 1024 / ascale they are on the scale of pocketsphinx's own word
 # posteriors (measured: the interpreter's confidences then match ``seg().prob`` within a point).
 SCORE_SHIFT = 1024.0
+# Reject when less than this share of the unconstrained phone loop's speech frames lies inside
+# grammar words. Calibrated on synthesised speech (benchmarks/bench_rejection.py: espeak-ng
+# en-us and en-us+f3, yesno and pizza grammars): on the calibration half (150 words per minute)
+# 0.70 is the highest threshold that loses no correctly recognised in-grammar utterance (43/44
+# accepted, 56/64 out-of-grammar rejected); held out (175 wpm): 43/44 accepted, 59/64 rejected.
+DEFAULT_REJECTION_THRESHOLD = 0.70
+ALLPHONE_SEARCH = "srgs-allphone"
 
 
 class DecoderError(SrgsError):
@@ -163,6 +181,10 @@ class Recognition:
     hypotheses: tuple[tuple[tuple[str, ...], float, str | None], ...]
     audio_seconds: float
     decode_seconds: float
+    # share of the unconstrained phone loop's speech frames inside grammar words (0-1); None
+    # when the grammar search found no sentence (nothing to compare)
+    rejection_score: float | None = None
+    rejected: bool = False  # NO_MATCH because rejection_score < the session's threshold
 
     @property
     def real_time_factor(self) -> float:
@@ -176,6 +198,11 @@ def _is_filler(word: str) -> bool:
     return word.startswith(("<", "[", "+")) or word in ("", "<s>", "</s>", "<sil>")
 
 
+def _is_phone_filler(phone: str) -> bool:
+    """Silence and noise units of the phone loop (``SIL``, ``+NSN+``, ...): not speech."""
+    return phone.upper() == "SIL" or phone.startswith(("+", "<", "["))
+
+
 def _base_word(word: str) -> str:
     """``read(2)`` -> ``read``: pocketsphinx names alternative pronunciations this way."""
     if word.endswith(")") and "(" in word:
@@ -186,10 +213,12 @@ def _base_word(word: str) -> str:
 class PocketsphinxModel:
     """The acoustic model and dictionary, loaded once; hold one per process and share it.
 
-    ``hmm``/``dictionary`` default to the model the ``pocketsphinx`` wheel ships (en-US).
+    ``hmm``/``dictionary`` default to the model the ``pocketsphinx`` wheel ships (en-US);
+    ``phone_lm`` is the phonetic language model of the unconstrained phone loop used for
+    rejection (default: the wheel's ``en-us-phone.lm.bin``).
     """
 
-    def __init__(self, *, hmm: str | None = None, dictionary: str | None = None):
+    def __init__(self, *, hmm: str | None = None, dictionary: str | None = None, phone_lm: str | None = None):
         try:
             import pocketsphinx
         except ImportError as exc:  # pragma: no cover - a dependency of the package
@@ -198,13 +227,18 @@ class PocketsphinxModel:
         options: dict[str, Any] = {"lm": None,
                                    "hmm": hmm or os.path.join(model_path, "en-us", "en-us"),
                                    "dict": dictionary or os.path.join(model_path, "en-us", "cmudict-en-us.dict")}
-        for key in ("hmm", "dict"):
-            if not os.path.exists(options[key]):
-                raise DecoderError(f"pocketsphinx {key}: {options[key]}: no such file or directory")
+        phone_lm = phone_lm or os.path.join(model_path, "en-us", "en-us-phone.lm.bin")
+        for key, path in (("hmm", options["hmm"]), ("dict", options["dict"]), ("phone_lm", phone_lm)):
+            if not os.path.exists(path):
+                raise DecoderError(f"pocketsphinx {key}: {path}: no such file or directory")
         try:
             self._decoder: Any = pocketsphinx.Decoder(**options)
         except (RuntimeError, ValueError) as exc:
             raise DecoderError(f"pocketsphinx could not load its model: {exc}") from None
+        try:
+            self._decoder.add_allphone_file(ALLPHONE_SEARCH, phone_lm)
+        except (RuntimeError, ValueError) as exc:
+            raise DecoderError(f"pocketsphinx could not load the phone loop's language model {phone_lm}: {exc}") from None
         self.frame_rate = int(self._decoder.config["frate"])
         self.sample_rate = int(self._decoder.config["samprate"])
         self.score_scale = SCORE_SHIFT / float(self._decoder.config["ascale"] or 1.0)
@@ -218,8 +252,10 @@ class PocketsphinxModel:
                 return candidate
         return None
 
-    def session(self, activation: Activation) -> PocketsphinxSession:
-        return PocketsphinxSession(self, activation)
+    def session(self, activation: Activation, *,
+                rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD) -> PocketsphinxSession:
+        """A decoder session; ``rejection_threshold`` (see ``PocketsphinxSession``)."""
+        return PocketsphinxSession(self, activation, rejection_threshold=rejection_threshold)
 
     def _new_search_name(self) -> str:
         with self.lock:
@@ -229,15 +265,24 @@ class PocketsphinxModel:
 
 @dataclass(slots=True)
 class PocketsphinxSession:
-    """One caller's decoder under one activation (its FSG search is added to the shared model)."""
+    """One caller's decoder under one activation (its FSG search is added to the shared model).
+
+    ``rejection_threshold``: a result whose rejection score (the share of the unconstrained phone
+    loop's speech frames inside grammar words, 0-1) is below it is NO_MATCH. 0 accepts every
+    sentence the grammar search finds; a value above 1 rejects everything.
+    """
 
     model: PocketsphinxModel
     activation: Activation
+    rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD
     conversion: FsgConversion = field(init=False)
     search: str = field(init=False)
     closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
+        threshold = self.rejection_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold):
+            raise DecoderError(f"rejection_threshold must be a number (0 accepts all, above 1 rejects all), got {threshold!r}")
         constraint = self.activation.constraint()
         self.conversion = constraint_to_fsg(constraint, spell=self.model.spell)
         self.search = self.model._new_search_name()
@@ -297,6 +342,16 @@ class PocketsphinxSession:
                         break
                     if entry is not None and entry.hypstr is not None:
                         raw.append((str(entry.hypstr), float(entry.score)))
+            speech: set[int] = set()
+            if raw:  # the unconstrained phone loop on the same audio, for rejection
+                decoder.activate_search(ALLPHONE_SEARCH)
+                decoder.start_utt()
+                decoder.process_raw(audio.pcm(), full_utt=True)
+                decoder.end_utt()
+                if decoder.hyp() is not None:
+                    for phone in decoder.seg():
+                        if not _is_phone_filler(str(phone.word)):
+                            speech.update(range(int(phone.start_frame), int(phone.end_frame) + 1))
         hypotheses: list[tuple[tuple[str, ...], float, str | None]] = []
         seen: set[tuple[str, ...]] = set()
         for text, score in raw:
@@ -314,14 +369,32 @@ class PocketsphinxSession:
                 break
         result = interpreter.interpret_hypotheses([Hypothesis(words, cost, grammar) for words, cost, grammar in hypotheses],
                                                   nbest=count)
+        rejection_score: float | None = None
+        rejected = False
+        if hypotheses:
+            inside: set[int] = set()
+            for word, start, end, _ in segments:
+                if not _is_filler(word):
+                    inside.update(range(start, end + 1))
+            rejection_score = len(speech & inside) / len(speech) if speech else 0.0
+            if rejection_score < self.rejection_threshold:
+                rejected = True
+                result = replace(result, status="NO_MATCH", alternatives=(), error=None)
+                segments = []
+            elif result.alternatives:
+                result = replace(result, alternatives=tuple(
+                    replace(alternative, score=max(0, min(100, round(alternative.score * rejection_score))))
+                    for alternative in result.alternatives))
         elapsed = time.perf_counter() - began
         rate = self.model.frame_rate
         times = tuple(WordTime(word=_base_word(word), start=start / rate, end=(end + 1) / rate,
                                confidence=max(0, min(100, round(100 * prob))))
                       for word, start, end, prob in segments if not _is_filler(word))
         return Recognition(result=result, words=times, hypotheses=tuple(hypotheses),
-                           audio_seconds=audio.seconds, decode_seconds=elapsed)
+                           audio_seconds=audio.seconds, decode_seconds=elapsed, rejection_score=rejection_score,
+                           rejected=rejected)
 
 
-__all__ = ["DecoderError", "FsgConversion", "MissingWordsError", "PocketsphinxModel", "PocketsphinxSession",
+__all__ = ["DEFAULT_REJECTION_THRESHOLD", "DecoderError",
+           "FsgConversion", "MissingWordsError", "PocketsphinxModel", "PocketsphinxSession",
            "Recognition", "WordTime", "constraint_to_fsg"]

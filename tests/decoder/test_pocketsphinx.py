@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from decoder.audio import read_wav
-from decoder.pocketsphinx_backend import DecoderError, MissingWordsError, PocketsphinxModel, constraint_to_fsg
+from decoder.pocketsphinx_backend import (
+    DEFAULT_REJECTION_THRESHOLD,
+    DecoderError,
+    MissingWordsError,
+    PocketsphinxModel,
+    constraint_to_fsg,
+)
 from interpreter.store import GrammarStore
 from srgs.cli import main
 from tests.decoder.speech import synthesise
@@ -209,3 +215,52 @@ def test_srgs_recognize_errors_are_one_line(tmp_path, speech):
     grammar.write_text(ABNF.format(body="zzyzx | yes"), encoding="utf-8")
     status, out, err = run_cli("recognize", str(grammar), str(synthesise("yes", speech)))
     assert status == 1 and "'zzyzx'" in err and err.strip().count("\n") == 0
+
+
+# --- rejection of out-of-grammar speech -----------------------------------------------------
+
+
+@pytest.mark.parametrize("grammar, text", [
+    (YESNO, "call my mother"),
+    (YESNO, "open the door"),
+    (PIZZA, "how far is the station"),
+])
+def test_out_of_grammar_speech_is_no_match(store, model, speech, grammar, text):
+    audio = read_wav(synthesise(text, speech))
+    with model.session(store.activate([grammar])) as session:
+        recognition = session.decode(audio)
+    assert session.rejection_threshold == DEFAULT_REJECTION_THRESHOLD
+    assert recognition.result.status == "NO_MATCH" and recognition.result.alternatives == ()
+    assert recognition.rejected and recognition.words == ()
+    assert recognition.rejection_score is not None and recognition.rejection_score < DEFAULT_REJECTION_THRESHOLD
+    # the grammar search did force a sentence on it: the rejection is what turned it down
+    assert recognition.hypotheses
+
+
+def test_threshold_zero_accepts_out_of_grammar_speech_with_a_low_confidence(store, model, speech):
+    audio = read_wav(synthesise("open the door", speech))
+    with model.session(store.activate([YESNO]), rejection_threshold=0.0) as session:
+        accepted = session.decode(audio)
+    assert accepted.result.status == "RECOGNIZED" and not accepted.rejected
+    assert accepted.rejection_score is not None and accepted.rejection_score < DEFAULT_REJECTION_THRESHOLD
+    # the confidence derives from the same score: the posterior (1.0 here) times the score
+    assert 0 <= accepted.result.alternatives[0].score <= round(100 * accepted.rejection_score) < 100
+
+
+def test_in_grammar_speech_scores_high_and_a_threshold_above_one_rejects_everything(store, model, speech):
+    audio = read_wav(synthesise("a small pizza with ham", speech))
+    with model.session(store.activate([PIZZA])) as session:
+        recognition = session.decode(audio)
+    assert recognition.result.status == "RECOGNIZED" and not recognition.rejected
+    assert recognition.rejection_score is not None and recognition.rejection_score >= 0.95
+    assert recognition.result.alternatives[0].score >= 90
+    with model.session(store.activate([PIZZA]), rejection_threshold=1.01) as session:
+        rejected = session.decode(audio)
+    assert rejected.result.status == "NO_MATCH" and rejected.rejected
+    assert rejected.rejection_score is not None and rejected.rejection_score >= 0.95
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), "0.7", None, True])
+def test_a_bad_rejection_threshold_is_a_clear_error(store, model, threshold):
+    with pytest.raises(DecoderError, match="rejection_threshold must be a number"):
+        model.session(store.activate([YESNO]), rejection_threshold=threshold)
