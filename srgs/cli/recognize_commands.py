@@ -29,9 +29,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     recognize.add_argument("audio", metavar="AUDIO.wav", help="the audio to recognize")
     recognize.add_argument("--nbest", type=nbest_type, default=None, metavar="N",
                            help=f"at most N alternatives, 1 to {HELP_MAX_NBEST} (default 1)")
+    recognize.add_argument("--rejection-threshold", type=_fraction, default=None, metavar="T",
+                           help="0-1: under this share of the phone loop's speech frames inside grammar words the "
+                           "result is NO_MATCH (default 0.70; 0 accepts everything)")
     recognize.add_argument("--format", choices=("json",), default="json",
                            help="json: the srgs interpret result plus 'words' with times")
     recognize.set_defaults(run=run_recognize)
+
+
+def _fraction(text: str) -> float:
+    """argparse type of --rejection-threshold: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
 
 
 def run_recognize(args: argparse.Namespace) -> int:
@@ -44,7 +58,8 @@ def run_recognize(args: argparse.Namespace) -> int:
     store = GrammarStore(args.config)
     activation = store.activate(list(args.grammars), nbest=args.nbest)
     model = PocketsphinxModel()
-    with model.session(activation) as session:
+    threshold = {} if args.rejection_threshold is None else {"rejection_threshold": args.rejection_threshold}
+    with model.session(activation, **threshold) as session:
         recognition = session.decode(audio)
     output = to_json_dict(recognition.result)
     output["words"] = [word.to_json_dict() for word in recognition.words]

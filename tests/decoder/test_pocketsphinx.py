@@ -264,3 +264,14 @@ def test_in_grammar_speech_scores_high_and_a_threshold_above_one_rejects_everyth
 def test_a_bad_rejection_threshold_is_a_clear_error(store, model, threshold):
     with pytest.raises(DecoderError, match="rejection_threshold must be a number"):
         model.session(store.activate([YESNO]), rejection_threshold=threshold)
+
+
+def test_srgs_recognize_takes_the_rejection_threshold(speech):
+    wav = str(synthesise("open the door", speech))
+    status, out, _ = run_cli("recognize", YESNO, wav)
+    assert status == 0 and json.loads(out)["result_status"] == "NO_MATCH"
+    status, out, _ = run_cli("recognize", YESNO, wav, "--rejection-threshold", "0")
+    assert status == 0 and json.loads(out)["result_status"] == "RECOGNIZED"
+    with pytest.raises(SystemExit) as caught:
+        run_cli("recognize", YESNO, wav, "--rejection-threshold", "1.5")
+    assert caught.value.code == 2
