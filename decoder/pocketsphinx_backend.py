@@ -21,9 +21,15 @@ reports for the two searches were measured first and do not separate in- from ou
 speech: the FSG search's silence over unexplained speech scores well.)
 
 Limits of this first back end: $GARBAGE arcs (label ``<any>``) cannot be searched by an FSG and
-are dropped (``FsgConversion.dropped_garbage`` counts them); a grammar word missing from the
-dictionary is an error naming it (no grapheme-to-phoneme yet); sessions sharing a model take
-turns (one pocketsphinx decoder per model, behind a lock).
+are dropped (``FsgConversion.dropped_garbage`` counts them); sessions sharing a model take turns
+(one pocketsphinx decoder per model, behind a lock).
+
+Words missing from the dictionary: a digit token "0".."9" takes the dictionary's pronunciation of
+its number word ("zero".."nine"); any other word gets one from ``hama``'s grapheme-to-phoneme model
+(its IPA mapped to the acoustic model's ARPAbet phones by ``ipa_to_arpabet``). Either is added to
+that model object's pocketsphinx dictionary (``Decoder.add_word``), never process-wide. A word
+hama gives no pronunciation for, or one with a phone outside the table (tones, clicks, ...), is a
+``MissingWordsError`` naming it.
 """
 
 from __future__ import annotations
@@ -73,7 +79,43 @@ class MissingWordsError(DecoderError):
         shown = ", ".join(repr(word) for word in self.words[:20])
         more = f" and {len(self.words) - 20} more" if len(self.words) > 20 else ""
         super().__init__(f"{len(self.words)} grammar word(s) not in the pronunciation dictionary: {shown}{more} "
-                         "(no grapheme-to-phoneme yet: add them to the dictionary or respell them in the grammar)")
+                         "(and grapheme-to-phoneme gave no pronunciation in the model's phones: "
+                         "add them to the dictionary or respell them in the grammar)")
+
+
+# --- pronunciations of words the dictionary lacks ---------------------------------------------
+
+# hama's IPA phones (its G2P decoder tokens) -> the en-US acoustic model's ARPAbet phones.
+IPA_TO_ARPABET: dict[str, str] = {
+    "a": "AA", "aɪ": "AY", "aʊ": "AW", "b": "B", "d": "D", "d͡ʒ": "JH", "e": "EY", "eə": "EH R", "eɪ": "EY",
+    "f": "F", "g": "G", "ɡ": "G", "h": "HH", "ɦ": "HH", "i": "IY", "j": "Y", "k": "K", "kʰ": "K", "l": "L",
+    "ɫ": "L", "m": "M", "n": "N", "o": "OW", "oʊ": "OW", "p": "P", "pʰ": "P", "r": "R", "ɹ": "R", "ɻ": "R",
+    "ɾ": "D", "s": "S", "t": "T", "tʰ": "T", "t͡ʃ": "CH", "u": "UW", "v": "V", "w": "W", "z": "Z", "æ": "AE",
+    "ð": "DH", "ŋ": "NG", "ɐ": "AH", "ɑ": "AA", "ɒ": "AA", "ɔ": "AO", "ɔɪ": "OY", "ə": "AH", "ᵊ": "AH",
+    "ɚ": "ER", "ɛ": "EH", "ɜ": "ER", "ɝ": "ER", "ɪ": "IH", "ɨ": "IH", "ɪə": "IH R", "ʃ": "SH", "ʊ": "UH",
+    "ʌ": "AH", "ʒ": "ZH", "θ": "TH", "ɲ": "N Y", "ja": "Y AA", "je": "Y EH", "jo": "Y OW", "ju": "Y UW",
+    "jʌ": "Y AH", "wa": "W AA", "we": "W EH", "wi": "W IY", "wʌ": "W AH", "y": "UW", "ø": "ER", "œ": "ER",
+}
+# Marks that only colour a phone (length, aspiration, syllabicity, nasality, ...) and the glottal stop:
+# dropped. A tone mark or any other symbol the table lacks makes the word unmappable.
+IPA_IGNORED = frozenset(["ː", "ˑ", "ʰ", "ʲ", "ʷ", "ˀ", "˞", "ʔ", "\u0303", "\u0306", "\u0308", "\u030a",
+                         "\u0329", "\u032f", "\u031a", "\u031d", "\u031e", "\u031f", "\u0320", "\u0325",
+                         "\u032a", "\u032c", "\u0330", "\u033a", "\u033b", "\u0348", "\u034d"])
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def ipa_to_arpabet(phones: Sequence[str]) -> str | None:
+    """hama's IPA phones as space-separated ARPAbet, or None when one of them has no mapping."""
+    out: list[str] = []
+    for phone in phones:
+        phone = phone.strip()
+        if not phone or phone in IPA_IGNORED:
+            continue
+        mapped = IPA_TO_ARPABET.get(phone)
+        if mapped is None:
+            return None
+        out.append(mapped)
+    return " ".join(out) or None
 
 
 # --- FSG conversion ---------------------------------------------------------------------------
@@ -244,6 +286,8 @@ class PocketsphinxModel:
         self.score_scale = SCORE_SHIFT / float(self._decoder.config["ascale"] or 1.0)
         self.lock = threading.Lock()
         self._sessions = 0
+        self._g2p: Any = None  # hama's G2P model, loaded on the first word the dictionary lacks
+        self.added: dict[str, str] = {}  # words this model's dictionary got here -> their phones
 
     def spell(self, word: str) -> str | None:
         """The dictionary's spelling of a grammar word (as is, or lower-cased), or None."""
@@ -251,6 +295,49 @@ class PocketsphinxModel:
             if candidate and not any(ch.isspace() for ch in candidate) and self._decoder.lookup_word(candidate):
                 return candidate
         return None
+
+    def spell_phones(self, word: str) -> str | None:
+        """The dictionary's (first) pronunciation of ``word``, or None."""
+        phones = self._decoder.lookup_word(word)
+        return str(phones) if phones else None
+
+    def g2p_phones(self, word: str) -> str | None:
+        """``word``'s pronunciation from hama's G2P model in ARPAbet phones, or None."""
+        with self.lock:
+            if self._g2p is None:
+                try:
+                    import hama
+                    self._g2p = hama.G2PModel()
+                except (ImportError, OSError, RuntimeError, ValueError) as exc:
+                    raise DecoderError(f"the grapheme-to-phoneme model (hama) could not load: {exc}") from None
+            g2p = self._g2p
+        try:
+            result = g2p.predict(word)
+        except (RuntimeError, ValueError, KeyError, IndexError):
+            return None
+        return ipa_to_arpabet([str(alignment.phoneme) for alignment in result.alignments])
+
+    def pronounce(self, word: str) -> str | None:
+        """The dictionary spelling of ``word``, adding it to this model's dictionary first when it is
+        missing (a digit as its number word, anything else by G2P); None when neither works."""
+        found = self.spell(word)
+        if found is not None or not word or any(ch.isspace() for ch in word):
+            return found
+        spelling = word.lower()
+        if len(spelling) == 1 and spelling in "0123456789":
+            phones = self.spell_phones(DIGIT_WORDS[int(spelling)])
+        else:
+            phones = self.g2p_phones(spelling)
+        if not phones:
+            return None
+        with self.lock:
+            if not self._decoder.lookup_word(spelling):
+                try:
+                    self._decoder.add_word(spelling, str(phones), True)
+                except (RuntimeError, ValueError):
+                    return None
+                self.added[spelling] = str(phones)
+        return spelling
 
     def session(self, activation: Activation, *,
                 rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD) -> PocketsphinxSession:
@@ -284,7 +371,7 @@ class PocketsphinxSession:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold):
             raise DecoderError(f"rejection_threshold must be a number (0 accepts all, above 1 rejects all), got {threshold!r}")
         constraint = self.activation.constraint()
-        self.conversion = constraint_to_fsg(constraint, spell=self.model.spell)
+        self.conversion = constraint_to_fsg(constraint, spell=self.model.pronounce)
         self.search = self.model._new_search_name()
         decoder = self.model._decoder
         with tempfile.TemporaryDirectory(prefix="srgs-fsg-") as folder:
@@ -396,5 +483,5 @@ class PocketsphinxSession:
 
 
 __all__ = ["DEFAULT_REJECTION_THRESHOLD", "DecoderError",
-           "FsgConversion", "MissingWordsError", "PocketsphinxModel", "PocketsphinxSession",
-           "Recognition", "WordTime", "constraint_to_fsg"]
+           "FsgConversion", "IPA_TO_ARPABET", "MissingWordsError", "PocketsphinxModel", "PocketsphinxSession",
+           "Recognition", "WordTime", "constraint_to_fsg", "ipa_to_arpabet"]
