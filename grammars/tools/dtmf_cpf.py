@@ -26,77 +26,26 @@ not valid CPFs: the generator leaves them out ($sixnot_D, $endnot_D, $firstnot_D
 
 from __future__ import annotations
 
-import itertools
 import sys
 
-M = 11
-STATES = [(a, b) for a in range(M) for b in range(M)]
-
-
-def check_digit(total: int) -> int:
-    rest = total % 11
-    return 0 if rest < 2 else 11 - rest
-
-
-def valid(cpf: str) -> bool:
-    """Reference check, written the usual way."""
-    ds = [int(c) for c in cpf]
-    if len(ds) != 11 or len(set(ds)) == 1:
-        return False
-    dv1 = check_digit(sum(d * w for d, w in zip(ds[:9], range(10, 1, -1), strict=True)))
-    dv2 = check_digit(sum(d * w for d, w in zip(ds[:10], range(11, 1, -1), strict=True)))
-    return ds[9:] == [dv1, dv2]
-
-
-def contribution(digits: tuple[int, ...], first: int) -> tuple[int, int]:
-    """What digits at positions first, first+1, ... (1-based) add to the state."""
-    a = sum((11 - (first + i)) * d for i, d in enumerate(digits)) % M
-    b = sum((12 - (first + i)) * d for i, d in enumerate(digits)) % M
-    return a, b
-
-
-def add(s: tuple[int, int], t: tuple[int, int]) -> tuple[int, int]:
-    return (s[0] + t[0]) % M, (s[1] + t[1]) % M
-
-
-def sub(s: tuple[int, int], t: tuple[int, int]) -> tuple[int, int]:
-    return (s[0] - t[0]) % M, (s[1] - t[1]) % M
-
-
-def check_digits(s: tuple[int, int]) -> tuple[int, int]:
-    dv1 = check_digit(s[0])
-    return dv1, check_digit(s[1] + 2 * dv1)
-
-
-def blocks(first: int) -> dict[tuple[int, int], list[tuple[int, ...]]]:
-    """The three-digit blocks at positions first..first+2, by what they add to the state."""
-    out: dict[tuple[int, int], list[tuple[int, ...]]] = {}
-    for digits in itertools.product(range(10), repeat=3):
-        out.setdefault(contribution(digits, first), []).append(digits)
-    return out
-
-
-FIRST, MID, LAST = blocks(1), blocks(4), blocks(7)
-REP3 = {d: (d, d, d) for d in range(10)}
-
-
-def n(prefix: str, s: tuple[int, int]) -> str:
-    return f"{prefix}_{s[0]}_{s[1]}"
+from cpf_blocks import (  # the shared decomposition (this folder is on sys.path when run)
+    FIRST,
+    LAST,
+    MID,
+    REP3,
+    STATES,
+    Writer,
+    add,
+    check_digits,
+    contribution,
+    n,
+    self_test,
+    sub,
+)
 
 
 def words(digits: tuple[int, ...]) -> str:
     return " ".join(map(str, digits))
-
-
-class Writer:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def rule(self, name: str, comment: str, alternatives: list[str], per_line: int = 1) -> None:
-        head = f"private ${name} = "
-        rows = [" | ".join(alternatives[i:i + per_line]) for i in range(0, len(alternatives), per_line)]
-        body = ("\n" + " " * (len(head) - 2) + "| ").join(rows)
-        self.lines += ["", f"// {comment}", head + body + ";"]
 
 
 def grammar() -> str:
@@ -171,24 +120,6 @@ def grammar() -> str:
         dv = check_digits(s)
         w.rule(n("check", s), f"the check digits after nine digits leaving {s}", [words(dv)])
     return "\n".join(w.lines) + "\n"
-
-
-def self_test() -> None:
-    """The decomposition, walked in Python, accepts exactly the valid CPFs (on a sample)."""
-    import random
-    rng = random.Random(7)
-    samples = ["".join(str(d) * 11) for d in range(10)]
-    for _ in range(5000):
-        body = [rng.randrange(10) for _ in range(9)]
-        s = contribution(tuple(body), 1)
-        samples.append("".join(map(str, body + list(check_digits(s)))))
-        samples.append("".join(str(rng.randrange(10)) for _ in range(11)))
-    for cpf in samples:
-        ds = tuple(int(c) for c in cpf)
-        u = add(contribution(ds[:3], 1), contribution(ds[3:6], 4))
-        e = contribution(ds[6:9], 7)
-        ok = check_digits(add(u, e)) == ds[9:] and len(set(ds)) > 1
-        assert ok == valid(cpf), cpf
 
 
 if __name__ == "__main__":
