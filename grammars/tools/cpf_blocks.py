@@ -62,6 +62,22 @@ def n(prefix: str, s: State) -> str:
     return f"{prefix}_{s[0]}_{s[1]}"
 
 
+ByDigit = dict[int, State]
+
+
+def repeated_digit_states() -> tuple[ByDigit, ByDigit, ByDigit, dict[State, int]]:
+    """For d = 0..9: the state after ``ddd`` (first block), after ``dddddd`` (two blocks), what
+    ``ddd`` adds as the third block, and the digit by its six-digit state. Every repeated-digit number passes the check sums, so a generator
+    must exclude them explicitly; the asserts show the states are distinct, which makes it possible."""
+    t_rep = {d: contribution(REP3[d], 1) for d in range(10)}
+    u_rep = {d: add(t_rep[d], contribution(REP3[d], 4)) for d in range(10)}
+    e_rep = {d: contribution(REP3[d], 7) for d in range(10)}
+    assert len(set(u_rep.values())) == 10 and len(set(t_rep.values())) == 10
+    for d in range(10):
+        assert check_digits(add(u_rep[d], e_rep[d])) == (d, d)
+    return t_rep, u_rep, e_rep, {u: d for d, u in u_rep.items()}
+
+
 class Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []

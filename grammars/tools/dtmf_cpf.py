@@ -39,6 +39,7 @@ from cpf_blocks import (  # the shared decomposition (this folder is on sys.path
     check_digits,
     contribution,
     n,
+    repeated_digit_states,
     self_test,
     sub,
 )
@@ -68,14 +69,7 @@ def grammar() -> str:
         'public $cpf = $digits {out = meta.digits.text.split(" ").join("");} [$end];',
         'private $end = "#";',
     ]
-    # repeated digits: d d d at each block, the states they lead to
-    t_rep = {d: contribution(REP3[d], 1) for d in range(10)}
-    u_rep = {d: add(t_rep[d], contribution(REP3[d], 4)) for d in range(10)}
-    e_rep = {d: contribution(REP3[d], 7) for d in range(10)}
-    assert len(set(u_rep.values())) == 10 and len(set(t_rep.values())) == 10
-    rep_of_u = {u: d for d, u in u_rep.items()}
-    for d in range(10):  # every repeated-digit number passes the sums (so the exclusion matters)
-        assert check_digits(add(u_rep[d], e_rep[d])) == (d, d)
+    t_rep, u_rep, e_rep, rep_of_u = repeated_digit_states()  # numbers of one repeated digit are excluded
 
     alts = []
     for u in STATES:
