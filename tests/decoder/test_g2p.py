@@ -4,34 +4,16 @@ and a word neither handles is an error naming it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from decoder.audio import read_wav
 from decoder.pocketsphinx_backend import MissingWordsError, PocketsphinxModel, ipa_to_arpabet
-from interpreter.store import GrammarStore
 from tests.decoder.speech import synthesise
 
 ABNF = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nmode voice;\nroot $r;\npublic $r = {body};\n"
 # the en-US acoustic model's phones (CMU/ARPAbet, no stress)
 ARPABET = frozenset("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y "
                     "Z ZH".split())
-
-
-@pytest.fixture(scope="module")
-def store() -> GrammarStore:
-    return GrammarStore()
-
-
-@pytest.fixture(scope="module")
-def model() -> PocketsphinxModel:
-    return PocketsphinxModel()
-
-
-@pytest.fixture(scope="module")
-def speech(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("speech")
 
 
 def test_ipa_maps_to_arpabet_and_unknown_phones_do_not():

@@ -7,7 +7,6 @@ import io
 import json
 import math
 from contextlib import redirect_stderr, redirect_stdout
-from pathlib import Path
 
 import pytest
 
@@ -16,30 +15,13 @@ from decoder.pocketsphinx_backend import (
     DEFAULT_REJECTION_THRESHOLD,
     DecoderError,
     MissingWordsError,
-    PocketsphinxModel,
     constraint_to_fsg,
 )
-from interpreter.store import GrammarStore
 from srgs.cli import main
 from tests.decoder.speech import synthesise
 
 YESNO = "builtin:examples/yesno"
 PIZZA = "builtin:examples/pizza"
-
-
-@pytest.fixture(scope="module")
-def store() -> GrammarStore:
-    return GrammarStore()
-
-
-@pytest.fixture(scope="module")
-def model() -> PocketsphinxModel:
-    return PocketsphinxModel()
-
-
-@pytest.fixture(scope="module")
-def speech(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("speech")
 
 
 # --- FSG conversion ---------------------------------------------------------------------------

@@ -1,0 +1,26 @@
+"""Fixtures of the decoder tests: a grammar store, a pocketsphinx model (one per test module:
+decoding results may depend on what the model decoded before) and a folder for synthesised speech."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from decoder.pocketsphinx_backend import PocketsphinxModel
+from interpreter.store import GrammarStore
+
+
+@pytest.fixture(scope="module")
+def store() -> GrammarStore:
+    return GrammarStore()
+
+
+@pytest.fixture(scope="module")
+def model() -> PocketsphinxModel:
+    return PocketsphinxModel()
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("speech")
