@@ -67,8 +67,9 @@ ByDigit = dict[int, State]
 
 def repeated_digit_states() -> tuple[ByDigit, ByDigit, ByDigit, dict[State, int]]:
     """For d = 0..9: the state after ``ddd`` (first block), after ``dddddd`` (two blocks), what
-    ``ddd`` adds as the third block, and the digit by its six-digit state. Every repeated-digit number passes the check sums, so a generator
-    must exclude them explicitly; the asserts show the states are distinct, which makes it possible."""
+    ``ddd`` adds as the third block, and the digit by its six-digit state. Every repeated-digit
+    number passes the check sums, so a generator must exclude them explicitly; the asserts show
+    the states are distinct, which makes it possible."""
     t_rep = {d: contribution(REP3[d], 1) for d in range(10)}
     u_rep = {d: add(t_rep[d], contribution(REP3[d], 4)) for d in range(10)}
     e_rep = {d: contribution(REP3[d], 7) for d in range(10)}
