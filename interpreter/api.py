@@ -310,14 +310,8 @@ class Interpreter:
             score = max(0, min(100, round(100 * posterior * coverage)))
             if score < threshold:
                 continue
-            try:
-                value = _evaluate(grammar, parse.tree, score)
-            except SemanticError as exc:
-                failures.append(f"{grammar.name}: {exc}")
-                continue
             readings = alternatives.setdefault((" ".join(words), grammar.name), _Readings(grammar))
-            key = _value_key(value) if grammar.evaluator is not None else parse.tree
-            readings.add(key, Interpretation(value=value, score=score, tree=parse.tree))
+            _add_reading(grammar, parse.tree, score, readings, failures)
         return self._result(alternatives, failures, nbest)
 
     def _result(self, alternatives: dict[tuple[str, str], _Readings], failures: list[str],
@@ -389,6 +383,21 @@ class _Readings:
             self.by_key[_value_key(value)] = interpretation
 
 
+def _add_reading(grammar: ActiveGrammar, tree: ParseRule, score: int, readings: _Readings,
+                 failures: list[str]) -> bool:
+    """Evaluate the parse's tags and add the reading (a failing tag goes to ``failures``); True
+    when it merged into an equal value already there."""
+    try:
+        value = _evaluate(grammar, tree, score)
+    except SemanticError as exc:
+        failures.append(f"{grammar.name}: {exc}")
+        return False
+    interpretation = Interpretation(value=value, score=score, tree=tree)
+    if grammar.evaluator is not None:
+        return not readings.add_value(value, interpretation)
+    return not readings.add(tree, interpretation)
+
+
 def _read(grammar: ActiveGrammar, words: tuple[str, ...], parses: list[Parse], nbest: int, threshold: int,
           best_cost: float, readings: _Readings, failures: list[str]) -> None:
     """Evaluate parses into ``readings``. When equal values merged and fewer than ``nbest`` are
@@ -410,17 +419,7 @@ def _read(grammar: ActiveGrammar, words: tuple[str, ...], parses: list[Parse], n
             score = _confidence(relative, garbage, len(words))
             if score < threshold:
                 continue
-            try:
-                value = _evaluate(grammar, parse.tree, score)
-            except SemanticError as exc:
-                failures.append(f"{grammar.name}: {exc}")
-                continue
-            interpretation = Interpretation(value=value, score=score, tree=parse.tree)
-            if grammar.evaluator is not None:
-                new = readings.add_value(value, interpretation)
-            else:
-                new = readings.add(parse.tree, interpretation)
-            if not new:
+            if _add_reading(grammar, parse.tree, score, readings, failures):
                 merged = True
         if not merged or len(readings) >= nbest or len(parses) < requested or requested >= MAX_NBEST:
             return
