@@ -44,12 +44,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from decoder.audio import Audio
+from decoder.base import DecoderError, Recognition, WordTime
 from srgs.compile.constraint import GrammarConstraint
 from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
-from srgs.errors import SrgsError
 
 if TYPE_CHECKING:
-    from interpreter.results import RecognitionResult
     from interpreter.store import Activation
 
 MAX_COST = 700.0  # exp(-700) is still a positive double: a probability pocketsphinx can read
@@ -65,10 +64,6 @@ SCORE_SHIFT = 1024.0
 # accepted, 56/64 out-of-grammar rejected); held out (175 wpm): 43/44 accepted, 59/64 rejected.
 DEFAULT_REJECTION_THRESHOLD = 0.70
 ALLPHONE_SEARCH = "srgs-allphone"
-
-
-class DecoderError(SrgsError):
-    """A grammar or model the decoder cannot use (one-line message)."""
 
 
 class MissingWordsError(DecoderError):
@@ -194,43 +189,6 @@ def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
     return FsgConversion(text="\n".join(lines) + "\n", num_states=final_state + 1, start_state=constraint.start(),
                          final_state=final_state, word_transitions=word_count, null_transitions=null_count,
                          dropped_garbage=dropped, words=tuple(words_used))
-
-
-# --- results ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WordTime:
-    """One word of the best path: times in seconds from the start of the audio."""
-
-    word: str
-    start: float
-    end: float
-    confidence: int  # 0-100: the word's posterior in pocketsphinx's lattice
-
-    def to_json_dict(self) -> dict[str, object]:
-        return {"word": self.word, "start": round(self.start, 3), "end": round(self.end, 3),
-                "confidence": self.confidence}
-
-
-@dataclass(frozen=True, slots=True)
-class Recognition:
-    """A decoded utterance: the interpreter's result, the best path's words with their times,
-    the n-best the decoder gave (words, acoustic cost, grammar) and the time it took."""
-
-    result: RecognitionResult
-    words: tuple[WordTime, ...]
-    hypotheses: tuple[tuple[tuple[str, ...], float, str | None], ...]
-    audio_seconds: float
-    decode_seconds: float
-    # share of the unconstrained phone loop's speech frames inside grammar words (0-1); None
-    # when the grammar search found no sentence (nothing to compare)
-    rejection_score: float | None = None
-    rejected: bool = False  # NO_MATCH because rejection_score < the session's threshold
-
-    @property
-    def real_time_factor(self) -> float:
-        return self.decode_seconds / self.audio_seconds if self.audio_seconds > 0 else 0.0
 
 
 # --- model and sessions -----------------------------------------------------------------------

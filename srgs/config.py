@@ -12,6 +12,8 @@ command line's ``--set``)::
     [script]                      # ScriptBudget: what the SISR tags of one interpretation may cost
     time_s = 0.5
     [interpret]                   # InterpretSettings: n-best and confidence defaults
+    [decoder]                     # DecoderSettings: back end and rejection
+    [server]                      # ServerSettings: sessions, message and audio sizes, timers
 
 The same setting as an environment variable is ``SRGS_<SECTION>_<FIELD>`` in capitals
 (``SRGS_SCRIPT_TIME_S=0.5``), and as an override ``script.time_s=0.5``.
@@ -78,6 +80,45 @@ class InterpretSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DecoderSettings:
+    """Which decoder back end recognises speech and how sure it must be (0-1 rejection score;
+    ``None`` is the back end's own calibrated default)."""
+
+    backend: str = "pocketsphinx"
+    rejection_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("pocketsphinx", "ctc"):
+            raise ValueError(f"decoder backend must be 'pocketsphinx' or 'ctc', got {self.backend!r}")
+        threshold = self.rejection_threshold
+        if threshold is not None and not (math.isfinite(threshold) and threshold >= 0):
+            raise ValueError(f"decoder rejection_threshold must be a number >= 0, got {threshold}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    """What one server process allows its clients: sessions held at once, the size of one
+    protocol message, audio per recognition, how long an idle session lives, and the default
+    timers of a recognition (milliseconds, as the protocol's parameters)."""
+
+    max_sessions: int = 200
+    max_message_bytes: int = 2 * 1024 * 1024
+    max_audio_s: float = 120.0
+    idle_timeout_s: float = 300.0
+    no_input_timeout_ms: int = 10_000
+    recognition_timeout_ms: int = 30_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_sessions", "max_message_bytes", "no_input_timeout_ms", "recognition_timeout_ms"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"server {name} must be at least 1, got {getattr(self, name)}")
+        for name in ("max_audio_s", "idle_timeout_s"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"server {name} must be a positive number of seconds, got {value}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EngineConfig:
     """Every limit and default of the engine, by section (see the module docstring)."""
 
@@ -85,6 +126,8 @@ class EngineConfig:
     compile: CompileOptions = field(default_factory=CompileOptions)
     script: ScriptBudget = field(default_factory=ScriptBudget)
     interpret: InterpretSettings = field(default_factory=InterpretSettings)
+    decoder: DecoderSettings = field(default_factory=DecoderSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     # --- building ---------------------------------------------------------------------------
 
@@ -133,7 +176,7 @@ class EngineConfig:
         return {section: dataclasses.asdict(getattr(self, section)) for section in SECTIONS}
 
 
-SECTIONS = ("limits", "compile", "script", "interpret")
+SECTIONS = ("limits", "compile", "script", "interpret", "decoder", "server")
 
 
 def setting_names() -> list[str]:
@@ -147,6 +190,11 @@ def _convert(current: Any, section: str, name: str, value: Any, origin: str) -> 
     if name not in names:
         raise ConfigError(f"{origin}: unknown setting {section}.{name} (known: {', '.join(sorted(names))})")
     kind = type(getattr(current, name))
+    default = next(f.default for f in dataclasses.fields(current) if f.name == name)
+    if default is None:  # an optional number whose default (None) is "the component's own"
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "default")):
+            return None
+        kind = float
     try:
         if kind is bool:
             return _boolean(value)

@@ -60,3 +60,15 @@ def test_parse_override():
 def test_as_dict_round_trips():
     config = EngineConfig.load(overrides={"compile.optimize": "false", "interpret.nbest": "5"})
     assert EngineConfig().with_settings(config.as_dict()) == config
+
+
+def test_decoder_and_server_sections_layer_like_the_others():
+    config = EngineConfig.load(environ={"SRGS_SERVER_MAX_SESSIONS": "7"},
+                               overrides={"decoder.rejection_threshold": "0.5", "decoder.backend": "ctc"})
+    assert config.server.max_sessions == 7
+    assert config.decoder.rejection_threshold == 0.5 and config.decoder.backend == "ctc"
+    assert EngineConfig.load(overrides={"decoder.rejection_threshold": "none"}).decoder.rejection_threshold is None
+    with pytest.raises(ConfigError, match="decoder backend"):
+        EngineConfig.load(overrides={"decoder.backend": "kaldi"})
+    with pytest.raises(ConfigError, match="max_sessions"):
+        EngineConfig.load(overrides={"server.max_sessions": "0"})

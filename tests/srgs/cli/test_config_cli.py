@@ -17,7 +17,7 @@ def test_config_prints_every_section(capsys):
     code, out, _ = run(capsys, "config", "--format", "json")
     assert code == 0
     settings = json.loads(out)
-    assert set(settings) == {"limits", "compile", "script", "interpret"}
+    assert set(settings) == {"limits", "compile", "script", "interpret", "decoder", "server"}
     assert settings["script"]["time_s"] == 0.25
 
 
