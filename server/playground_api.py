@@ -62,7 +62,8 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }
-_STATIC = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+_STATIC = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
+           "favicon.svg": "image/svg+xml"}
 _EXAMPLE = re.compile(r"@example\s+(.+?)\s*(?:\*/|$)", re.MULTILINE)
 
 
@@ -250,8 +251,9 @@ def draw_grammar(engine: ServerEngine, grammar: str, acceptor: bool) -> dict[str
     symbols = display_symbols(compiled)
     with tempfile.TemporaryDirectory(prefix="srgs-draw-") as tmp:
         source = Path(tmp) / "fst.dot"
-        fst.copy().draw(str(source), isymbols=symbols, osymbols=symbols, acceptor=acceptor, title="grammar", width=200, height=200,
-                        portrait=True)
+        # a large page: graphviz shrinks a drawing to fit it, and the page scrolls instead
+        fst.copy().draw(str(source), isymbols=symbols, osymbols=symbols, acceptor=acceptor, title="grammar",
+                        width=200, height=200, portrait=True)
         if not source.is_file():
             raise PlaygroundError(500, "DRAW_FAILED", "OpenFst could not draw the grammar")
         try:
