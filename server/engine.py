@@ -9,16 +9,27 @@ the front ends call it.
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from interpreter.store import GrammarStore
+from decoder.audio import Audio
+from decoder.base import DecoderSession, DecoderStream, Recognition
+from interpreter.store import Activation, GrammarStore
 from server.metrics import Metrics
 from srgs.config import EngineConfig
 from srgs.load.policy import AccessPolicy
 
 if TYPE_CHECKING:
     from decoder.pocketsphinx_backend import PocketsphinxModel
+
+# Threads for compiling, decoding and interpreting (pynini and the decoders hold the GIL most of
+# the time, so more threads add no throughput: they keep one slow request from queueing the rest).
+WORK_THREADS = 4
 
 
 class ServerEngine:
@@ -35,6 +46,10 @@ class ServerEngine:
         self._sessions = 0
         self._model: PocketsphinxModel | None = None
         self._model_lock = threading.Lock()
+        # Handles are numeric (one client reads them as 64-bit integers): the engine's start in
+        # milliseconds times 10^6 plus a counter, unique within the process and across restarts.
+        self._handles = itertools.count(int(time.time() * 1000) * 1_000_000 + 1)
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def settings(self) -> Any:
@@ -50,6 +65,11 @@ class ServerEngine:
                 return False
             self._sessions += 1
             return True
+
+    def next_handle(self) -> int:
+        """A new numeric session handle."""
+        with self._lock:
+            return next(self._handles)
 
     def close_session(self) -> None:
         with self._lock:
@@ -70,3 +90,111 @@ class ServerEngine:
 
                 self._model = PocketsphinxModel()
             return self._model
+
+    def decoder_session(self, activation: Activation | None, models: Sequence[str] = ()) -> DecoderSession:
+        """A decoder for one recognition: the grammar search over ``activation``, the free-speech
+        search over ``models`` (``builtin:slm/general``), or both at once (``EitherSession``)."""
+        model = self.decoder_model()
+        sessions: list[DecoderSession] = []
+        try:
+            if activation is not None:
+                threshold = self.config.decoder.rejection_threshold
+                grammar_session = model.session(activation) if threshold is None else \
+                    model.session(activation, rejection_threshold=threshold)
+                sessions.append(grammar_session if hasattr(grammar_session, "stream")
+                                else BufferedSession(grammar_session))
+            if models:
+                from decoder.free_speech import free_speech_session
+
+                sessions.append(free_speech_session(model, models[0], policy=self.policy))
+        except BaseException:
+            for session in sessions:
+                session.close()
+            raise
+        if not sessions:
+            raise ValueError("a recognition needs a grammar or a language model")
+        return sessions[0] if len(sessions) == 1 else EitherSession(tuple(sessions))
+
+    # --- work off the event loop ------------------------------------------------------------
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The threads the front ends run compiling, decoding and interpreting on."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="srgs-work")
+            return self._executor
+
+    def close(self) -> None:
+        """Stop the worker threads (waiting for the work in hand)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+
+@dataclass(frozen=True, slots=True)
+class BufferedSession:
+    """A back end without its own ``stream()``: streams buffered and decoded whole at the end
+    (``decoder.stream.BufferedStream``)."""
+
+    session: Any
+
+    def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
+        return self.session.decode(audio, nbest=nbest)  # type: ignore[no-any-return]
+
+    def stream(self, *, nbest: int | None = None) -> DecoderStream:
+        from decoder.stream import BufferedStream
+
+        return BufferedStream(lambda audio: self.session.decode(audio, nbest=nbest))
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@dataclass(frozen=True, slots=True)
+class EitherSession:
+    """Grammars and a free-speech model active together: both decode the same audio, and the
+    result is the first one (grammars first) that recognised something (design choice: a
+    grammar's sentence, with its semantics, wins over free speech)."""
+
+    sessions: tuple[DecoderSession, ...]
+
+    def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
+        return _first_recognized([session.decode(audio, nbest=nbest) for session in self.sessions])
+
+    def stream(self, *, nbest: int | None = None) -> DecoderStream:
+        return EitherStream(tuple(session.stream(nbest=nbest) for session in self.sessions))
+
+    def close(self) -> None:
+        for session in self.sessions:
+            session.close()
+
+
+@dataclass(frozen=True, slots=True)
+class EitherStream:
+    """The streams of an ``EitherSession`` fed together."""
+
+    streams: tuple[DecoderStream, ...]
+
+    def feed(self, pcm: bytes) -> None:
+        for stream in self.streams:
+            stream.feed(pcm)
+
+    def partial(self) -> Recognition | None:
+        found = [r for r in (stream.partial() for stream in self.streams) if r is not None]
+        return _first_recognized(found) if found else None
+
+    def finish(self) -> Recognition:
+        return _first_recognized([stream.finish() for stream in self.streams])
+
+    def cancel(self) -> None:
+        for stream in self.streams:
+            stream.cancel()
+
+
+def _first_recognized(found: Sequence[Recognition]) -> Recognition:
+    for recognition in found:
+        if recognition.result.status == "RECOGNIZED":
+            return recognition
+    return found[0]
