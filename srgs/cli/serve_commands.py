@@ -97,18 +97,45 @@ def run_serve(args: argparse.Namespace) -> int:
 
     overrides = dict(parse_override(item) for item in getattr(args, "settings", None) or [])
     os.environ[CONFIG_SETTINGS_VARIABLE] = json.dumps(overrides)
+    problem = unbindable(args.host, args.port)
+    if problem is not None:
+        error("serve", f"cannot listen on {args.host}:{args.port}: {problem}")
+        return EXIT_ERROR
     max_bytes = args.config.server.max_message_bytes
-    uvicorn.run(
-        "server.app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers if args.workers > 1 else None,
-        log_config=log_config(args.log_level),
-        log_level=args.log_level,
-        access_log=args.access_log,
-        ws_max_size=2 * max_bytes + 65536,  # the WebSocket front end refuses what is over the limit itself
-        timeout_graceful_shutdown=10,
-        lifespan="auto",
-    )
+    try:
+        uvicorn.run(
+            "server.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers if args.workers > 1 else None,
+            log_config=log_config(args.log_level),
+            log_level=args.log_level,
+            access_log=args.access_log,
+            ws_max_size=2 * max_bytes + 65536,  # the WebSocket front end refuses what is over the limit itself
+            timeout_graceful_shutdown=10,
+            lifespan="auto",
+        )
+    except SystemExit as exc:  # uvicorn's way of saying it could not start (logged above)
+        if exc.code not in (0, None):
+            error("serve", "the server stopped on an error (see the log above)")
+            return EXIT_ERROR
     return EXIT_OK
+
+
+def unbindable(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (in use, no such address), or None when it can."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        return str(exc.strerror or exc).lower()
+    return None
