@@ -149,9 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, help="print 'srgs VERSION' and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from srgs.cli import compile_commands, grammar_commands, interpret_commands, recognize_commands, serve_commands
+    from srgs.cli import (
+        compile_commands,
+        grammar_commands,
+        interpret_commands,
+        lm_commands,
+        recognize_commands,
+        serve_commands,
+    )
 
-    for module in (grammar_commands, compile_commands, interpret_commands, recognize_commands, serve_commands):
+    for module in (grammar_commands, compile_commands, interpret_commands, recognize_commands, lm_commands,
+                   serve_commands):
         module.register(subparsers)
     add_config_arguments(parser)
     for command in subparsers.choices.values():  # also accepted after the command's name
