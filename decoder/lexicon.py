@@ -1,0 +1,425 @@
+"""Pronunciation lexicons for the CTC back end: word -> pronunciations in the acoustic model's units.
+
+A pronunciation is a sequence of ``Position``s; a position is a SET of alternative units (any one
+of them may be heard there) and may be optional (heard or not). Sets and optional positions let
+one lexicon entry cover what a model trained on another language's phones actually emits: hama's
+phoneme CTC model only emits about 42 General-American phones, so Portuguese words are respelled
+as sets of those (``ɾ`` as ``{ɹ, d, t, l}``, nasal vowels as diphthong sets, coda nasals and
+final r optional).
+
+Text form (one pronunciation per line, ``#`` comments; the files in ``decoder/data/``)::
+
+    três<TAB>t ɹ|d|t|l eɪ|e|ɛ s|z
+
+positions separated by spaces, alternatives by ``|``, an optional position ends in ``?``.
+
+* en-US (``EnglishLexicon``): the CMU dictionary the ``pocketsphinx`` wheel ships, mapped to the
+  model's units with sets for the vowels and consonants it confuses (``ARPABET_SETS``), plus
+  hama's own G2P (the units the CTC model was trained on) as a second pronunciation; a word the
+  dictionary lacks gets the G2P one alone.
+* pt-BR (``TextLexicon`` over ``decoder/data/pt-BR.lexicon``): generated at build time from
+  espeak-ng's pt-BR IPA by ``grammars/tools/pt_br_lexicon.py`` through ``respell_pt_br_ipa``,
+  so run time needs no espeak-ng. Words it lacks are a ``MissingPronunciationsError`` naming them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from decoder.base import DecoderError
+
+DATA_PACKAGE = "decoder"
+PT_BR_LEXICON = "data/pt-BR.lexicon"
+DIGIT_WORDS = {
+    "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+    "pt": ("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One place of a pronunciation: the units that may be heard there; ``optional``: or none."""
+
+    phones: frozenset[str]
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.phones:
+            raise ValueError("a pronunciation position needs at least one unit")
+
+    def to_text(self) -> str:
+        return "|".join(sorted(self.phones)) + ("?" if self.optional else "")
+
+
+Pronunciation = tuple[Position, ...]
+
+
+class MissingPronunciationsError(DecoderError):
+    """Grammar words no pronunciation could be found for."""
+
+    def __init__(self, words: Sequence[str], language: str):
+        self.words = tuple(words)
+        shown = ", ".join(repr(word) for word in self.words[:20])
+        more = f" and {len(self.words) - 20} more" if len(self.words) > 20 else ""
+        super().__init__(f"{len(self.words)} grammar word(s) not in the {language} pronunciation lexicon: {shown}{more} "
+                         "(add them to the lexicon, regenerate it with grammars/tools/pt_br_lexicon.py, or respell "
+                         "them in the grammar)")
+
+
+def parse_position(text: str) -> Position:
+    optional = text.endswith("?")
+    body = text[:-1] if optional else text
+    phones = frozenset(part for part in body.split("|") if part)
+    if not phones:
+        raise ValueError(f"empty pronunciation position {text!r}")
+    return Position(phones, optional)
+
+
+def parse_pronunciation(text: str) -> Pronunciation:
+    """``"t ɹ|d eɪ s?"`` -> positions; at least one position must be required."""
+    positions = tuple(parse_position(part) for part in text.split())
+    if not positions or all(position.optional for position in positions):
+        raise ValueError(f"a pronunciation needs a required position: {text!r}")
+    return positions
+
+
+def format_pronunciation(pronunciation: Pronunciation) -> str:
+    return " ".join(position.to_text() for position in pronunciation)
+
+
+def normalise_word(word: str) -> str:
+    return unicodedata.normalize("NFC", word).lower()
+
+
+def read_lexicon_text(lines: Iterable[str], *, name: str = "<lexicon>") -> dict[str, tuple[Pronunciation, ...]]:
+    """Parse the text form; a bad line is a ``DecoderError`` naming ``name:line``."""
+    entries: dict[str, list[Pronunciation]] = {}
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        word, sep, rest = line.partition("\t")
+        if not sep:
+            raise DecoderError(f"{name}:{number}: expected WORD<TAB>PRONUNCIATION")
+        try:
+            pronunciation = parse_pronunciation(rest)
+        except ValueError as exc:
+            raise DecoderError(f"{name}:{number}: {exc}") from None
+        found = entries.setdefault(normalise_word(word), [])
+        if pronunciation not in found:
+            found.append(pronunciation)
+    return {word: tuple(prons) for word, prons in entries.items()}
+
+
+def write_lexicon_text(entries: dict[str, Sequence[Pronunciation]]) -> str:
+    return "".join(f"{word}\t{format_pronunciation(pron)}\n" for word in sorted(entries) for pron in entries[word])
+
+
+class Lexicon:
+    """Word -> pronunciations for one language (``pronunciations`` returns () when unknown)."""
+
+    language = "und"
+
+    def pronunciations(self, word: str) -> tuple[Pronunciation, ...]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def require(self, words: Iterable[str]) -> dict[str, tuple[Pronunciation, ...]]:
+        """Every word's pronunciations; ``MissingPronunciationsError`` names all that have none."""
+        found: dict[str, tuple[Pronunciation, ...]] = {}
+        missing: list[str] = []
+        for word in words:
+            prons = self.pronunciations(word)
+            if prons:
+                found[word] = prons
+            elif word not in missing:
+                missing.append(word)
+        if missing:
+            raise MissingPronunciationsError(missing, self.language)
+        return found
+
+
+class TextLexicon(Lexicon):
+    """A lexicon read from the text form (the shipped pt-BR one, or a user's file)."""
+
+    def __init__(self, entries: dict[str, tuple[Pronunciation, ...]], *, language: str):
+        self.entries = entries
+        self.language = language
+        self.digits = DIGIT_WORDS.get(language.split("-")[0].lower())
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], *, language: str) -> TextLexicon:
+        name = os.fspath(path)
+        try:
+            with open(name, encoding="utf-8") as handle:
+                return cls(read_lexicon_text(handle, name=name), language=language)
+        except OSError as exc:
+            raise DecoderError(f"{name}: cannot read the lexicon: {exc.strerror or exc}") from None
+
+    @classmethod
+    def shipped(cls, language: str) -> TextLexicon:
+        if language.lower().startswith("pt"):
+            text = resources.files(DATA_PACKAGE).joinpath(PT_BR_LEXICON).read_text(encoding="utf-8")
+            return cls(read_lexicon_text(text.splitlines(), name=PT_BR_LEXICON), language="pt-BR")
+        raise DecoderError(f"no pronunciation lexicon is shipped for language {language!r} (en-US and pt-BR are)")
+
+    def pronunciations(self, word: str) -> tuple[Pronunciation, ...]:
+        key = normalise_word(word)
+        found = self.entries.get(key)
+        if found is None and self.digits is not None and len(key) == 1 and key.isdigit():
+            found = self.entries.get(self.digits[int(key)])
+        return found or ()
+
+
+# --- en-US ---------------------------------------------------------------------------------------
+
+# ARPAbet (stress stripped; AH0 is the reduced vowel) -> the sets of hama's units heard for it.
+ARPABET_SETS: dict[str, tuple[str, ...]] = {
+    "AA": ("ɑ", "ɔ", "a"), "AE": ("æ", "ɛ"), "AH": ("ʌ", "ə"), "AH0": ("ə", "ʌ", "ɪ"), "AO": ("ɔ", "ɑ"),
+    "AW": ("aʊ",), "AY": ("aɪ",), "EH": ("ɛ", "æ", "e"), "ER": ("ɝ", "ɚ"), "EY": ("eɪ", "e"),
+    "IH": ("ɪ", "i", "ə"), "IY": ("i",), "OW": ("oʊ", "o"), "OY": ("ɔɪ",), "UH": ("ʊ", "u"), "UW": ("u", "ʊ"),
+    "B": ("b",), "CH": ("t͡ʃ",), "D": ("d",), "DH": ("ð", "d"), "F": ("f",), "G": ("g", "ɡ"), "HH": ("h",),
+    "JH": ("d͡ʒ",), "K": ("k",), "L": ("l",), "M": ("m",), "N": ("n",), "NG": ("ŋ", "n"), "P": ("p",),
+    "R": ("ɹ",), "S": ("s",), "SH": ("ʃ",), "T": ("t", "d"), "TH": ("θ", "f"), "V": ("v",), "W": ("w",),
+    "Y": ("j", "ɟ", "ʝ"), "Z": ("z", "s"), "ZH": ("ʒ", "ʃ"),
+}
+# hama G2P tokens that the CTC model hears as something else too.
+G2P_SETS: dict[str, tuple[str, ...]] = {"ɟ": ("ɟ", "j", "d͡ʒ"), "ʝ": ("ʝ", "j"), "ɡ": ("g", "ɡ"), "g": ("g", "ɡ")}
+G2P_DROPPED = frozenset(["͡", "ˈ", "ˌ", "ː", " ", ",", "%", "<unk>", "<pad>", "<sos>", "<eos>"])
+G2P_OPTIONAL = frozenset(["ʝ", "h"])  # the glide of hama's ɟ͡ʝ and h are often not emitted
+
+
+def arpabet_pronunciation(phones: Sequence[str]) -> Pronunciation | None:
+    positions: list[Position] = []
+    for phone in phones:
+        base = phone.rstrip("012")
+        key = "AH0" if phone == "AH0" else base
+        units = ARPABET_SETS.get(key)
+        if units is None:
+            return None
+        positions.append(Position(frozenset(units)))
+    return tuple(positions) or None
+
+
+def g2p_pronunciation(tokens: Sequence[str]) -> Pronunciation | None:
+    positions: list[Position] = []
+    for token in tokens:
+        if token in G2P_DROPPED or not token.strip():
+            continue
+        units = G2P_SETS.get(token, (token,))
+        positions.append(Position(frozenset(units), token in G2P_OPTIONAL))
+    if not positions or all(position.optional for position in positions):
+        return None
+    return tuple(positions)
+
+
+class EnglishLexicon(Lexicon):
+    """en-US: the pocketsphinx wheel's CMU dictionary mapped to hama's units, plus hama's G2P.
+
+    ``g2p`` is called for words the dictionary lacks, and (``g2p_all``) for every word to add the
+    G2P pronunciation as an alternative. Thread-safe; results are cached.
+    """
+
+    language = "en-US"
+
+    def __init__(self, *, dictionary: str | None = None, g2p_all: bool = True):
+        self._path = dictionary
+        self._cmu: dict[str, list[tuple[str, ...]]] | None = None
+        self._g2p: Any = None
+        self._cache: dict[str, tuple[Pronunciation, ...]] = {}
+        self._lock = threading.Lock()
+        self.g2p_all = g2p_all
+
+    def _dictionary(self) -> dict[str, list[tuple[str, ...]]]:
+        with self._lock:
+            if self._cmu is None:
+                path = self._path
+                if path is None:
+                    try:
+                        import pocketsphinx
+                    except ImportError:  # pragma: no cover - a dependency of the package
+                        path = ""
+                    else:
+                        path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
+                table: dict[str, list[tuple[str, ...]]] = {}
+                if path and os.path.exists(path):
+                    with open(path, encoding="utf-8", errors="replace") as handle:
+                        for line in handle:
+                            parts = line.split()
+                            if len(parts) < 2:
+                                continue
+                            word = parts[0]
+                            if word.endswith(")") and "(" in word:
+                                word = word[: word.rindex("(")]
+                            table.setdefault(word, []).append(tuple(parts[1:]))
+                self._cmu = table
+            return self._cmu
+
+    def g2p(self, word: str) -> Pronunciation | None:
+        with self._lock:
+            if self._g2p is None:
+                try:
+                    import hama
+                    self._g2p = hama.G2PModel()
+                except (ImportError, OSError, RuntimeError, ValueError) as exc:
+                    raise DecoderError(f"the grapheme-to-phoneme model (hama) could not load: {exc}") from None
+            model = self._g2p
+        try:
+            result = model.predict(word)
+        except (RuntimeError, ValueError, KeyError, IndexError):
+            return None
+        return g2p_pronunciation([str(alignment.phoneme) for alignment in result.alignments])
+
+    def pronunciations(self, word: str) -> tuple[Pronunciation, ...]:
+        key = normalise_word(word)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if len(key) == 1 and key.isdigit():
+            found = self.pronunciations(DIGIT_WORDS["en"][int(key)])
+        else:
+            prons: list[Pronunciation] = []
+            for phones in self._dictionary().get(key, ()):
+                pron = arpabet_pronunciation(phones)
+                if pron is not None and pron not in prons:
+                    prons.append(pron)
+            if (not prons or self.g2p_all) and key and not any(ch.isspace() for ch in key):
+                pron = self.g2p(key)
+                if pron is not None and pron not in prons:
+                    prons.append(pron)
+            found = tuple(prons)
+        with self._lock:
+            self._cache[key] = found
+        return found
+
+
+# --- pt-BR respelling (used at build time by grammars/tools/pt_br_lexicon.py) --------------------
+
+NASALS = ("n", "m", "ŋ")
+# espeak-ng pt-BR IPA segment -> (units, optional). Vowels first.
+PT_VOWELS: dict[str, tuple[str, ...]] = {
+    "a": ("ɑ", "a", "æ", "ʌ"), "æ": ("ə", "ʌ", "æ", "ɑ", "a"), "ɐ": ("ə", "ʌ", "æ", "ɑ", "a"),
+    "e": ("eɪ", "e", "ɛ"), "ɛ": ("ɛ", "æ", "e", "eɪ"), "i": ("i", "ɪ"), "ɪ": ("ɪ", "i"), "y": ("i", "ɪ"),
+    "o": ("oʊ", "o", "ɔ"), "ɔ": ("ɔ", "ɑ", "oʊ"), "u": ("u", "ʊ"), "ʊ": ("ʊ", "u", "oʊ", "ə"), "ə": ("ə", "ɪ", "ʌ"),
+}
+# a vowel followed by a glide: the General-American diphthong that sounds like the pair
+PT_DIPHTHONGS: dict[tuple[str, str], str] = {
+    ("o", "ɪ"): "ɔɪ", ("ɔ", "ɪ"): "ɔɪ", ("e", "ɪ"): "eɪ", ("ɛ", "ɪ"): "eɪ", ("a", "ɪ"): "aɪ", ("ɐ", "ɪ"): "aɪ",
+    ("a", "ʊ"): "aʊ", ("ɐ", "ʊ"): "aʊ", ("o", "ʊ"): "oʊ", ("ɐ", "y"): "aɪ", ("e", "y"): "eɪ", ("o", "y"): "ɔɪ",
+    ("a", "y"): "aɪ", ("u", "ɪ"): "ɔɪ",
+}
+PT_GLIDES: dict[str, tuple[str, ...]] = {"ɪ": ("ɪ", "i", "j"), "y": ("ɪ", "i", "j"), "ʊ": ("ʊ", "u", "w", "l")}
+PT_CONSONANTS: dict[str, tuple[str, ...]] = {
+    "p": ("p", "b"), "b": ("b", "p"), "t": ("t", "d"), "d": ("d", "t"), "k": ("k", "g"), "ɡ": ("g", "ɡ", "k"),
+    "g": ("g", "ɡ", "k"), "f": ("f",), "v": ("v", "f"), "s": ("s", "z"), "z": ("z", "s"), "ʃ": ("ʃ", "s", "t͡ʃ"),
+    "ʒ": ("ʒ", "ʃ", "d͡ʒ", "z"), "m": ("m", "n"), "n": ("n", "m"), "l": ("l",), "ɾ": ("ɹ", "d", "t", "l"),
+    "r": ("ɹ", "d", "t", "l"), "x": ("h", "ɹ", "k"), "h": ("h",), "tʃ": ("t͡ʃ", "t", "ʃ"),
+    "dʒ": ("d͡ʒ", "d", "ʒ"), "ɲ": ("n",), "ʎ": ("l",), "j": ("j", "i", "ɪ"), "w": ("w", "u", "ʊ"), "ŋ": NASALS,
+}
+PT_IGNORED = frozenset("ˈˌː.-_ \u0361")
+
+
+def _ipa_segments(ipa: str) -> list[tuple[str, bool]]:
+    """espeak IPA -> [(base segment, nasalised)], stress and length marks dropped."""
+    text = unicodedata.normalize("NFD", ipa)
+    segments: list[tuple[str, bool]] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char in PT_IGNORED:
+            index += 1
+            continue
+        if char == "\u0303":  # combining tilde: nasalises the previous segment
+            if segments:
+                segments[-1] = (segments[-1][0], True)
+            index += 1
+            continue
+        if unicodedata.combining(char):
+            index += 1
+            continue
+        pair = text[index:index + 2]
+        if pair in ("tʃ", "dʒ"):
+            segments.append((pair, False))
+            index += 2
+            continue
+        segments.append((char, False))
+        index += 1
+    return segments
+
+
+def respell_pt_br_ipa(ipa: str) -> Pronunciation:
+    """espeak-ng's pt-BR IPA of one word as positions of hama's General-American units.
+
+    ``ValueError`` names a segment it has no rule for.
+    """
+    segments = _ipa_segments(ipa)
+    positions: list[Position] = []
+    vowels = set(PT_VOWELS)
+    count = len(segments)
+    previous_nucleus: str | None = None  # the last segment when it was a vowel nucleus
+    for index, (segment, nasal) in enumerate(segments):
+        last = index == count - 1
+        following = segments[index + 1][0] if not last else None
+        if segment in vowels:
+            if previous_nucleus is not None and segment in PT_GLIDES:
+                # a glide after a vowel: the pair may be heard as one diphthong (added to the
+                # vowel's set) or as the vowel alone
+                diphthong = PT_DIPHTHONGS.get((previous_nucleus, segment))
+                if diphthong is not None:
+                    prior = positions[-1]
+                    positions[-1] = Position(prior.phones | {diphthong}, prior.optional)
+                units = set(PT_GLIDES[segment])
+                if nasal:
+                    units |= set(NASALS)
+                positions.append(Position(frozenset(units), True))
+                previous_nucleus = None
+                continue
+            units = set(PT_VOWELS[segment])
+            optional = segment == "ə"  # espeak's epenthetic schwa (porta: pɔɾətæ)
+            if nasal and segment in ("ɐ", "a"):
+                units |= {"aʊ", "ʌ", "ɑ"}
+            elif nasal and segment in ("e", "ɛ"):
+                units |= {"eɪ"}
+            elif nasal and segment == "o":
+                units |= {"oʊ"}
+            positions.append(Position(frozenset(units), optional))
+            glide_next = following in PT_GLIDES and (segment, following) in PT_DIPHTHONGS
+            if nasal and not glide_next and (following is None or following not in NASALS):
+                # a nasal vowel may end in a nasal consonant
+                positions.append(Position(frozenset(NASALS), True))
+            previous_nucleus = segment
+            continue
+        previous_nucleus = None
+        units_tuple = PT_CONSONANTS.get(segment)
+        if units_tuple is None:
+            raise ValueError(f"no respelling rule for {segment!r} in {ipa!r}")
+        optional = False
+        is_coda = following is None or following not in vowels
+        if segment in ("ŋ", "n", "m") and is_coda and index > 0:
+            optional = True  # a coda nasal: heard in the vowel's nasality as often as not
+        elif segment in ("r", "ɾ", "x") and last:
+            optional = True  # final r: dropped in much of Brazil
+        elif segment == "ɲ":
+            positions.append(Position(frozenset(units_tuple)))
+            positions.append(Position(frozenset({"j", "i", "ɪ"}), True))
+            continue
+        elif segment == "ʎ":
+            positions.append(Position(frozenset(units_tuple)))
+            positions.append(Position(frozenset({"j", "i", "ɪ"}), True))
+            continue
+        elif segment == "j" and index > 0:
+            optional = True
+        positions.append(Position(frozenset(units_tuple), optional))
+    if not positions or all(position.optional for position in positions):
+        raise ValueError(f"no required position in {ipa!r}")
+    return tuple(positions)
+
+
+__all__ = ["ARPABET_SETS", "EnglishLexicon", "Lexicon", "MissingPronunciationsError", "Position", "Pronunciation",
+           "TextLexicon", "arpabet_pronunciation", "format_pronunciation", "g2p_pronunciation", "parse_pronunciation",
+           "read_lexicon_text", "respell_pt_br_ipa", "write_lexicon_text"]
