@@ -72,3 +72,21 @@ def test_the_worker_factory_shares_the_cache_directory(tmp_path, monkeypatch):
         "#ABNF 1.0 UTF-8;\nlanguage en-US;\nroot $y;\npublic $y = yes {out=true};\n")}]}).json()
     assert body["alternatives"][0]["interpretations"] == [True]
     assert list(tmp_path.glob("*.far"))  # what this worker compiled, the others load
+
+
+def test_the_container_recipe_copies_every_package_and_serves_the_default_port():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from srgs.cli.serve_commands import DEFAULT_PORT
+
+    repo = Path(__file__).resolve().parents[2]
+    recipe = (repo / "server" / "deploy" / "Dockerfile").read_text()
+    packages = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = set(re.findall(r"^COPY (\w+) \1$", recipe, re.MULTILINE))
+    assert {name.rstrip("*") for name in packages} <= copied
+    assert re.search(r"^FROM python:3\.11-slim\b", recipe, re.MULTILINE)
+    assert f"EXPOSE {DEFAULT_PORT}" in recipe
+    assert 'CMD ["srgs", "serve", "--host", "0.0.0.0"' in recipe
+    assert "/health" in recipe
