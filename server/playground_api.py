@@ -19,6 +19,7 @@ problem with ``line``/``column``, for a grammar that does not load).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -38,7 +39,7 @@ from starlette.routing import BaseRoute, Route
 
 from interpreter.formats import to_json_dict, tree_notation
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
-from srgs.errors import ErrorRecord, GrammarErrors, SrgsError
+from srgs.errors import ErrorRecord, GrammarErrors, LimitExceededError, SrgsError
 from srgs.load.builtins import builtin_languages, builtin_names, parse_builtin
 from srgs.load.loader import bundle_from_text, sniff_form
 from srgs.load.sources import FetchOptions, fetch
@@ -86,11 +87,13 @@ def _error_response(status: int, code: str, message: str, errors: list[ErrorReco
 
 
 def _grammar_refused(exc: SrgsError) -> PlaygroundError:
-    """A grammar that does not load, compile or pass its tag check, with each problem positioned."""
+    """A grammar that does not load, compile or pass its tag check, with each problem positioned:
+    403 when it reaches outside the access policy, 413 over a limit, else 422 (as the HTTP API)."""
     records = exc.records(SOURCE_NAME)
     first = records[0]["message"] if records else exc.message
-    more = f" (and {len(records) - 1} more)" if len(records) > 1 else ""
-    return PlaygroundError(422, exc.code, f"{first}{more}", records)
+    more = f" (and {len(records) - 1} more: see errors)" if len(records) > 1 else ""
+    status = 403 if exc.code == "ACCESS_DENIED" else 413 if isinstance(exc, LimitExceededError) else 422
+    return PlaygroundError(status, exc.code, f"{first}{more}", records)
 
 
 def _engine(request: Request) -> ServerEngine:
@@ -104,6 +107,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 def _json_endpoint(action: str, handler: Handler) -> Handler:
     """``handler`` with its refusals and unexpected faults as JSON, counted and timed."""
 
+    @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         engine = _engine(request)
         clock = time.perf_counter()
@@ -320,6 +324,7 @@ def builtin_source(engine: ServerEngine, uri: str) -> dict[str, Any]:
 
 
 async def page(request: Request) -> Response:
+    """The grammar playground page (HTML; its script and style under /playground/)."""
     return Response((PAGE_DIR / "index.html").read_bytes(), media_type="text/html; charset=utf-8",
                     headers=PAGE_HEADERS)
 
@@ -328,25 +333,30 @@ def _static(name: str, media_type: str) -> Callable[[Request], Awaitable[Respons
     async def static(request: Request) -> Response:
         return Response((PAGE_DIR / name).read_bytes(), media_type=media_type, headers=PAGE_HEADERS)
 
+    static.__doc__ = f"The playground page's {name}."
     return static
 
 
 async def _builtins(request: Request) -> Response:
+    """The built-in grammars to pick from: uri, label, kind, language, form and example texts."""
     catalogue = await run_in_threadpool(builtin_catalogue)
     return JSONResponse({"grammars": list(catalogue)})
 
 
 async def _source(request: Request) -> Response:
+    """A built-in grammar's source text (?uri=builtin:...; parameters at their defaults)."""
     uri = request.query_params.get("uri", "")
     return JSONResponse(await run_in_threadpool(builtin_source, _engine(request), uri))
 
 
 async def _check(request: Request) -> Response:
+    """Check a grammar given as text, ABNF or XML ({"grammar"}): ok, form, and every problem with line and column."""
     body = await _json_body(request)
     return JSONResponse(await run_in_threadpool(check_grammar, _engine(request), _grammar_field(body)))
 
 
 async def _interpret(request: Request) -> Response:
+    """Interpret a text with a grammar given as text ({"grammar", "text", "nbest"}): result JSON and parse trees."""
     body = await _json_body(request)
     grammar, text = _grammar_field(body), _text_field(body, "text")
     nbest = body.get("nbest", 1)
@@ -356,6 +366,7 @@ async def _interpret(request: Request) -> Response:
 
 
 async def _draw(request: Request) -> Response:
+    """Draw a grammar's compiled automaton ({"grammar", "acceptor"}) as SVG (graphviz dot)."""
     body = await _json_body(request)
     acceptor = body.get("acceptor", False)
     if not isinstance(acceptor, bool):

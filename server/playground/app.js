@@ -19,6 +19,7 @@
   let problems = [];        // the last check's problems in the pasted grammar: {line, column, message}
   let checkTimer = null;
   let checkSequence = 0;    // answers to an older check are dropped
+  let renderedGutter = "";  // what the gutter shows now: line count and problems
 
   // --- talking to the server -------------------------------------------------------------------
 
@@ -63,28 +64,36 @@
       if (!byLine.has(problem.line)) byLine.set(problem.line, []);
       byLine.get(problem.line).push(problem);
     }
-    // gutter: one number a line, marked (with the messages as a tooltip) where a problem is
-    const numbers = document.createDocumentFragment();
-    for (let n = 1; n <= lines.length; n += 1) {
-      const cell = document.createElement("div");
-      cell.textContent = String(n);
-      const here = byLine.get(n);
-      if (here) {
-        cell.className = "error";
-        cell.title = here.map((p) => `${p.line}:${p.column ?? "?"} ${p.message}`).join("\n");
+    // gutter: one number a line, marked (with the messages as a tooltip) where a problem is;
+    // rebuilt only when the line count or the problems change, not on every key
+    const gutterKey = `${lines.length}:${problems.map((p) => `${p.line}:${p.column}:${p.message}`).join("|")}`;
+    if (gutterKey !== renderedGutter) {
+      renderedGutter = gutterKey;
+      const numbers = document.createDocumentFragment();
+      for (let n = 1; n <= lines.length; n += 1) {
+        const cell = document.createElement("div");
+        cell.textContent = String(n);
+        const here = byLine.get(n);
+        if (here) {
+          cell.className = "error";
+          cell.title = here.map((p) => `${p.line}:${p.column ?? "?"} ${p.message}`).join("\n");
+        }
+        numbers.appendChild(cell);
       }
-      numbers.appendChild(cell);
+      gutter.replaceChildren(numbers);
     }
-    gutter.replaceChildren(numbers);
     // backdrop: the same text, invisible, under the textarea; problem lines banded, the
-    // character at the problem's column underlined
+    // character at the problem's column underlined (the lines between as one text node)
     const marked = document.createDocumentFragment();
+    let plain = [];
     lines.forEach((line, index) => {
       const here = byLine.get(index + 1);
       if (!here) {
-        marked.appendChild(document.createTextNode(line + "\n"));
+        plain.push(line + "\n");
         return;
       }
+      if (plain.length) marked.appendChild(document.createTextNode(plain.join("")));
+      plain = [];
       const band = document.createElement("span");
       band.className = "error-line";
       const columns = [...new Set(here.map((p) => (p.column || 1) - 1))].sort((a, b) => a - b);
@@ -100,8 +109,9 @@
       }
       band.appendChild(document.createTextNode(line.slice(at)));
       marked.appendChild(band);
-      marked.appendChild(document.createTextNode("\n"));
+      plain.push("\n");
     });
+    if (plain.length) marked.appendChild(document.createTextNode(plain.join("")));
     backdrop.replaceChildren(marked);
     syncScroll();
   }

@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 import uvicorn
-from starlette.applications import Starlette
 from websockets.sync.client import ClientConnection, connect
 
+from server.app import create_app
 from server.engine import ServerEngine
-from server.playground_api import routes
 
 TIMEOUT_S = 15.0
 
@@ -51,9 +50,8 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    """A real server (uvicorn) with the playground, on a free loopback port, in a thread."""
-    app = Starlette(routes=routes)
-    app.state.engine = ServerEngine()
+    """A real server (uvicorn, the app ``srgs serve`` runs) on a free loopback port, in a thread."""
+    app = create_app(ServerEngine())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
