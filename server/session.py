@@ -23,6 +23,7 @@ a message that cannot be read is answered ``INVALID_MESSAGE`` and the session go
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -787,8 +788,9 @@ def uri_list_grammar(uris: Sequence[str]) -> str:
         if any(ch in uri for ch in "<> \t"):
             raise Refused(p.ERR_INVALID_ARGUMENT, f"not a grammar URI: {uri[:80]!r}")
     mode = "dtmf" if all(uri.startswith("builtin:dtmf/") for uri in uris) else "voice"
+    language = next((found.group(1) for uri in uris if (found := re.search(r"[?;]lang=([A-Za-z-]+)", uri))), "en-US")
     alternatives = " | ".join(f"$<{uri}> {{out = rules.latest();}}" for uri in uris)
-    return (f"#ABNF 1.0 UTF-8;\nmode {mode};\ntag-format <semantics/1.0>;\nroot $main;\n"
+    return (f"#ABNF 1.0 UTF-8;\nlanguage {language};\nmode {mode};\ntag-format <semantics/1.0>;\nroot $main;\n"
             f"public $main = {alternatives};\n")
 
 
