@@ -9,11 +9,15 @@ compile-cache directory, with the other worker processes).
   body starting with a RIFF header) or raw 16-bit little-endian mono PCM (``audio/l16;rate=8000``,
   or ``application/octet-stream`` with ``?rate=8000|16000``, default 16000) -- and grammars as
   ``?grammar=URI`` (repeatable, with ``?weight=W`` in the same order); or a JSON body
-  ``{"audio": BASE64, "rate": 16000, "grammars": [...], ...}``. The result is the ``srgs
-  recognize`` JSON: the RECOGNITION_RESULT body plus ``words`` with times.
+  ``{"audio": BASE64, "rate": 16000, "grammars": [...], ...}``. The result is the WebSocket
+  API's RECOGNITION_RESULT body with word details (``word_details`` 0, 1 -- the default: the
+  best alternative's words with ``start_time``/``end_time`` -- or 2); ``rejection_threshold``
+  (0-1) overrides the decoder's for grammars. ``builtin:slm/general`` (free speech) may be named
+  with or instead of grammars, as in START_RECOGNITION.
 - ``POST /v1/interpret``: JSON ``{"text": ..., "grammars": [...], "nbest": N,
   "confidence_threshold": N, "language": "pt-BR"}``, or a ``text/plain`` body with
-  ``?grammar=URI``; the result is the ``srgs interpret`` JSON (the RECOGNITION_RESULT body).
+  ``?grammar=URI``; the result is the ``srgs interpret`` JSON (the RECOGNITION_RESULT body; a
+  free-speech model gives the text itself when no grammar matched, as INTERPRET_TEXT does).
 - ``GET /v1/builtins``: the built-in grammar catalogue.
 - ``GET /health``: 200 ``{"status": "ok", ...}``, 503 ``"full"`` when every session is held.
 - ``GET /metrics``: Prometheus text (sessions, requests, recognitions, latencies, errors).
@@ -31,11 +35,13 @@ engine's (``srgs.errors``: GRAMMAR_SYNTAX, ACCESS_DENIED, TEXT_TOO_LONG, ...) or
 (INVALID_REQUEST, UNSUPPORTED_MEDIA_TYPE, MESSAGE_TOO_LARGE, AUDIO_TOO_LONG, AUDIO_INVALID,
 NOT_FOUND, METHOD_NOT_ALLOWED; INTERNAL_ERROR with status 500 for a bug, logged by the server).
 Bodies over ``server.max_message_bytes`` and audio over ``server.max_audio_s`` are refused.
-Compiling, interpreting and decoding run in worker threads, never on the event loop.
+Compiling, interpreting and decoding run on the engine's worker threads (those of the WebSocket
+sessions), never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -45,9 +51,8 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -57,11 +62,13 @@ from srgs.errors import ErrorRecord, GrammarErrors, LimitExceededError, SrgsErro
 
 if TYPE_CHECKING:
     from decoder.audio import Audio
+    from decoder.base import DecoderSession
     from interpreter.store import Activation, GrammarStore, PreparedGrammar, SessionGrammars
     from server.engine import ServerEngine
 
 log = logging.getLogger("server.http")
 
+T = TypeVar("T")
 MAX_GRAMMARS = 32  # grammars active in one request
 STARTED = time.monotonic()
 
@@ -296,29 +303,51 @@ def _check_count(spec: GrammarRequest) -> None:
         raise ApiError(400, "INVALID_REQUEST", f"at most {MAX_GRAMMARS} grammars in one request")
 
 
-def activate(store: GrammarStore, spec: GrammarRequest) -> tuple[Activation, SessionGrammars]:
+@dataclass
+class Activated:
+    """A request's grammars ready to use: the activation (None when only free-speech models are
+    named), the free-speech models (``builtin:slm/...``) and the request's namespace."""
+
+    activation: Activation | None
+    models: list[str]
+    session: SessionGrammars
+
+
+def activate(store: GrammarStore, spec: GrammarRequest) -> Activated:
     """Defines the request's grammars in a namespace of its own and activates the active ones
-    (runs in a worker thread: it may compile)."""
+    (runs in a worker thread: it may compile). Release ``session`` when done."""
+    from server.session import FREE_SPEECH_PREFIX
+
     session = store.session("http", language=spec.language)
     try:
         for name, text in spec.definitions.items():
             session.define(name, text)
-        entries: list[PreparedGrammar | str | tuple[PreparedGrammar | str, float]] = [
-            (f"session:{value}" if kind == "text" else value, weight) for kind, value, weight in spec.grammars]
+        entries: list[PreparedGrammar | str | tuple[PreparedGrammar | str, float]] = []
+        models: list[str] = []
+        for kind, value, weight in spec.grammars:
+            if kind == "uri" and value.startswith(FREE_SPEECH_PREFIX):
+                models.append(value)
+            else:
+                entries.append((f"session:{value}" if kind == "text" else value, weight))
         activation = store.activate(entries, session=session, nbest=spec.nbest,
-                                    confidence_threshold=spec.confidence_threshold)
+                                    confidence_threshold=spec.confidence_threshold) if entries else None
     except ValueError as exc:
         session.release_all()
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
     except BaseException:
         session.release_all()
         raise
-    return activation, session
+    return Activated(activation, models, session)
 
 
 def engine_of(request: Request) -> ServerEngine:
     engine: ServerEngine = request.app.state.engine
     return engine
+
+
+async def off_the_loop(engine: ServerEngine, work: Callable[[], T]) -> T:
+    """``work()`` on the engine's worker threads (shared with the WebSocket sessions)."""
+    return await asyncio.get_running_loop().run_in_executor(engine.executor, work)
 
 
 # --- endpoints ----------------------------------------------------------------------------
@@ -345,23 +374,28 @@ async def interpret(request: Request) -> Response:
 
     def work() -> dict[str, object]:
         from interpreter.formats import to_json_dict
+        from interpreter.results import RecognitionResult
+        from server.session import free_speech_result
 
-        activation, session = activate(engine.store, spec)
+        active = activate(engine.store, spec)
         try:
             began = time.perf_counter()
-            result = activation.interpreter().interpret(text)
+            result = active.activation.interpreter().interpret(text) if active.activation is not None \
+                else RecognitionResult(status="NO_MATCH")
+            if result.status == "NO_MATCH" and active.models and text.strip():  # as INTERPRET_TEXT does
+                result = free_speech_result(text, active.models[0])
             engine.metrics.observe("interpret", time.perf_counter() - began, api="http")
         finally:
-            session.release_all()
+            active.session.release_all()
         engine.metrics.count("interpretations", status=result.status, api="http")
         return to_json_dict(result)
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await off_the_loop(engine, work))
 
 
 @endpoint("recognize")
 async def recognize(request: Request) -> Response:
-    """Recognise pre-recorded audio under grammars: the ``srgs recognize`` JSON."""
+    """Recognise pre-recorded audio under grammars: the RECOGNITION_RESULT JSON with word details."""
     engine = engine_of(request)
     settings = engine.config.server
     body = await read_body(request, settings.max_message_bytes)
@@ -376,11 +410,13 @@ async def recognize(request: Request) -> Response:
             raise ApiError(400, "INVALID_REQUEST", '"audio" is not valid base64') from None
         rate = data.get("rate")
         rejection = data.get("rejection_threshold")
+        details = data.get("word_details")
     else:
         spec = grammars_from_query(request)
         audio_bytes = body
         rate = params.get("rate") or request.query_params.get("rate")
         rejection = request.query_params.get("rejection_threshold")
+        details = request.query_params.get("word_details")
         if kind not in ("", "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/l16",
                         "audio/raw", "application/octet-stream"):
             raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"Content-Type {kind!r}: send audio/wav, audio/l16;rate=N, "
@@ -388,33 +424,40 @@ async def recognize(request: Request) -> Response:
     threshold = None if rejection is None else _number(rejection, "rejection_threshold")
     if threshold is not None and not 0 <= threshold <= 1:
         raise ApiError(400, "INVALID_REQUEST", f"rejection_threshold must be from 0 to 1, got {rejection!r}")
+    word_details = _integer(details, "word_details", 0, 2)
     audio = decode_audio(audio_bytes, rate, settings.max_message_bytes)
     if audio.seconds > settings.max_audio_s:
         raise ApiError(413, "AUDIO_TOO_LONG", f"{audio.seconds:.1f} s of audio is over the limit of "
                        f"{settings.max_audio_s:g} s (server.max_audio_s)")
 
     def work() -> dict[str, object]:
-        from interpreter.formats import to_json_dict
+        from server.results import ResultBody, result_dict
 
-        activation, session = activate(engine.store, spec)
+        active = activate(engine.store, spec)
         try:
-            model = engine.decoder_model()
-            if threshold is None and engine.config.decoder.rejection_threshold is None:
-                options: dict[str, float] = {}
+            if threshold is not None and active.models:
+                raise ApiError(400, "INVALID_REQUEST", "rejection_threshold applies to grammars, not to "
+                               f"free-speech models ({active.models[0]})")
+            if threshold is not None and active.activation is not None:
+                decoder: DecoderSession = engine.decoder_model().session(active.activation,
+                                                                         rejection_threshold=threshold)
             else:
-                options = {"rejection_threshold": threshold if threshold is not None
-                           else float(engine.config.decoder.rejection_threshold or 0.0)}
-            with model.session(activation, **options) as decoder:
+                decoder = engine.decoder_session(active.activation, active.models)
+            try:
                 recognition = decoder.decode(audio)
+            finally:
+                decoder.close()
         finally:
-            session.release_all()
+            active.session.release_all()
         engine.metrics.observe("recognition", recognition.decode_seconds, api="http")
         engine.metrics.count("recognitions", status=recognition.result.status, api="http")
-        output = to_json_dict(recognition.result)
-        output["words"] = [word.to_json_dict() for word in recognition.words]
-        return output
+        words = recognition.words
+        return result_dict(ResultBody(status=recognition.result.status, result=recognition.result, words=words,
+                                      word_details=1 if word_details is None else word_details,
+                                      start_time=words[0].start if words else None,
+                                      end_time=words[-1].end if words else None))
 
-    return JSONResponse(await run_in_threadpool(work))
+    return JSONResponse(await off_the_loop(engine, work))
 
 
 def decode_audio(data: bytes, rate: Any, limit: int) -> Audio:
@@ -441,7 +484,7 @@ def decode_audio(data: bytes, rate: Any, limit: int) -> Audio:
 @endpoint("builtins")
 async def builtins(request: Request) -> Response:
     """The built-in grammar catalogue."""
-    return JSONResponse({"builtins": await run_in_threadpool(builtin_catalogue)})
+    return JSONResponse({"builtins": await off_the_loop(engine_of(request), builtin_catalogue)})
 
 
 def builtin_catalogue() -> list[dict[str, object]]:

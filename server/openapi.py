@@ -90,7 +90,8 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {"audio": {"type": "string", "contentEncoding": "base64",
                                  "description": "a WAV file, or raw 16-bit little-endian mono PCM at rate"},
                        "rate": {"type": "integer", "enum": [8000, 16000]},
-                       "rejection_threshold": {"type": "number", "minimum": 0, "maximum": 1}}}]},
+                       "rejection_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+                       "word_details": {"type": "integer", "enum": [0, 1, 2], "default": 1}}}]},
     "Result": {
         "type": "object", "required": ["alternatives", "result_status"],
         "description": "the RECOGNITION_RESULT body of the ASR WebSocket API 2.3 (srgs interpret --format json)",
@@ -106,10 +107,14 @@ _SCHEMAS: dict[str, Any] = {
             "error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
         },
     },
-    "RecognizeResult": {"allOf": [_ref("Result"), {"type": "object", "properties": {"words": {
-        "type": "array", "items": {"type": "object", "properties": {
-            "word": {"type": "string"}, "start": {"type": "number"}, "end": {"type": "number"},
-            "confidence": {"type": "integer"}}}}}}]},
+    "RecognizeResult": {"allOf": [_ref("Result"), {"type": "object", "properties": {
+        "start_time": {"type": "number", "description": "seconds: the first word's start"},
+        "end_time": {"type": "number", "description": "seconds: the last word's end"},
+        "alternatives": {"type": "array", "items": {"type": "object", "properties": {"words": {
+            "type": "array", "description": "with word_details 1 (the best alternative) or 2 (every one)",
+            "items": {"type": "object", "properties": {
+                "text": {"type": "string"}, "score": {"type": "integer"},
+                "start_time": {"type": "number"}, "end_time": {"type": "number"}}}}}}}}}]},
 }
 
 _PATHS: dict[str, dict[str, Any]] = {
@@ -117,11 +122,14 @@ _PATHS: dict[str, dict[str, Any]] = {
         "operationId": "recognize",
         "summary": "recognise pre-recorded audio under grammars",
         "description": "The body is a WAV file (audio/wav), raw PCM (audio/l16;rate=8000, or "
-                       "application/octet-stream with ?rate=) with grammars in the query, or JSON with base64 audio.",
+                       "application/octet-stream with ?rate=) with grammars in the query, or JSON with base64 audio. "
+                       "builtin:slm/general (free speech) may be named with or instead of grammars.",
         "parameters": [*_GRAMMAR_QUERY,
                        {"name": "rate", "in": "query", "required": False, "schema": {"type": "integer", "enum": [8000, 16000]}},
                        {"name": "rejection_threshold", "in": "query", "required": False,
-                        "schema": {"type": "number", "minimum": 0, "maximum": 1}}],
+                        "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+                       {"name": "word_details", "in": "query", "required": False,
+                        "schema": {"type": "integer", "enum": [0, 1, 2], "default": 1}}],
         "requestBody": {"required": True, "content": {
             "audio/wav": {"schema": {"type": "string", "format": "binary"}},
             "audio/l16": {"schema": {"type": "string", "format": "binary"}},

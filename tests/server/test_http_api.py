@@ -88,6 +88,15 @@ def test_inline_grammars_weights_nbest_and_definitions(app):
                                                     "grammars": [{"text": main}]}).json()["result_status"] == "NO_MATCH"
 
 
+def test_free_speech_gives_the_text_when_no_grammar_matches(app):
+    both = {"grammars": [PIZZA, "builtin:slm/general"]}
+    body = call(app, "POST", "/v1/interpret", json={"text": "two large pizzas", **both}).json()
+    assert body["alternatives"][0]["lm"] == PIZZA
+    body = call(app, "POST", "/v1/interpret", json={"text": "what  a nice day", **both}).json()
+    assert body["alternatives"][0]["lm"] == "builtin:slm/general"
+    assert body["alternatives"][0]["interpretations"] == ["what a nice day"]
+
+
 def test_request_grammars_do_not_outlive_the_request(app):
     call(app, "POST", "/v1/interpret", json={"text": "tea please", "grammars": [{"text": DRINKS, "id": "drinks"}]})
     response = call(app, "POST", "/v1/interpret", json={"text": "tea please", "grammars": ["session:drinks"]})
@@ -171,10 +180,15 @@ def test_recognize_a_wav_body(app, pizza_wav):
     response = call(app, "POST", "/v1/recognize", params={"grammar": PIZZA}, content=pizza_wav,
                     headers={"content-type": "audio/wav"})
     assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["alternatives"][0]["interpretations"] == [{"qty": 1, "size": "S", "toppings": ["ham"]}]
-    assert [word["word"] for word in body["words"]] == "a small pizza with ham".split()
-    assert body["words"][0]["start"] < body["words"][-1]["end"]
+    body = response.json()  # the RECOGNITION_RESULT body, word details on the best alternative
+    best = body["alternatives"][0]
+    assert best["interpretations"] == [{"qty": 1, "size": "S", "toppings": ["ham"]}]
+    assert [word["text"] for word in best["words"]] == "a small pizza with ham".split()
+    assert body["start_time"] == best["words"][0]["start_time"] < best["words"][-1]["end_time"] == body["end_time"]
+    assert body["result_status"] == "RECOGNIZED" and body["final_result"] is True
+    plain = call(app, "POST", "/v1/recognize", params={"grammar": PIZZA, "word_details": "0"}, content=pizza_wav,
+                 headers={"content-type": "audio/wav"}).json()
+    assert "words" not in plain["alternatives"][0] and plain["alternatives"][0]["text"] == best["text"]
 
 
 def test_recognize_raw_pcm_at_8khz_and_json_base64(app, tmp_path):
@@ -209,6 +223,8 @@ def test_recognize_refuses_bad_and_long_audio(app):
                       headers={"content-type": "video/mp4"}), 415, "UNSUPPORTED_MEDIA_TYPE")
     assert_error(call(app, "POST", "/v1/recognize", json={"audio": "!!", "grammars": [PIZZA]}), 400, "INVALID_REQUEST")
     assert_error(call(app, "POST", "/v1/recognize", params={"grammar": PIZZA, "rejection_threshold": "2"},
+                      content=b"\0\0", headers={"content-type": "application/octet-stream"}), 400, "INVALID_REQUEST")
+    assert_error(call(app, "POST", "/v1/recognize", params={"grammar": PIZZA, "word_details": "3"},
                       content=b"\0\0", headers={"content-type": "application/octet-stream"}), 400, "INVALID_REQUEST")
 
 
@@ -286,6 +302,9 @@ def test_openapi_describes_every_http_route(app):
     assert refs and all(ref.removeprefix("#/components/schemas/") in document["components"]["schemas"] for ref in refs)
     assert document["paths"]["/v1/recognize"]["post"]["requestBody"]["content"]["audio/wav"]
     assert json.dumps(document)  # plain JSON
+    from openapi_spec_validator import validate
+
+    validate(document)  # raises on anything OpenAPI 3.1 does not allow
 
 
 def _refs(value: Any) -> list[str]:
