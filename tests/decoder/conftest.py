@@ -1,5 +1,6 @@
-"""Fixtures of the decoder tests: a grammar store, a pocketsphinx model (one per test module:
-decoding results may depend on what the model decoded before) and a folder for synthesised speech."""
+"""Fixtures of the decoder tests: a grammar store, a pocketsphinx model (one per test module; each
+session has its own decoder and every utterance starts afresh, so results do not depend on what
+was decoded before) and a folder for synthesised speech."""
 
 from __future__ import annotations
 
