@@ -171,9 +171,10 @@ def check_grammar(engine: ServerEngine, grammar: str) -> dict[str, Any]:
 
     data = grammar.encode("utf-8")
     store = engine.store
-    form = sniff_form(data, SOURCE_NAME)
     options = FetchOptions(policy=store.text_policy, limits=engine.config.limits)
+    form: str | None = None
     try:
+        form = sniff_form(data, SOURCE_NAME)  # neither '<' nor '#' first: not a grammar, said at 1:1
         bundle = bundle_from_text(data, source=SOURCE_NAME, options=options)
     except SrgsError as exc:
         return {"ok": False, "form": form, "errors": exc.records(SOURCE_NAME)}

@@ -179,7 +179,7 @@
       return;
     }
     const report = answer.data;
-    formBadge.textContent = report.form === "xml" ? "XML" : "ABNF";
+    formBadge.textContent = {xml: "XML", abnf: "ABNF"}[report.form] || "";
     if (report.ok) {
       const root = report.root ? `root $${report.root}, ` : "";
       const refs = report.referenced_grammars ? `, ${report.referenced_grammars} referenced grammar(s)` : "";

@@ -128,6 +128,15 @@ def test_check_reports_every_problem_of_an_xml_grammar(client: TestClient):
     assert any("maybe" in problem["message"] for problem in report["errors"])
 
 
+def test_check_of_text_that_is_no_grammar_says_so_at_its_start(client: TestClient):
+    report = client.post("/playground/check", json={"grammar": "hello there"}).json()
+    assert report["ok"] is False and report["form"] is None
+    assert [(e["line"], e["column"]) for e in report["errors"]] == [(1, 1)]
+    assert "not an SRGS grammar" in report["errors"][0]["message"]
+    refused = client.post("/playground/interpret", json={"grammar": "hello there", "text": "hello"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "GRAMMAR_SYNTAX"
+
+
 def test_check_reports_a_tag_script_syntax_error_at_the_tag(client: TestClient):
     broken = YESNO.replace('{out = "no"}', '{out = "no" +}')
     report = client.post("/playground/check", json={"grammar": broken}).json()

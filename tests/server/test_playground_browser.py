@@ -143,18 +143,19 @@ class Browser:
 def browser(tmp_path: Path) -> Iterator[Browser]:
     """Headless chromium with a fresh profile, attached to its first page."""
     profile = tmp_path / "profile"
+    log = (tmp_path / "chromium.log").open("wb")  # a file, not a pipe: a full pipe would stall chromium
     process = subprocess.Popen(
         [chromium_path(), "--headless=new", "--remote-debugging-port=0", f"--user-data-dir={profile}", "--no-sandbox",
          "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-gpu",
          "--disable-dev-shm-usage", "--window-size=1400,1000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=subprocess.DEVNULL, stderr=log)
     try:
         active = profile / "DevToolsActivePort"
         deadline = time.monotonic() + TIMEOUT_S
         while not (active.is_file() and len(active.read_text().splitlines()) >= 2):
             if process.poll() is not None:
-                raise AssertionError(f"chromium exited ({process.returncode}): "
-                                     f"{process.stderr.read().decode(errors='replace')[-800:] if process.stderr else ''}")
+                said = (tmp_path / "chromium.log").read_bytes().decode(errors="replace")[-800:]
+                raise AssertionError(f"chromium exited ({process.returncode}): {said}")
             assert time.monotonic() < deadline, "chromium did not open its DevTools port"
             time.sleep(0.05)
         port = int(active.read_text().splitlines()[0])
@@ -173,8 +174,7 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr:
-            process.stderr.close()
+        log.close()
 
 
 def text_of(selector: str) -> str:
