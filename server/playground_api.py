@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from interpreter.formats import to_json_dict, tree_notation
+from interpreter.formats import json_line, to_json_dict, tree_notation
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 from srgs.errors import ErrorRecord, GrammarErrors, LimitExceededError, SrgsError
 from srgs.load.builtins import builtin_languages, builtin_names, parse_builtin
@@ -79,11 +79,18 @@ class PlaygroundError(Exception):
         self.errors = errors
 
 
+class _Json(JSONResponse):
+    """JSON that stays valid UTF-8 whatever a tag returns (a lone surrogate is kept as an escape)."""
+
+    def render(self, content: Any) -> bytes:
+        return json_line(content).encode("utf-8")
+
+
 def _error_response(status: int, code: str, message: str, errors: list[ErrorRecord] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status)
+    return _Json(body, status_code=status)
 
 
 def _grammar_refused(exc: SrgsError) -> PlaygroundError:
@@ -140,6 +147,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
             raise PlaygroundError(413, "REQUEST_TOO_LARGE", f"the request is over the limit of {limit} bytes")
     try:
         body = json.loads(bytes(data))
+    except RecursionError:
+        raise PlaygroundError(400, "INVALID_REQUEST", "the body is not JSON this server reads: nested too deep") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise PlaygroundError(400, "INVALID_REQUEST", f"the body is not JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -151,6 +160,10 @@ def _text_field(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str):
         raise PlaygroundError(400, "INVALID_REQUEST", f"'{name}' must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PlaygroundError(400, "INVALID_REQUEST", f"'{name}' is not Unicode text (it holds a lone surrogate)") from None
     return value
 
 
@@ -341,19 +354,19 @@ def _static(name: str, media_type: str) -> Callable[[Request], Awaitable[Respons
 async def _builtins(request: Request) -> Response:
     """The built-in grammars to pick from: uri, label, kind, language, form and example texts."""
     catalogue = await run_in_threadpool(builtin_catalogue)
-    return JSONResponse({"grammars": list(catalogue)})
+    return _Json({"grammars": list(catalogue)})
 
 
 async def _source(request: Request) -> Response:
     """A built-in grammar's source text (?uri=builtin:...; parameters at their defaults)."""
     uri = request.query_params.get("uri", "")
-    return JSONResponse(await run_in_threadpool(builtin_source, _engine(request), uri))
+    return _Json(await run_in_threadpool(builtin_source, _engine(request), uri))
 
 
 async def _check(request: Request) -> Response:
     """Check a grammar given as text, ABNF or XML ({"grammar"}): ok, form, and every problem with line and column."""
     body = await _json_body(request)
-    return JSONResponse(await run_in_threadpool(check_grammar, _engine(request), _grammar_field(body)))
+    return _Json(await run_in_threadpool(check_grammar, _engine(request), _grammar_field(body)))
 
 
 async def _interpret(request: Request) -> Response:
@@ -363,7 +376,7 @@ async def _interpret(request: Request) -> Response:
     nbest = body.get("nbest", 1)
     if isinstance(nbest, bool) or not isinstance(nbest, int) or not 1 <= nbest <= MAX_PLAYGROUND_NBEST:
         raise PlaygroundError(400, "INVALID_REQUEST", f"'nbest' must be a whole number from 1 to {MAX_PLAYGROUND_NBEST}")
-    return JSONResponse(await run_in_threadpool(interpret_text, _engine(request), grammar, text, nbest))
+    return _Json(await run_in_threadpool(interpret_text, _engine(request), grammar, text, nbest))
 
 
 async def _draw(request: Request) -> Response:
@@ -372,7 +385,7 @@ async def _draw(request: Request) -> Response:
     acceptor = body.get("acceptor", False)
     if not isinstance(acceptor, bool):
         raise PlaygroundError(400, "INVALID_REQUEST", "'acceptor' must be true or false")
-    return JSONResponse(await run_in_threadpool(draw_grammar, _engine(request), _grammar_field(body), acceptor))
+    return _Json(await run_in_threadpool(draw_grammar, _engine(request), _grammar_field(body), acceptor))
 
 
 routes: list[BaseRoute] = [

@@ -252,11 +252,19 @@ def test_a_request_over_max_message_bytes_is_refused_even_without_a_length():
 
 @pytest.mark.parametrize(("body", "says"), [
     (b"{not json", "not JSON"), (b"[1, 2]", "JSON object"), (b'{"text": "yes"}', "'grammar' must be a string"),
-    (b'{"grammar": "  "}', "empty"), (b"\xff\xfe", "not JSON"),
+    (b'{"grammar": "  "}', "empty"), (b"\xff\xfe", "not JSON"), (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+    (b'{"grammar": "#ABNF 1.0 UTF-8;\\ud800"}', "lone surrogate"),
 ])
 def test_malformed_requests_get_a_json_error(client: TestClient, body: bytes, says: str):
     answer = client.post("/playground/check", content=body, headers={"content-type": "application/json"})
     assert answer.status_code == 400 and says in answer.json()["error"]["message"]
+
+
+def test_a_value_no_utf8_can_hold_comes_back_as_valid_json(client: TestClient):
+    grammar = YESNO.replace('{out = "no"}', '{out = "\\ud800"}')
+    answer = client.post("/playground/interpret", json={"grammar": grammar, "text": "no"})
+    assert answer.status_code == 200 and answer.content.decode("utf-8")  # valid UTF-8
+    assert answer.json()["result"]["alternatives"][0]["interpretations"] == ["\ud800"]
 
 
 def test_a_fault_of_the_server_is_json_without_a_traceback(client: TestClient, monkeypatch: pytest.MonkeyPatch):
