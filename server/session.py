@@ -316,7 +316,7 @@ class Session:
         if self.state == CLOSED:
             return []
         out = self._timers(now)
-        if self.recognition is None and now - self.last_activity >= self.config.server.idle_timeout_s:
+        if now - self.last_activity >= self.config.server.idle_timeout_s:  # nothing heard, in any state
             log.info("session %s: idle for %.0f s: closed", self.handle, now - self.last_activity)
             self.engine.metrics.count("sessions_expired")
             self.expired = True
@@ -327,7 +327,7 @@ class Session:
         """When ``tick`` next has something to do (the earliest timer), or None."""
         if self.state == CLOSED:
             return None
-        deadlines = [self.last_activity + self.config.server.idle_timeout_s] if self.recognition is None else []
+        deadlines = [self.last_activity + self.config.server.idle_timeout_s]
         recognition = self.recognition
         if recognition is not None and recognition.timers_from is not None:
             began = recognition.timers_from[0]

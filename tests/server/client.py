@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from websockets.sync.client import ClientConnection, connect
@@ -109,8 +111,9 @@ class AsrClient:
     def __init__(self, url: str, *, timeout: float = 20.0):
         self.url = url
         self.timeout = timeout
-        self.connection: ClientConnection = connect(url, max_size=None, open_timeout=timeout,
-                                                    additional_headers={"Authorization": "Basic Og=="})
+        self._stack = ExitStack()
+        self.connection: ClientConnection = self._stack.enter_context(
+            connect(url, max_size=None, open_timeout=timeout, additional_headers={"Authorization": "Basic Og=="}))
         self.handle: str | None = None
 
     # --- raw ------------------------------------------------------------------------------
@@ -140,8 +143,7 @@ class AsrClient:
         while True:
             reply = self.receive(timeout)
             out.append(reply)
-            if reply.name == "RECOGNITION_RESULT" and reply["Result-Status"] != "PROCESSING" \
-                    and reply.json().get("last_segment", True):
+            if _is_final(reply):
                 return out
 
     # --- the messages ---------------------------------------------------------------------
@@ -184,6 +186,28 @@ class AsrClient:
         for index, chunk in enumerate(chunks):
             self.send_audio(chunk, last=last and index == len(chunks) - 1)
 
+    def recognize(self, pcm: bytes, *, chunk_bytes: int = 3200, pace: float = 0.0, last: bool = True,
+                  content_type: str = "application/octet-stream") -> list[Reply]:
+        """Stream audio as a live client does: in chunks (``pace`` seconds apart), reading what
+        the server sends between them, no more audio after END_OF_SPEECH (LastPacket on the last
+        chunk otherwise); every message up to the final result."""
+        replies: list[Reply] = []
+        chunks = list(chunks_of(pcm, chunk_bytes)) or [b""]
+        for index, chunk in enumerate(chunks):
+            self.send_audio(chunk, last=last and index == len(chunks) - 1, content_type=content_type)
+            if pace:
+                time.sleep(pace)
+            while True:
+                try:
+                    replies.append(self.receive(timeout=0))
+                except TimeoutError:
+                    break
+            if any(r.name == "END_OF_SPEECH" or _is_final(r) for r in replies):
+                break
+        if not any(_is_final(r) for r in replies):
+            replies += self.until_final()
+        return replies
+
     def set_parameters(self, parameters: Sequence[tuple[str, object]]) -> Reply:
         return self.request("SET_PARAMETERS", parameters)
 
@@ -194,13 +218,19 @@ class AsrClient:
         return self.request("RELEASE_SESSION")
 
     def close(self) -> None:
-        self.connection.close()
+        self._stack.close()
 
     def __enter__(self) -> AsrClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_final(reply: Reply) -> bool:
+    """A RECOGNITION_RESULT that ends the recognition."""
+    return reply.name == "RECOGNITION_RESULT" and reply["Result-Status"] != "PROCESSING" \
+        and reply["Session-Status"] == "IDLE"
 
 
 def chunks_of(data: bytes, size: int) -> Iterator[bytes]:

@@ -287,6 +287,14 @@ def test_idle_timeout_closes_the_session():
     assert driver.tick(4.9) == [] and not driver.session.closed
     driver.tick(0.2)
     assert driver.session.closed and driver.session.expired and driver.engine.sessions == 0
+    driver = Driver(make_engine(idle_timeout_s=5))  # a recognition nobody feeds or times
+    driver.define()
+    driver.start(parameters=[("decoder.startInputTimers", "false")])
+    driver.tick(4.0)
+    driver.send("GET_PARAMETERS")  # any message is a sign of life
+    assert driver.tick(4.0) == [] and not driver.session.closed
+    driver.tick(1.1)
+    assert driver.session.closed and driver.decoders.sessions[0].closed and driver.engine.sessions == 0
 
 
 def test_close_releases_the_session_grammars():
@@ -667,7 +675,7 @@ def test_start_input_timers_waits_when_decoder_start_input_timers_is_false():
     driver.define()
     driver.send("SET_PARAMETERS", [("decoder.startInputTimers", "false"), ("noInputTimeout.value", "1000")])
     driver.start()
-    assert driver.session.next_deadline() is None
+    assert driver.session.next_deadline() == pytest.approx(driver.now + 300)  # only the idle timeout
     assert driver.tick(10.0) == [] and driver.session.state == "LISTENING"
     (reply,) = driver.send("START_INPUT_TIMERS")
     assert (reply.result, reply["Session-Status"]) == ("SUCCESS", "LISTENING")
