@@ -70,7 +70,6 @@ class Row:
     sentence_ok: bool
     semantic_ok: bool
     score: float | None
-    rejected_by_coverage: bool
     audio_s: float
     model_s: float
     search_s: float
@@ -140,7 +139,7 @@ def main() -> int:
                             rows.append(Row(language, grammar, speed, band, inside, text,
                                             top is not None and top.text == text,
                                             top is not None and top.interpretations[0].value == value,
-                                            recognition.rejection_score, recognition.rejected, audio.seconds,
+                                            recognition.rejection_score, audio.seconds,
                                             model_s, search_s))
     calibration = [row for row in rows if row.speed == SPEEDS[0]]
     held_out = [row for row in rows if row.speed == SPEEDS[1]]
@@ -160,12 +159,11 @@ def main() -> int:
 
 
 def accepted(row: Row, threshold: float) -> bool:
-    return row.score is not None and not row.rejected_by_coverage and row.score >= threshold
+    return row.score is not None and row.score >= threshold
 
 
 def calibrate(rows: list[Row], keep: float) -> float:
-    good = sorted(row.score for row in rows if row.inside and row.semantic_ok and row.score is not None
-                  and not row.rejected_by_coverage)
+    good = sorted(row.score for row in rows if row.inside and row.semantic_ok and row.score is not None)
     if not good:
         return DEFAULT_REJECTION_THRESHOLD
     return good[int((1.0 - keep) * len(good))]

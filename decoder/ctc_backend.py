@@ -27,10 +27,11 @@ Rejection: the normalised score is (the best path's acoustic log-probability - t
 best path's, i.e. the per-frame maximum) / the number of speech frames (frames whose best unit is
 a phone); ``rejection_score = exp(normalised score)`` (0-1). Below ``rejection_threshold``
 (``DEFAULT_REJECTION_THRESHOLD``, calibrated by ``benchmarks/bench_ctc.py``) the result is
-NO_MATCH. A coverage guard also rejects a path whose words leave more than ``1 - MIN_COVERAGE``
-of the speech frames outside them (a short word absorbing an utterance, a word winning on its
-suffix: the frames it skips sit in blank states). Confidences are the interpreter's posteriors
-times the rejection score.
+NO_MATCH. A coverage guard scales the score down when the path's words leave more than
+``1 - MIN_COVERAGE`` of the speech frames outside them (times ``coverage / MIN_COVERAGE``): a
+short word absorbing an utterance, or a word winning on its suffix, leaves the speech it skips in
+blank states, which the per-frame score alone may forgive. Confidences are the interpreter's
+posteriors times the rejection score.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ WORD_BOUNDARY = "<wb>"
 BEAM = 30.0  # nats below the frame's best state
 MAX_ACTIVE = 6000  # states kept per frame at most
 GRAMMAR_WEIGHT = 1.0  # grammar arc costs (-ln p) are added to the acoustic log-probabilities times this
+WORD_BONUS = 1.0  # nats added per word (counters CTC's preference for fewer, shorter words)
 GARBAGE_FRAME_COST = 2.0  # nats per frame a $GARBAGE word pays over the best unit
 ACOUSTIC_SCALE = 1.0  # acoustic costs handed to the interpreter: on the scale of the grammar costs the search used
 MIN_COVERAGE = 0.75  # share of speech frames the best path's words must cover
@@ -68,7 +70,7 @@ MIN_COVERAGE = 0.75  # share of speech frames the best path's words must cover
 # below this. Calibrated by benchmarks/bench_ctc.py (see its docstring for the procedure).
 DEFAULT_REJECTION_THRESHOLD = 0.30
 GARBAGE_WORD = "<garbage>"
-SKIP_COST = 4.0  # nats for leaving out one required position of a word
+SKIP_COST = 2.5  # nats for leaving out one required position of a word
 MIN_SKIPPABLE_LENGTH = 3  # required positions a word needs before one of them may be skipped
 NEG = np.float32(-np.inf)
 
@@ -274,7 +276,7 @@ def build_graph(constraint: GrammarConstraint, pronounce: Callable[[int, str], t
         for label, target, cost in constraint.arcs(state):
             if label == EPSILON_LABEL:
                 continue
-            weight = -GRAMMAR_WEIGHT * float(cost)
+            weight = -GRAMMAR_WEIGHT * float(cost) + WORD_BONUS
             node = -(state + 1)
             if label == ANY_LABEL or label == UNKNOWN_LABEL:
                 if any_class < 0:
@@ -610,7 +612,8 @@ class CtcSession:
             words = tuple(graph.arc_words[a] for a in arcs)
             accepted = constraint.accepts(words) if GARBAGE_WORD not in words else (0.0, None)
             grammar_cost = accepted[0] if accepted is not None else 0.0
-            acoustic = total + GRAMMAR_WEIGHT * grammar_cost  # log-probability of the audio on this path
+            # the log-probability of the audio on this path
+            acoustic = total + GRAMMAR_WEIGHT * grammar_cost - WORD_BONUS * len(words)
             if best_acoustic is None:
                 best_acoustic = acoustic
             grammar = None
@@ -638,10 +641,11 @@ class CtcSession:
         covered = np.zeros(frames, dtype=np.bool_)
         times: list[WordTime] = []
         cursor = 0
-        for word, start, end, value in spans:
+        for number, (word, start, end, value) in enumerate(spans):
             covered[max(0, start - 1): end + 2] = True
-            frames_of_word = greedy_cum[end + 1] - greedy_cum[cursor]
-            word_peaks = max(1, int(peaks[cursor: end + 1].sum()))
+            until = frames if number == len(spans) - 1 else end + 1
+            frames_of_word = greedy_cum[until] - greedy_cum[cursor]
+            word_peaks = max(1, int(peaks[cursor:until].sum()))
             confidence = math.exp(min(0.0, (value - frames_of_word) / word_peaks))
             cursor = end + 1
             if word == GARBAGE_WORD:
@@ -651,7 +655,9 @@ class CtcSession:
                                   confidence=max(0, min(100, round(100 * confidence)))))
         coverage = float((covered & peaks).sum()) / float(max(1, int(peaks.sum()))) if peaks.any() else 0.0
         assert best_acoustic is not None
-        normalised = (best_acoustic - greedy_total) / speech_frames
+        # $GARBAGE explains its frames by design: its per-frame cost is a search cost, not a loss
+        garbage_frames = sum(end - start + 1 for word, start, end, _ in spans if word == GARBAGE_WORD)
+        normalised = (best_acoustic + GARBAGE_FRAME_COST * garbage_frames - greedy_total) / speech_frames
         return _Decoded(hypotheses, tuple(times), normalised, coverage)
 
     def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
@@ -678,8 +684,8 @@ class CtcSession:
         rejected = False
         words = decoded.words
         if decoded.hypotheses and decoded.normalised is not None:
-            rejection_score = math.exp(min(0.0, decoded.normalised))
-            if rejection_score < self.rejection_threshold or decoded.coverage < MIN_COVERAGE:
+            rejection_score = math.exp(min(0.0, decoded.normalised)) * min(1.0, decoded.coverage / MIN_COVERAGE)
+            if rejection_score < self.rejection_threshold:
                 rejected = True
                 result = replace(result, status="NO_MATCH", alternatives=(), error=None)
                 words = ()

@@ -382,7 +382,7 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
             units = set(PT_VOWELS[segment])
             optional = segment == "ə"  # espeak's epenthetic schwa (porta: pɔɾətæ)
             if nasal and segment in ("ɐ", "a"):
-                units |= {"aʊ", "ʌ", "ɑ"}
+                units |= {"aʊ", "ʌ", "ɑ", "oʊ"}  # ão is heard as "aʊ" or "oʊ"
             elif nasal and segment in ("e", "ɛ"):
                 units |= {"eɪ"}
             elif nasal and segment == "o":

@@ -1,6 +1,8 @@
 """``srgs recognize``: decode a WAV file under SRGS grammars and interpret the result.
 
-The pocketsphinx back end (``decoder.pocketsphinx_backend``) searches only the sentences of the
+The back end (``--backend``, default the configuration's ``decoder.backend``): pocketsphinx
+(``decoder.pocketsphinx_backend``, en-US) or CTC (``decoder.ctc_backend``: hama's phoneme model,
+en-US and pt-BR lexicons, the grammar's language picks one) searches only the sentences of the
 grammars; the n-best go through the interpreter, and the JSON result is that of ``srgs
 interpret`` plus ``words``: the best path's words with start/end times in seconds.
 
@@ -19,19 +21,24 @@ from srgs.cli.interpret_commands import HELP_MAX_NBEST, nbest_type
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     recognize = subparsers.add_parser(
         "recognize",
-        help="recognize speech in a WAV file under SRGS grammars (pocketsphinx) and interpret it",
-        description="Decode AUDIO (16-bit PCM mono WAV, 8 or 16 kHz) with pocketsphinx constrained to the "
-        "grammars' sentences, then interpret the n-best. $GARBAGE cannot be searched and is dropped; a grammar "
-        "word missing from the pronunciation dictionary is an error naming it.",
+        help="recognize speech in a WAV file under SRGS grammars (pocketsphinx or CTC) and interpret it",
+        description="Decode AUDIO (16-bit PCM mono WAV, 8 or 16 kHz) constrained to the grammars' sentences, "
+        "then interpret the n-best. pocketsphinx (en-US): $GARBAGE cannot be searched and is dropped. ctc (hama's "
+        "phoneme model): en-US and pt-BR grammars, by their language. A grammar word with no pronunciation is an "
+        "error naming it.",
         epilog=EXIT_STATUS_HELP,
     )
     recognize.add_argument("grammars", nargs="+", metavar="GRAMMAR", help="grammar location(s) active together")
     recognize.add_argument("audio", metavar="AUDIO.wav", help="the audio to recognize")
     recognize.add_argument("--nbest", type=nbest_type, default=None, metavar="N",
                            help=f"at most N alternatives, 1 to {HELP_MAX_NBEST} (default 1)")
+    recognize.add_argument("--backend", choices=("pocketsphinx", "ctc"), default=None,
+                           help="the decoder (default: the configuration's decoder.backend, pocketsphinx)")
     recognize.add_argument("--rejection-threshold", type=_fraction, default=None, metavar="T",
-                           help="0-1: under this share of the phone loop's speech frames inside grammar words the "
-                           "result is NO_MATCH (default 0.70; 0 accepts everything)")
+                           help="0-1: under this rejection score the result is NO_MATCH (0 accepts everything; "
+                           "default: decoder.rejection_threshold, else the back end's calibrated one: pocketsphinx "
+                           "0.70, the share of its phone loop's speech frames inside grammar words; ctc 0.30, "
+                           "exp of the per-speech-frame log-probability loss against the unconstrained best path)")
     recognize.add_argument("--format", choices=("json",), default="json",
                            help="json: the srgs interpret result plus 'words' with times")
     recognize.set_defaults(run=run_recognize)
@@ -50,17 +57,26 @@ def _fraction(text: str) -> float:
 
 def run_recognize(args: argparse.Namespace) -> int:
     from decoder.audio import read_wav
-    from decoder.pocketsphinx_backend import PocketsphinxModel
     from interpreter.formats import json_line, to_json_dict
     from interpreter.store import GrammarStore
 
     audio = read_wav(args.audio)
     store = GrammarStore(args.config)
     activation = store.activate(list(args.grammars), nbest=args.nbest)
-    model = PocketsphinxModel()
-    threshold = {} if args.rejection_threshold is None else {"rejection_threshold": args.rejection_threshold}
-    with model.session(activation, **threshold) as session:
-        recognition = session.decode(audio)
+    settings = args.config.decoder
+    backend = args.backend or settings.backend
+    threshold = args.rejection_threshold if args.rejection_threshold is not None else settings.rejection_threshold
+    options = {} if threshold is None else {"rejection_threshold": threshold}
+    if backend == "ctc":
+        from decoder.ctc_backend import CtcModel
+
+        with CtcModel().session(activation, **options) as ctc_session:
+            recognition = ctc_session.decode(audio)
+    else:
+        from decoder.pocketsphinx_backend import PocketsphinxModel
+
+        with PocketsphinxModel().session(activation, **options) as session:
+            recognition = session.decode(audio)
     output = to_json_dict(recognition.result)
     output["words"] = [word.to_json_dict() for word in recognition.words]
     write_line(json_line(output))

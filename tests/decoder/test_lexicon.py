@@ -1,0 +1,88 @@
+"""Pronunciation lexicons of the CTC back end: unit sets, optional positions, the text form, the
+en-US lexicon (CMU dictionary + hama G2P), the pt-BR respelling and the shipped pt-BR lexicon."""
+
+from __future__ import annotations
+
+import pytest
+
+from decoder.base import DecoderError
+from decoder.lexicon import (
+    EnglishLexicon,
+    MissingPronunciationsError,
+    Position,
+    TextLexicon,
+    format_pronunciation,
+    parse_pronunciation,
+    read_lexicon_text,
+    respell_pt_br_ipa,
+)
+from interpreter.store import GrammarStore
+
+
+def test_a_position_is_a_set_of_units_and_may_be_optional():
+    pronunciation = parse_pronunciation("t ɹ|d|t|l eɪ|e s?")
+    assert pronunciation == (Position(frozenset({"t"})), Position(frozenset({"ɹ", "d", "t", "l"})),
+                             Position(frozenset({"eɪ", "e"})), Position(frozenset({"s"}), optional=True))
+    assert parse_pronunciation(format_pronunciation(pronunciation)) == pronunciation
+
+
+@pytest.mark.parametrize("text", ["", "a? b?", "a ||"])
+def test_a_pronunciation_needs_a_required_position(text):
+    with pytest.raises(ValueError):
+        parse_pronunciation(text)
+
+
+def test_the_text_form_keeps_alternatives_and_names_a_bad_line():
+    entries = read_lexicon_text(["# comment", "Sim\ts i|ɪ n?", "sim\ts i", "", "sim\ts i|ɪ n?"])
+    assert list(entries) == ["sim"]  # words are lower-cased; a repeated pronunciation is kept once
+    assert len(entries["sim"]) == 2
+    with pytest.raises(DecoderError, match=r"^my\.lexicon:2: expected WORD<TAB>PRONUNCIATION$"):
+        read_lexicon_text(["ok\tou", "no tab here"], name="my.lexicon")
+    with pytest.raises(DecoderError, match=r"^my\.lexicon:1: a pronunciation needs a required position"):
+        read_lexicon_text(["ok\tu?"], name="my.lexicon")
+
+
+def test_missing_words_are_named_in_one_error():
+    lexicon = TextLexicon(read_lexicon_text(["sim\ts i"]), language="pt-BR")
+    with pytest.raises(MissingPronunciationsError, match="2 grammar word.*'xyzzy', 'plugh'") as caught:
+        lexicon.require(["sim", "xyzzy", "plugh", "xyzzy"])
+    assert caught.value.words == ("xyzzy", "plugh")
+
+
+def test_pt_br_respelling_uses_sets_of_general_american_phones():
+    # três: espeak trˈes; the tap r is any of ɹ, d, t, l
+    tres = respell_pt_br_ipa("trˈes")
+    assert tres[1] == Position(frozenset({"ɹ", "d", "t", "l"}))
+    # final r is optional (pagar: paɡˈar)
+    assert respell_pt_br_ipa("paɡˈar")[-1].optional
+    # coda nasal optional (cinco: sˈiŋkʊ); nasal vowel + glide: a diphthong set (não: nˈɐ̃ʊ̃)
+    assert respell_pt_br_ipa("sˈiŋkʊ")[2] == Position(frozenset({"n", "m", "ŋ"}), optional=True)
+    nao = respell_pt_br_ipa("nˈɐ̃ʊ̃")
+    assert "aʊ" in nao[1].phones and "oʊ" in nao[1].phones
+    assert nao[-1].optional and {"w", "n"} <= nao[-1].phones
+    # espeak's epenthetic schwa is optional (porta: pˈɔɾətæ)
+    assert [p.optional for p in respell_pt_br_ipa("pˈɔɾətæ")] == [False, False, False, True, False, False]
+    with pytest.raises(ValueError, match="no respelling rule for 'ʕ'"):
+        respell_pt_br_ipa("ʕa")
+
+
+def test_the_shipped_pt_br_lexicon_has_every_word_of_the_pt_br_builtins():
+    lexicon = TextLexicon.shipped("pt-BR")
+    store = GrammarStore()
+    for name in ("digits", "boolean", "number", "date", "time"):
+        words = store.activate([f"builtin:grammar/{name}?lang=pt-BR"]).constraint().words[3:]
+        lexicon.require(words)  # raises naming any missing word
+    # a digit token reads as its number word
+    assert lexicon.pronunciations("3") == lexicon.pronunciations("três")
+    assert lexicon.pronunciations("Três") == lexicon.pronunciations("três")
+
+
+def test_english_words_get_the_dictionary_and_g2p_pronunciations():
+    lexicon = EnglishLexicon()
+    pizza = lexicon.pronunciations("pizza")
+    assert len(pizza) == 2  # CMU (P IY T S AH) mapped to sets, and hama's G2P (p i t s ə)
+    assert pizza[0][-1].phones == frozenset({"ə", "ʌ"})
+    assert any(all(len(p.phones) == 1 or p.phones == {"g", "ɡ"} for p in pron) for pron in pizza)
+    # a word the dictionary lacks: G2P alone
+    assert len(lexicon.pronunciations("zorbleflax")) == 1
+    assert lexicon.pronunciations("7") == lexicon.pronunciations("seven")
