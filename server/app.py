@@ -15,8 +15,10 @@ compile cache is ``$SRGS_CACHE_DIR``, which every worker of one ``srgs serve`` s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -44,7 +46,12 @@ def create_app(engine: ServerEngine | None = None) -> Starlette:
         *http_api.routes,
         *playground_routes,
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        engine.close()  # the worker threads finish the work in hand
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan)
     app.state.engine = engine
     return app
 

@@ -39,11 +39,14 @@ def test_the_websocket_endpoint_answers_on_the_app():
         from starlette.testclient import TestClient
 
         client = TestClient(create_app(ServerEngine()))
+    engine = client.app.state.engine  # type: ignore[attr-defined]
     with client, client.websocket_connect("/asr-server/asr") as websocket:
         websocket.send_bytes(b"ASR 2.3 CREATE_SESSION\r\n\r\n")
         reply = websocket.receive_bytes()
         assert reply.startswith(b"ASR 2.3 RESPONSE\r\n") and b"\r\nResult: SUCCESS\r\n" in reply
         assert client.get("/health").json()["sessions"] == 1
+        assert engine._executor is not None  # the session's work ran on the engine's threads
+    assert engine._executor is None  # shut down with the app
 
 
 def test_worker_configuration_comes_from_the_environment(tmp_path):
