@@ -73,6 +73,16 @@ MAX_GRAMMARS = 32  # grammars active in one request
 STARTED = time.monotonic()
 
 
+class ApiJSONResponse(JSONResponse):
+    """JSON as one line of UTF-8 that stays valid for any value: lone surrogates (a client may
+    send ``"\\ud800"``) are written as escapes (``interpreter.formats.json_line``)."""
+
+    def render(self, content: Any) -> bytes:
+        from interpreter.formats import json_line
+
+        return json_line(content).encode("utf-8")
+
+
 class ApiError(Exception):
     """A request this API refuses: HTTP ``status``, error ``code`` and a one-line ``message``."""
 
@@ -90,7 +100,7 @@ def error_response(status: int, code: str, message: str, errors: list[ErrorRecor
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status)
+    return ApiJSONResponse(body, status_code=status)
 
 
 def engine_error_response(status: int, code: str, exc: SrgsError) -> JSONResponse:
@@ -192,6 +202,8 @@ def parse_json(body: bytes) -> dict[str, Any]:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "INVALID_REQUEST", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "INVALID_REQUEST", "the JSON body is nested too deep") from None
     if not isinstance(value, dict):
         raise ApiError(400, "INVALID_REQUEST", "the JSON body must be an object")
     return value
@@ -390,7 +402,7 @@ async def interpret(request: Request) -> Response:
         engine.metrics.count("interpretations", status=result.status, api="http")
         return to_json_dict(result)
 
-    return JSONResponse(await off_the_loop(engine, work))
+    return ApiJSONResponse(await off_the_loop(engine, work))
 
 
 @endpoint("recognize")
@@ -457,7 +469,7 @@ async def recognize(request: Request) -> Response:
                                       start_time=words[0].start if words else None,
                                       end_time=words[-1].end if words else None))
 
-    return JSONResponse(await off_the_loop(engine, work))
+    return ApiJSONResponse(await off_the_loop(engine, work))
 
 
 def decode_audio(data: bytes, rate: Any, limit: int) -> Audio:
@@ -484,7 +496,7 @@ def decode_audio(data: bytes, rate: Any, limit: int) -> Audio:
 @endpoint("builtins")
 async def builtins(request: Request) -> Response:
     """The built-in grammar catalogue."""
-    return JSONResponse({"builtins": await off_the_loop(engine_of(request), builtin_catalogue)})
+    return ApiJSONResponse({"builtins": await off_the_loop(engine_of(request), builtin_catalogue)})
 
 
 def builtin_catalogue() -> list[dict[str, object]]:
@@ -518,7 +530,7 @@ async def health(request: Request) -> Response:
     engine = engine_of(request)
     held, most = engine.sessions, engine.config.server.max_sessions
     full = held >= most
-    return JSONResponse({"status": "full" if full else "ok", "sessions": held, "max_sessions": most,
+    return ApiJSONResponse({"status": "full" if full else "ok", "sessions": held, "max_sessions": most,
                          "pid": os.getpid(), "uptime_s": round(time.monotonic() - STARTED, 3)},
                         status_code=503 if full else 200)
 
@@ -557,7 +569,7 @@ async def openapi(request: Request) -> Response:
     """The OpenAPI 3 description of this server's HTTP routes."""
     from server.openapi import openapi_document
 
-    return JSONResponse(openapi_document(request.app.routes))
+    return ApiJSONResponse(openapi_document(request.app.routes))
 
 
 routes: Sequence[BaseRoute] = (

@@ -140,6 +140,18 @@ def test_malformed_bodies_and_media_types(app):
                       headers={"content-type": "text/plain"}), 400, "INVALID_REQUEST")
 
 
+def test_hostile_json_is_answered_not_a_server_fault(app):
+    # a lone surrogate in the text comes back escaped in valid UTF-8 JSON
+    response = call(app, "POST", "/v1/interpret", content=b'{"text": "\\ud800 tea please", "grammars": ["builtin:slm/general"]}',
+                    headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.content.decode("utf-8") and b"\\ud800" in response.content
+    assert response.json()["alternatives"][0]["text"] == "\ud800 tea please"
+    deep = b'{"text": "x", "grammars": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert_error(call(app, "POST", "/v1/interpret", content=deep, headers={"content-type": "application/json"}),
+                 400, "INVALID_REQUEST")
+
+
 def test_bodies_over_the_message_limit_are_refused(app):
     big = {"text": "x", "grammars": [PIZZA], "pad": "y" * 500_000}
     assert_error(call(app, "POST", "/v1/interpret", json=big), 413, "MESSAGE_TOO_LARGE")
