@@ -52,6 +52,10 @@ class _Connection:
             out = await asyncio.shield(self.running)
             for data in out:
                 await self.websocket.send_bytes(data)
+            while self.session.pending:  # END_OF_SPEECH is sent; now the decoding
+                self.running = self.loop.run_in_executor(self.engine.executor, self.session.work, self.loop.time())
+                for data in await asyncio.shield(self.running):
+                    await self.websocket.send_bytes(data)
         self.wake.set()
 
     async def timers(self) -> None:
@@ -72,7 +76,7 @@ class _Connection:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             try:
                 await self.websocket.close()
-            except (RuntimeError, OSError):
+            except (RuntimeError, OSError, WebSocketDisconnect):  # the client is already gone
                 pass
 
     async def serve(self) -> None:

@@ -4,7 +4,10 @@
 (RESPONSE, START_OF_SPEECH, END_OF_SPEECH, RECOGNITION_RESULT), in order. ``tick(now)`` runs the
 timers (no-input, recognition, idle session) and ``next_deadline()`` says when it next has work.
 ``now`` is whatever clock the caller runs on (the event loop's, or a fake one in tests): the
-session never reads a clock for its timers. ``close()`` frees what the session holds (its
+session never reads a clock for its timers. When speech ends, the messages returned end with
+END_OF_SPEECH and decoding the segment is left ``pending``: send them, then call ``work(now)``
+for the RECOGNITION_RESULT (so the client hears END_OF_SPEECH before the decoder's work and stops
+sending audio). ``close()`` frees what the session holds (its
 ``session:`` grammars, the decoder, its count against ``max_sessions``); call it when the client
 goes away. The work may be CPU-heavy (compiling, decoding, interpreting): a server calls these
 methods off its event loop, one at a time per session.
@@ -27,12 +30,13 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from decoder.base import DecoderError, DecoderSession, DecoderStream, Recognition
-from decoder.endpointer import Endpointer, SpeechAudio, SpeechEnded, SpeechStarted
+from decoder.endpointer import Endpointer, Event, SpeechAudio, SpeechEnded, SpeechStarted
 from interpreter.results import Alternative, Interpretation, RecognitionResult
 from interpreter.tree import ParseRule
 from srgs.errors import SrgsError
@@ -252,6 +256,7 @@ class Session:
         self.last_activity = now
         self.expired = False  # the idle timeout closed it
         self._counted = False  # holds one of engine.max_sessions
+        self._pending: Callable[[], list[bytes]] | None = None  # decoding left for ``work``
 
     # --- the caller's interface -----------------------------------------------------------
 
@@ -264,6 +269,17 @@ class Session:
     def status(self) -> str:
         """The Session-Status every message carries."""
         return self.state if self.state in (IDLE, LISTENING, RECOGNIZING) else IDLE
+
+    @property
+    def pending(self) -> bool:
+        """Work is left after the messages just returned (decoding after END_OF_SPEECH): send
+        those, then call ``work``."""
+        return self._pending is not None
+
+    def work(self, now: float) -> list[bytes]:
+        """Do the pending work (decode the ended segment); the messages it gives."""
+        pending, self._pending = self._pending, None
+        return pending() if pending is not None and self.state != CLOSED else []
 
     def receive(self, data: bytes, now: float) -> list[bytes]:
         """One client message as bytes; the messages to send, in order."""
@@ -287,7 +303,7 @@ class Session:
         if self.state == CLOSED:
             return []
         self.last_activity = now
-        out = self._timers(now)
+        out = self.work(now) + self._timers(now)
         name = message.name
         if (self.state, name) not in TRANSITIONS:
             self.engine.metrics.count("requests", method=name, result=p.INVALID_ACTION)
@@ -315,7 +331,7 @@ class Session:
         """Run the timers: results of timeouts; an idle session past its timeout is closed."""
         if self.state == CLOSED:
             return []
-        out = self._timers(now)
+        out = self.work(now) + self._timers(now)
         if now - self.last_activity >= self.config.server.idle_timeout_s:  # nothing heard, in any state
             log.info("session %s: idle for %.0f s: closed", self.handle, now - self.last_activity)
             self.engine.metrics.count("sessions_expired")
@@ -514,18 +530,44 @@ class Session:
         events = recognition.endpointer.feed(pcm) if pcm else []
         if last or over:
             events += recognition.endpointer.finish()
-        for event in events:
-            out += self._on_speech_event(recognition, event, over)
+        return out + self._process(recognition, events, over=over, last=last)
+
+    # --- the audio path -------------------------------------------------------------------
+
+    def _process(self, recognition: _Recognition, events: list[Event], *, over: bool, last: bool) -> list[bytes]:
+        """The endpointer's events in order. At an end of speech, END_OF_SPEECH is returned at
+        once and decoding the segment (with the events after it) is left ``pending``, so that a
+        server sends END_OF_SPEECH before the decoder's work and the client stops its audio."""
+        out: list[bytes] = []
+        for index, event in enumerate(events):
+            if isinstance(event, SpeechEnded):
+                out += self._feed(recognition, event.audio)
+                if self.recognition is not recognition:
+                    return out
+                self._move(END_OF_SPEECH)
+                log.info("session %s: end of speech at %.2f s (%s)", self.handle, event.at, event.reason)
+                out.append(self._message(p.END_OF_SPEECH))
+                self._pending = partial(self._segment_ended, recognition, event, events[index + 1:], over=over, last=last)
+                return out
+            out += self._on_speech_event(recognition, event)
             if self.recognition is not recognition:
                 return out
         if over or last:  # no segment was open: nothing (more) to decode
             return out + self._final_without_speech(recognition, "MAX_SPEECH" if over else "NO_SPEECH")
-        out += self._partial(recognition)
+        return out + self._partial(recognition)
+
+    def _segment_ended(self, recognition: _Recognition, event: SpeechEnded, rest: list[Event], *, over: bool,
+                       last: bool) -> list[bytes]:
+        """Decode the segment that ``event`` ended, then go on with the events after it."""
+        continuous = recognition.settings.continuous_mode
+        status = "MAX_SPEECH" if over or (event.reason == "max_segment" and not continuous) else None
+        out = self._finish_segment(recognition, status, end=event.at,
+                                   last=not continuous or over or event.reason == "end_of_stream")
+        if self.recognition is recognition:  # continuous mode: the recognition goes on
+            out += self._process(recognition, rest, over=over, last=last)
         return out
 
-    # --- the audio path -------------------------------------------------------------------
-
-    def _on_speech_event(self, recognition: _Recognition, event: object, over: bool) -> list[bytes]:
+    def _on_speech_event(self, recognition: _Recognition, event: Event) -> list[bytes]:
         if isinstance(event, SpeechStarted):
             head = recognition.settings.endpointer.head_margin_ms / 1000
             recognition.speech_seen = True
@@ -541,19 +583,6 @@ class Session:
             return self._feed(recognition, event.audio) + [self._message(p.START_OF_SPEECH)]
         if isinstance(event, SpeechAudio):
             return self._feed(recognition, event.audio)
-        if isinstance(event, SpeechEnded):
-            out = self._feed(recognition, event.audio)
-            if self.recognition is not recognition:
-                return out
-            self._move(END_OF_SPEECH)
-            log.info("session %s: end of speech at %.2f s (%s)", self.handle, event.at, event.reason)
-            out.append(self._message(p.END_OF_SPEECH))
-            continuous = recognition.settings.continuous_mode
-            status = None
-            if over or (event.reason == "max_segment" and not continuous):
-                status = "MAX_SPEECH"
-            return out + self._finish_segment(recognition, status, end=event.at,
-                                              last=not continuous or over or event.reason == "end_of_stream")
         return []
 
     def _feed(self, recognition: _Recognition, audio: bytes) -> list[bytes]:
@@ -667,12 +696,14 @@ class Session:
         if settings.recognition_timeout_ms is not None and elapsed >= settings.recognition_timeout_ms / 1000:
             if recognition.stream is not None:
                 self._move(END_OF_SPEECH)
-                return [self._message(p.END_OF_SPEECH)] + self._finish_segment(
-                    recognition, "RECOGNITION_TIMEOUT", end=recognition.endpointer.seconds, last=True)
+                end = recognition.endpointer.seconds
+                self._pending = lambda: self._finish_segment(recognition, "RECOGNITION_TIMEOUT", end=end, last=True)
+                return [self._message(p.END_OF_SPEECH)]
             return self._final_without_speech(recognition, "RECOGNITION_TIMEOUT")
         return []
 
     def _end_recognition(self, *, cancel: bool) -> None:
+        self._pending = None
         recognition, self.recognition = self.recognition, None
         if recognition is None:
             return

@@ -35,7 +35,9 @@ $size = small {out = "S";} | large {out = "L";};
 @contextmanager
 def running(engine: ServerEngine) -> Iterator[str]:
     """A uvicorn server for ``engine`` on a free loopback port; yields the WebSocket URL."""
-    listener = socket.socket()
+    # proto IPPROTO_TCP, as uvicorn's own sockets have: asyncio sets TCP_NODELAY only on those, and
+    # without it a RESPONSE followed by a RECOGNITION_RESULT waits ~40 ms for a delayed ACK
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(engine), log_level="warning", lifespan="off"))
@@ -192,6 +194,13 @@ def test_the_timers_fire_with_no_audio_at_all(client):
     assert client.request("START_INPUT_TIMERS").result == "SUCCESS"
     (result,) = client.until_final(timeout=5)
     assert result["Result-Status"] == "NO_INPUT_TIMEOUT" and 0.25 < time.monotonic() - began < 2.0
+    # pipelined, as one client sends them: START_INPUT_TIMERS right after START_RECOGNITION
+    client.send("START_RECOGNITION", [("Content-Type", "text/uri-list")], b"builtin:grammar/boolean")
+    client.send("START_INPUT_TIMERS")
+    replies = [client.receive(), client.receive()]
+    assert [(r["Method"], r.result) for r in replies] == [("START_RECOGNITION", "SUCCESS"),
+                                                          ("START_INPUT_TIMERS", "SUCCESS")]
+    assert client.until_final(timeout=5)[0]["Result-Status"] == "NO_INPUT_TIMEOUT"
 
 
 def test_cancel_discards_the_recognition(client, speech):

@@ -151,11 +151,18 @@ class Driver:
         return self.raw(message(name, headers, data, eol=eol))
 
     def raw(self, data: bytes) -> list[Reply]:
-        return [read_strictly(out) for out in self.session.receive(data, self.now)]
+        return self.drained(self.session.receive(data, self.now))
 
     def tick(self, seconds: float = 0.0) -> list[Reply]:
         self.now += seconds
-        return [read_strictly(out) for out in self.session.tick(self.now)]
+        return self.drained(self.session.tick(self.now))
+
+    def drained(self, out: list[bytes]) -> list[Reply]:
+        """``out`` and what the pending work gives, as a server sends them."""
+        while self.session.pending:
+            assert out and read_strictly(out[-1]).name == "END_OF_SPEECH"  # sent before the decoding
+            out += self.session.work(self.now)
+        return [read_strictly(data) for data in out]
 
     def define(self, name: str = "pizza", body: str = PIZZA, content_type: str = "application/srgs") -> Reply:
         return self.send("DEFINE_GRAMMAR", [("Content-ID", name), ("Content-Type", content_type)], body)[0]
@@ -779,3 +786,21 @@ def test_lenient_client_messages_drive_a_whole_recognition():
     assert reply.result == "SUCCESS"
     replies = driver.raw(b"ASR 2.3 SEND_AUDIO\nLastPacket:yes\nContent-Length:999999\n\n" + UTTERANCE)
     assert final(replies)["Result-Status"] == "RECOGNIZED"
+
+
+def test_grammars_and_free_speech_together_prefer_the_grammar_result():
+    from server.engine import EitherSession
+
+    engine = make_engine()
+    activation = engine.store.activate(["builtin:grammar/boolean"])
+    grammar, free = FakeDecoders((("yes",),)), FakeDecoders((("no",),))
+    either = EitherSession((grammar(activation, ()), free(engine.store.activate(["builtin:grammar/boolean"]), ())))
+    stream = either.stream(nbest=1)
+    stream.feed(silence(100))
+    assert len(grammar.streams[0].audio) == len(free.streams[0].audio) == 3200  # both hear the audio
+    assert stream.finish().result.alternatives[0].interpretations[0].value is True
+    grammar.sentences = [(("maybe",),)]  # the grammar finds nothing: the free-speech result
+    stream = either.stream()
+    assert stream.finish().result.alternatives[0].interpretations[0].value is False
+    either.close()
+    assert grammar.sessions[0].closed and free.sessions[0].closed
