@@ -10,24 +10,30 @@ n-best word sequences and their acoustic scores go to ``Interpreter.interpret_hy
 the SISR result, and the best path's word times come with it.
 
 Rejection: after the grammar search, the same audio goes through pocketsphinx's unconstrained
-phone loop (allphone search with the model's phonetic language model, added once to the shared
-decoder). The rejection score is the share of the phone loop's speech frames (its non-silence,
-non-filler phones) that the grammar path explains with grammar words: speech the grammar cannot
-account for is forced into silence or fillers by the constrained search, so out-of-grammar speech
-scores low. Below ``rejection_threshold`` (``DEFAULT_REJECTION_THRESHOLD``, calibrated by
+phone loop (allphone search with the model's phonetic language model). The rejection score
+(0-1) is the lower of two measures:
+
+- coverage: the share of the phone loop's speech frames (its non-silence, non-filler phones)
+  that the grammar path explains with grammar words (or $GARBAGE): speech the grammar cannot
+  account for is forced into silence or fillers by the constrained search, so it scores low;
+- acoustic match: per frame of the grammar words, their acoustic log-likelihood on the grammar
+  path minus the phone loop's over the same frames (``_word_likelihood_ratio``), mapped to 1
+  from ``LLR_FULL`` up and to the default threshold at ``LLR_AT_THRESHOLD``: words the grammar
+  forced onto other speech match badly even when every frame is covered (a $GARBAGE grammar, or
+  speech that only sounds close). ``acoustic_check=False`` leaves coverage alone.
+
+Below ``rejection_threshold`` (``DEFAULT_REJECTION_THRESHOLD``, calibrated by
 ``benchmarks/bench_rejection.py``) the result is NO_MATCH; otherwise every alternative's
 confidence is its interpreter posterior times the score. (The acoustic path scores pocketsphinx
-reports for the two searches were measured first and do not separate in- from out-of-grammar
+reports for whole utterances were measured first and do not separate in- from out-of-grammar
 speech: the FSG search's silence over unexplained speech scores well.)
 
-Sessions: the model object holds the full dictionary (for spelling and pronunciation look-ups);
-each session gets its own small pocketsphinx decoder (the acoustic model, a dictionary of its
-grammar's words, its FSG and the phone loop), so sessions never take turns. ``session.stream()``
-takes an utterance in chunks (``PocketsphinxStream``), with partial hypotheses from
-pocketsphinx's live search and a final result equal to ``decode`` of the same audio.
-
-Limits of this back end: $GARBAGE arcs (label ``<any>``) cannot be searched by an FSG and
-are dropped (``FsgConversion.dropped_garbage`` counts them).
+$GARBAGE: each ``<any>`` arc of the constraint becomes, in the FSG, one transition per garbage
+word (``GARBAGE_WORDS``: one word per phone of the acoustic model, pronounced as that phone) with
+probability ``garbage_probability`` (``GARBAGE_PROBABILITY``): the grammar's $GARBAGE loop is a
+phone loop the search can follow over any speech. A run of garbage phones comes back as the word
+``...`` in ``Recognition.hypotheses`` (the interpreter reads it as what $GARBAGE matched; it is
+not in the alternative's text nor in ``Recognition.words``).
 
 Words missing from the dictionary: a digit token "0".."9" takes the dictionary's pronunciation of
 its number word ("zero".."nine"); any other word gets one from ``hama``'s grapheme-to-phoneme model
@@ -68,12 +74,27 @@ SCORE_SHIFT = 1024.0
 # 0.70 is the highest threshold that loses no correctly recognised in-grammar utterance (43/44
 # accepted, 56/64 out-of-grammar rejected); held out (175 wpm): 43/44 accepted, 59/64 rejected.
 DEFAULT_REJECTION_THRESHOLD = 0.70
+# The grammar words' acoustic match (``_word_likelihood_ratio``: log-likelihood per frame against
+# the phone loop's) also bounds the score: at LLR_AT_THRESHOLD it is the default threshold, from
+# LLR_FULL up it is 1. Measured on synthesised speech (espeak-ng en-us and en-us+f3, 150 wpm):
+# in-grammar -4.4..-1.1, out-of-grammar forced onto the grammar mostly -10..-4.8.
+LLR_FULL = -4.0
+LLR_AT_THRESHOLD = -5.0
 ALLPHONE_SEARCH = "srgs-allphone"
 # A stream's partial hypotheses come from pocketsphinx's live search fed in blocks of this many
 # samples (100 ms at 16 kHz), whatever the chunks the audio arrives in.
 BLOCK_SAMPLES = 1600
 BLOCK_BYTES = 2 * BLOCK_SAMPLES
 PARTIAL_INTERVAL = 0.2  # seconds of audio between two partial hypotheses of a stream
+# $GARBAGE: one "garbage word" per phone of the acoustic model (CMU ARPAbet, as the en-US model
+# has them), each pronounced as that one phone, on every $GARBAGE arc of the FSG.
+GARBAGE_PHONES = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
+                  "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH",
+                  "UW", "V", "W", "Y", "Z", "ZH")
+GARBAGE_PREFIX = "srgs-garbage-"
+GARBAGE_WORDS = tuple(GARBAGE_PREFIX + phone.lower() for phone in GARBAGE_PHONES)
+GARBAGE_PROBABILITY = 1e-3  # FSG probability of one garbage phone (before pocketsphinx's language weight)
+GARBAGE_TEXT = "..."  # a run of garbage phones in a hypothesis: what $GARBAGE read
 
 
 class MissingWordsError(DecoderError):
@@ -136,8 +157,9 @@ class FsgConversion:
     final_state: int
     word_transitions: int
     null_transitions: int
-    dropped_garbage: int  # $GARBAGE (<any>) arcs an FSG cannot search: dropped
+    dropped_garbage: int  # $GARBAGE (<any>) arcs dropped (no garbage words given)
     words: tuple[str, ...]  # the dictionary spellings used on word transitions
+    garbage_arcs: int = 0  # $GARBAGE arcs searched through the garbage words
 
     @property
     def note(self) -> str | None:
@@ -152,10 +174,16 @@ def _probability(cost: float) -> float:
 
 
 def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
-                      spell: Callable[[str], str | None] | None = None) -> FsgConversion:
+                      spell: Callable[[str], str | None] | None = None,
+                      garbage: Sequence[str] = (), garbage_probability: float = 0.0) -> FsgConversion:
     """The FSG text format of ``constraint``: its states, one new final state reached by null
     transitions (probability ``exp(-final cost)``) from every final state, word transitions
-    with probability ``exp(-cost)``, epsilon arcs as null transitions, $GARBAGE arcs dropped.
+    with probability ``exp(-cost)``, epsilon arcs as null transitions.
+
+    A $GARBAGE arc (``<any>``: any one word) becomes one transition per word of ``garbage``
+    (the garbage words: one phone each, see ``GARBAGE_PHONES``), each with probability
+    ``garbage_probability``, between the same two states: the grammar's garbage loop becomes a
+    phone loop the search can follow over any speech. Without ``garbage`` the arcs are dropped.
 
     ``spell(word)`` gives the dictionary spelling of a grammar word, or None when the
     dictionary lacks it; every missing word is reported at once (``MissingWordsError``).
@@ -166,9 +194,14 @@ def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
     spelled: dict[int, str] = {}
     missing: list[str] = []
     words_used: list[str] = []
-    word_count = null_count = dropped = 0
+    word_count = null_count = dropped = garbage_arcs = 0
     for state in range(constraint.num_states):
         for label, target, cost in constraint.arcs(state):
+            if label == ANY_LABEL and garbage:
+                lines.extend(f"TRANSITION {state} {target} {garbage_probability:.10g} {word}" for word in garbage)
+                word_count += len(garbage)
+                garbage_arcs += 1
+                continue
             if label == ANY_LABEL or label == UNKNOWN_LABEL:
                 dropped += 1
                 continue
@@ -198,7 +231,7 @@ def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
     lines.append("FSG_END")
     return FsgConversion(text="\n".join(lines) + "\n", num_states=final_state + 1, start_state=constraint.start(),
                          final_state=final_state, word_transitions=word_count, null_transitions=null_count,
-                         dropped_garbage=dropped, words=tuple(words_used))
+                         dropped_garbage=dropped, words=tuple(words_used), garbage_arcs=garbage_arcs)
 
 
 # --- model and sessions -----------------------------------------------------------------------
@@ -211,6 +244,59 @@ def _is_filler(word: str) -> bool:
 def _is_phone_filler(phone: str) -> bool:
     """Silence and noise units of the phone loop (``SIL``, ``+NSN+``, ...): not speech."""
     return phone.upper() == "SIL" or phone.startswith(("+", "<", "["))
+
+
+def _is_garbage(word: str) -> bool:
+    return word.startswith(GARBAGE_PREFIX)
+
+
+def _hypothesis_words(text: str) -> tuple[str, ...]:
+    """A pocketsphinx hypothesis as grammar words: fillers dropped, alternative pronunciations
+    named by their word, each run of garbage phones one ``GARBAGE_TEXT``."""
+    words: list[str] = []
+    for word in text.split():
+        if _is_garbage(word):
+            if not words or words[-1] != GARBAGE_TEXT:
+                words.append(GARBAGE_TEXT)
+        elif not _is_filler(word):
+            words.append(_base_word(word))
+    return tuple(words)
+
+
+def _log(probability: float) -> float | None:
+    return math.log(probability) if probability > 0 else None
+
+
+def _word_likelihood_ratio(words: Sequence[tuple[str, int, int, float]],
+                           phones: Sequence[tuple[str, int, int, float]]) -> float | None:
+    """Per frame, the grammar words' acoustic log-likelihood on the grammar path minus the
+    unconstrained phone loop's over the same frames (each phone's share by overlap): near 0
+    when the words are really there, far below when the grammar forced them on other speech.
+    Segments are ``(word, first frame, last frame, acoustic likelihood)``; fillers and garbage
+    are left out, and so is a word whose likelihood underflowed to 0. None without any word."""
+    word_total = phone_total = 0.0
+    frames = 0
+    for word, start, end, likelihood in words:
+        word_log = _log(likelihood)
+        if _is_filler(word) or _is_garbage(word) or word_log is None:
+            continue
+        share = 0.0
+        for _, phone_start, phone_end, phone_likelihood in phones:
+            overlap = min(end, phone_end) - max(start, phone_start) + 1
+            phone_log = _log(phone_likelihood)
+            if overlap > 0 and phone_log is not None:
+                share += phone_log * overlap / (phone_end - phone_start + 1)
+        word_total += word_log
+        phone_total += share
+        frames += end - start + 1
+    return (word_total - phone_total) / frames if frames else None
+
+
+def _acoustic_factor(ratio: float) -> float:
+    """The word likelihood ratio on the rejection score's scale: 1 from ``LLR_FULL`` up,
+    ``DEFAULT_REJECTION_THRESHOLD`` at ``LLR_AT_THRESHOLD``, linear in between and below."""
+    slope = (1.0 - DEFAULT_REJECTION_THRESHOLD) / (LLR_FULL - LLR_AT_THRESHOLD)
+    return max(0.0, min(1.0, 1.0 - (LLR_FULL - ratio) * slope))
 
 
 def _base_word(word: str) -> str:
@@ -323,10 +409,12 @@ class PocketsphinxModel:
                     lines.append(f"{name} {phones}")
         return "\n".join(lines) + "\n"
 
-    def session(self, activation: Activation, *,
-                rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD) -> PocketsphinxSession:
-        """A decoder session; ``rejection_threshold`` (see ``PocketsphinxSession``)."""
-        return PocketsphinxSession(self, activation, rejection_threshold=rejection_threshold)
+    def session(self, activation: Activation, *, rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD,
+                garbage_probability: float = GARBAGE_PROBABILITY, acoustic_check: bool = True) -> PocketsphinxSession:
+        """A decoder session; ``rejection_threshold``, ``garbage_probability``, ``acoustic_check``
+        (see ``PocketsphinxSession``)."""
+        return PocketsphinxSession(self, activation, rejection_threshold=rejection_threshold,
+                                   garbage_probability=garbage_probability, acoustic_check=acoustic_check)
 
     def _new_search_name(self) -> str:
         with self.lock:
@@ -346,8 +434,11 @@ class PocketsphinxSession:
     decoding needs processes, not threads.)
 
     ``rejection_threshold``: a result whose rejection score (the share of the unconstrained phone
-    loop's speech frames inside grammar words, 0-1) is below it is NO_MATCH. 0 accepts every
-    sentence the grammar search finds; a value above 1 rejects everything.
+    loop's speech frames inside grammar words, bounded by the words' acoustic match; 0-1) is below
+    it is NO_MATCH. 0 accepts every sentence the grammar search finds; a value above 1 rejects
+    everything. ``acoustic_check=False``: the score is the coverage alone (as before the acoustic
+    match was added). ``garbage_probability``: the FSG probability of each phone $GARBAGE reads
+    (higher lets garbage take more of the speech; 1e-3 by default, tuned on espeak-ng speech).
 
     Every utterance starts from the same feature state (``reinit_feat`` and the model's initial
     cepstral mean) and is searched whole, so the same audio gives the same result whatever the
@@ -357,6 +448,8 @@ class PocketsphinxSession:
     model: PocketsphinxModel
     activation: Activation
     rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD
+    garbage_probability: float = GARBAGE_PROBABILITY
+    acoustic_check: bool = True
     conversion: FsgConversion = field(init=False)
     search: str = field(init=False)
     closed: bool = field(init=False, default=False)
@@ -370,9 +463,12 @@ class PocketsphinxSession:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold):
             raise DecoderError(f"rejection_threshold must be a number (0 accepts all, above 1 rejects all), got {threshold!r}")
         constraint = self.activation.constraint()
-        self.conversion = constraint_to_fsg(constraint, spell=self.model.pronounce)
+        self.conversion = constraint_to_fsg(constraint, spell=self.model.pronounce, garbage=GARBAGE_WORDS,
+                                            garbage_probability=self.garbage_probability)
         self.search = self.model._new_search_name()
         self.dictionary = self.model.dictionary_for(self.conversion.words)
+        if self.conversion.garbage_arcs:
+            self.dictionary += "".join(f"{word} {phone}\n" for word, phone in zip(GARBAGE_WORDS, GARBAGE_PHONES, strict=True))
         import pocketsphinx
 
         with tempfile.TemporaryDirectory(prefix="srgs-fsg-") as folder:
@@ -453,6 +549,8 @@ class PocketsphinxSession:
         best = decoder.hyp()
         segments = [(str(s.word), int(s.start_frame), int(s.end_frame), float(s.prob)) for s in decoder.seg()] \
             if best is not None else []
+        acoustic = [(str(s.word), int(s.start_frame), int(s.end_frame), float(s.ascore)) for s in decoder.seg()] \
+            if best is not None else []
         raw: list[tuple[str, float]] = []
         if best is not None and best.hypstr is not None:
             raw.append((str(best.hypstr), float(best.score)))
@@ -466,7 +564,7 @@ class PocketsphinxSession:
         hypotheses: list[tuple[tuple[str, ...], float, str | None]] = []
         seen: set[tuple[str, ...]] = set()
         for text, score in raw:
-            words = tuple(_base_word(word) for word in text.split() if not _is_filler(word))
+            words = _hypothesis_words(text)
             if not words or words in seen:
                 continue
             seen.add(words)
@@ -479,14 +577,16 @@ class PocketsphinxSession:
             if len(hypotheses) >= count:
                 break
         speech: set[int] = set()
+        phones: list[tuple[str, int, int, float]] = []
         if hypotheses:  # the unconstrained phone loop on the same audio, for rejection
             self._begin(ALLPHONE_SEARCH)
             decoder.process_raw(audio, full_utt=True)
             decoder.end_utt()
             if decoder.hyp() is not None:
-                for phone in decoder.seg():
-                    if not _is_phone_filler(str(phone.word)):
-                        speech.update(range(int(phone.start_frame), int(phone.end_frame) + 1))
+                phones = [(str(p.word), int(p.start_frame), int(p.end_frame), float(p.ascore)) for p in decoder.seg()]
+                for phone, start, end, _ in phones:
+                    if not _is_phone_filler(phone):
+                        speech.update(range(start, end + 1))
         result = interpreter.interpret_hypotheses([Hypothesis(words, cost, grammar) for words, cost, grammar in hypotheses],
                                                   nbest=count)
         rejection_score: float | None = None
@@ -494,9 +594,13 @@ class PocketsphinxSession:
         if hypotheses:
             inside: set[int] = set()
             for word, start, end, _ in segments:
-                if not _is_filler(word):
+                if not _is_filler(word):  # grammar words and what $GARBAGE read
                     inside.update(range(start, end + 1))
             rejection_score = len(speech & inside) / len(speech) if speech else 0.0
+            if self.acoustic_check:
+                ratio = _word_likelihood_ratio(acoustic, phones)
+                if ratio is not None:
+                    rejection_score = min(rejection_score, _acoustic_factor(ratio))
             if rejection_score < self.rejection_threshold:
                 rejected = True
                 result = replace(result, status="NO_MATCH", alternatives=(), error=None)
@@ -508,7 +612,7 @@ class PocketsphinxSession:
         rate = self.model.frame_rate
         times = tuple(WordTime(word=_base_word(word), start=start / rate, end=(end + 1) / rate,
                                confidence=max(0, min(100, round(100 * prob))))
-                      for word, start, end, prob in segments if not _is_filler(word))
+                      for word, start, end, prob in segments if not _is_filler(word) and not _is_garbage(word))
         return Recognition(result=result, words=times, hypotheses=tuple(hypotheses), audio_seconds=seconds,
                            decode_seconds=time.perf_counter() - began, rejection_score=rejection_score,
                            rejected=rejected)
@@ -522,13 +626,13 @@ class PocketsphinxSession:
         best = self._decoder.hyp()
         if best is None or not best.hypstr:
             return None
-        words = tuple(_base_word(word) for word in str(best.hypstr).split() if not _is_filler(word))
+        words = _hypothesis_words(str(best.hypstr))
         if not words:
             return None
         rate = self.model.frame_rate
         times = tuple(WordTime(word=_base_word(str(s.word)), start=int(s.start_frame) / rate,
                                end=(int(s.end_frame) + 1) / rate, confidence=0)
-                      for s in self._decoder.seg() if not _is_filler(str(s.word)))
+                      for s in self._decoder.seg() if not _is_filler(str(s.word)) and not _is_garbage(str(s.word)))
         constraint = self.activation.constraint()
         accepted = constraint.accepts(words)
         grammar = None if accepted is None or accepted[1] is None else constraint.grammars[accepted[1]].name

@@ -13,6 +13,8 @@ import pytest
 from decoder.audio import read_wav
 from decoder.pocketsphinx_backend import (
     DEFAULT_REJECTION_THRESHOLD,
+    GARBAGE_PHONES,
+    GARBAGE_WORDS,
     DecoderError,
     MissingWordsError,
     constraint_to_fsg,
@@ -71,6 +73,23 @@ def test_garbage_arcs_are_dropped_with_a_note(store):
     assert "$GARBAGE" in (conversion.note or "") and "dropped" in (conversion.note or "")
     assert "<any>" not in conversion.text
     assert {t.split()[-1] for t in conversion.text.splitlines() if t.count(" ") == 4} == {"call", "hello"}
+
+
+def test_garbage_arcs_become_a_loop_of_one_phone_words(store, model):
+    constraint = store.activate([store.prepare_text(ABNF.format(body="$GARBAGE two large pizzas"))]).constraint()
+    any_arcs = [(s, t) for s in range(constraint.num_states) for label, t, _ in constraint.arcs(s) if label == 1]
+    conversion = constraint_to_fsg(constraint, spell=model.spell, garbage=GARBAGE_WORDS, garbage_probability=0.25)
+    assert conversion.dropped_garbage == 0 and conversion.note is None
+    assert conversion.garbage_arcs == len(any_arcs) >= 2  # into the loop and the loop itself
+    transitions = [line.split() for line in conversion.text.splitlines() if line.startswith("TRANSITION")]
+    garbage = [t for t in transitions if len(t) == 5 and t[4] in GARBAGE_WORDS]
+    assert sorted({(int(t[1]), int(t[2])) for t in garbage}) == sorted(any_arcs)
+    assert len(garbage) == len(any_arcs) * len(GARBAGE_WORDS) and {float(t[3]) for t in garbage} == {0.25}
+    assert len(GARBAGE_WORDS) == len(GARBAGE_PHONES) == 39
+    # a session's dictionary has each garbage word as its one phone
+    with model.session(store.activate([store.prepare_text(ABNF.format(body="$GARBAGE two large pizzas"))])) as session:
+        assert "srgs-garbage-aa AA\n" in session.dictionary and "srgs-garbage-zh ZH\n" in session.dictionary
+        assert session.dictionary.count("\n") == len(GARBAGE_WORDS) + 3
 
 
 def test_missing_dictionary_words_are_named(store, model):
@@ -153,6 +172,51 @@ def test_two_sessions_share_one_model(store, model, speech):
         assert first.decode(yes).result.alternatives[0].text == "yes"
     with pytest.raises(DecoderError, match="closed"):
         first.decode(yes)
+
+
+# --- $GARBAGE ---------------------------------------------------------------------------------
+
+GARBAGE_PIZZA = ABNF.format(body='$GARBAGE (two {out = 2} | three {out = 3}) large pizzas')
+GARBAGE_YESNO = ABNF.format(body='[$GARBAGE] (yes {out = true} | no {out = false}) [$GARBAGE]')
+
+
+@pytest.mark.parametrize("grammar, text, words, value", [
+    (GARBAGE_PIZZA, "uh i want two large pizzas", ("...", "two", "large", "pizzas"), 2),
+    (GARBAGE_PIZZA, "three large pizzas", ("three", "large", "pizzas"), 3),
+    (GARBAGE_YESNO, "yes i think so", ("yes", "..."), True),
+])
+def test_garbage_reads_the_speech_around_the_grammar_words(store, model, speech, grammar, text, words, value):
+    audio = read_wav(synthesise(text, speech))
+    with model.session(store.activate([store.prepare_text(grammar)])) as session:
+        recognition = session.decode(audio)
+        streamed = session.stream()
+        pcm = audio.pcm()
+        for offset in range(0, len(pcm), 640):
+            streamed.feed(pcm[offset: offset + 640])
+        assert streamed.finish().result == recognition.result
+    assert recognition.result.status == "RECOGNIZED" and not recognition.rejected
+    best = recognition.result.alternatives[0]
+    assert recognition.hypotheses[0][0] == words  # "..." is what $GARBAGE read
+    assert best.text == " ".join(w for w in words if w != "...") and best.interpretations[0].value == value
+    # word times: the grammar's words only, after the garbage they follow
+    assert [w.word for w in recognition.words] == [w for w in words if w != "..."]
+    if words[0] == "...":
+        assert recognition.words[0].start > 0.3
+
+
+def test_out_of_grammar_speech_under_garbage_is_rejected_by_the_words_acoustic_match(store, model, speech):
+    # "[$GARBAGE] (yes|no) [$GARBAGE]" can read any speech, forcing "yes" or "no" somewhere in it:
+    # the frames are all explained, the forced word's acoustic match is what rejects it
+    audio = read_wav(synthesise("turn off the lights", speech))
+    activation = store.activate([store.prepare_text(GARBAGE_YESNO)])
+    with model.session(activation) as session:
+        rejected = session.decode(audio)
+    with model.session(activation, acoustic_check=False) as session:
+        frames_only = session.decode(audio)
+    assert frames_only.result.status == "RECOGNIZED" and frames_only.rejection_score >= DEFAULT_REJECTION_THRESHOLD
+    assert rejected.result.status == "NO_MATCH" and rejected.rejected
+    assert rejected.rejection_score < DEFAULT_REJECTION_THRESHOLD
+    assert any(w in ("yes", "no") for w in rejected.hypotheses[0][0])
 
 
 # --- the command line -------------------------------------------------------------------------
