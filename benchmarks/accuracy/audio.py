@@ -74,6 +74,13 @@ def measured_snr(clean: npt.NDArray[np.int16], noisy: npt.NDArray[np.int16]) -> 
     return float(10 * np.log10(active_level(clean) / float((noise ** 2).mean())))
 
 
+def telephone_band(source: Path, target: Path) -> None:
+    """``source`` band-passed to 300-3400 Hz (sox ``sinc``) and written at 8 kHz to ``target``."""
+    tmp = target.with_suffix(".tmp.wav")
+    _run(["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp), "sinc", "300-3400"])
+    tmp.replace(target)
+
+
 def _stem(voice: str, speed: int, condition: str, text: str) -> str:
     digest = hashlib.sha256(f"{voice}|{speed}|{condition}|{text}".encode()).hexdigest()[:20]
     return f"{condition}-{voice.replace('+', '_')}-{speed}-{digest}"
@@ -99,12 +106,10 @@ def speech_file(folder: Path, text: str, *, voice: str, speed: int, condition: s
         write_wav(out, add_noise(read_samples(clean), snr_db, seed))
         return out
     if condition == "telephone":
-        tmp = out.with_suffix(".tmp.wav")
-        _run(["sox", str(clean), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp),
-              "sinc", "300-3400"])
-        tmp.replace(out)
+        telephone_band(clean, out)
         return out
     raise ValueError(f"unknown condition {condition!r}")
 
 
-__all__ = ["SAMPLE_RATE", "active_level", "add_noise", "measured_snr", "read_samples", "speech_file", "write_wav"]
+__all__ = ["SAMPLE_RATE", "active_level", "add_noise", "measured_snr", "read_samples", "speech_file", "telephone_band",
+           "write_wav"]
