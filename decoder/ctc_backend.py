@@ -49,6 +49,7 @@ import numpy.typing as npt
 from decoder.audio import Audio
 from decoder.base import DecoderError, Recognition, WordTime
 from decoder.lexicon import EnglishLexicon, Lexicon, MissingPronunciationsError, Position, TextLexicon
+from decoder.stream import BufferedStream
 from srgs.compile.constraint import GrammarConstraint
 from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
 
@@ -426,13 +427,16 @@ def viterbi(graph: SearchGraph, log_probs: FloatArray, *, beam: float = BEAM, ma
     next_id = 0
     empty = np.zeros(0, dtype=np.int64)
     last_rows = empty
+    reached = np.zeros(emitting, dtype=np.bool_)
     for frame in range(frames):
         lengths = graph.succ_ptr[alive + 1] - graph.succ_ptr[alive]
         total = int(lengths.sum())
         if total == 0:
             break
         offsets = np.repeat(graph.succ_ptr[alive] - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
-        rows = np.unique(graph.succ_idx[np.arange(total) + offsets])
+        reached[:] = False
+        reached[graph.succ_idx[np.arange(total) + offsets]] = True
+        rows = np.flatnonzero(reached)
         sources = graph.pred[rows]
         candidates = score[sources] + graph.pred_cost[rows]
         choice = candidates.argmax(axis=1)
@@ -588,10 +592,13 @@ class CtcSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def stream(self, *, nbest: int | None = None) -> CtcStream:
+    def stream(self, *, nbest: int | None = None) -> BufferedStream:
+        """Audio fed in chunks, decoded whole at ``finish`` (``decoder.stream.BufferedStream``:
+        ``partial`` decodes what has arrived, at most every half second of new audio)."""
         if self.closed:
             raise DecoderError("this decoder session is closed")
-        return CtcStream(self, nbest)
+        return BufferedStream(lambda audio: self.decode(audio, nbest=nbest), sample_rate=self.model.sample_rate,
+                              partial_decode=lambda audio: self.decode(audio, nbest=1))
 
     def search(self, log_probs: FloatArray, count: int) -> _Decoded:
         """The n-best word sequences of ``log_probs``, the best one's word times and scores."""
@@ -698,44 +705,5 @@ class CtcSession:
                            rejection_score=rejection_score, rejected=rejected)
 
 
-class CtcStream:
-    """Audio buffered as it arrives; ``partial()`` decodes what has come, ``finish()`` all of it."""
-
-    def __init__(self, session: CtcSession, nbest: int | None):
-        self.session = session
-        self.nbest = nbest
-        self._chunks: list[bytes] = []
-        self._done = False
-
-    def _audio(self) -> Audio:
-        data = b"".join(self._chunks)
-        samples = np.frombuffer(data[: len(data) - len(data) % 2], dtype="<i2").astype(np.int16)
-        return Audio(samples=samples, rate=self.session.model.sample_rate)
-
-    def feed(self, pcm: bytes) -> None:
-        if self._done:
-            raise DecoderError("this stream has ended")
-        self._chunks.append(bytes(pcm))
-
-    def partial(self) -> Recognition | None:
-        if self._done:
-            raise DecoderError("this stream has ended")
-        audio = self._audio()
-        if audio.seconds < 0.1:
-            return None
-        recognition = self.session.decode(audio, nbest=1)
-        return recognition if recognition.words else None
-
-    def finish(self) -> Recognition:
-        if self._done:
-            raise DecoderError("this stream has ended")
-        self._done = True
-        return self.session.decode(self._audio(), nbest=self.nbest)
-
-    def cancel(self) -> None:
-        self._done = True
-        self._chunks.clear()
-
-
-__all__ = ["BEAM", "CtcModel", "CtcSession", "CtcStream", "DEFAULT_REJECTION_THRESHOLD", "SearchGraph",
+__all__ = ["BEAM", "CtcModel", "CtcSession", "DEFAULT_REJECTION_THRESHOLD", "SearchGraph",
            "build_graph", "viterbi"]
