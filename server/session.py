@@ -324,7 +324,7 @@ class Session:
             log.info("session %s: %s INVALID_MESSAGE: %s", self.handle, name, exc)
             out.append(self._response(name, p.INVALID_MESSAGE, p.ERR_INVALID_ARGUMENT, str(exc)))
         if name != p.SEND_AUDIO:
-            self.engine.metrics.count("requests", method=name, result=_result_of(out[-1]) if out else "")
+            self.engine.metrics.count("requests", method=name, result=_result_of(out, name))
         return out
 
     def tick(self, now: float) -> list[bytes]:
@@ -797,11 +797,12 @@ def _peek_name(data: bytes) -> str:
     return first[2].upper() if len(first) >= 3 and first[2].replace("_", "").isalpha() else "UNKNOWN"
 
 
-def _result_of(encoded: bytes) -> str:
-    head = encoded.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
-    for line in head.split("\r\n")[1:]:
-        if line.startswith("Result: "):
-            return line[8:]
+def _result_of(out: list[bytes], method: str) -> str:
+    """The Result of the RESPONSE to ``method`` among the messages ``out``."""
+    for encoded in out:
+        head = encoded.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").split("\r\n")
+        if head[0].endswith(p.RESPONSE) and f"Method: {method}" in head:
+            return next((line[8:] for line in head if line.startswith("Result: ")), "")
     return ""
 
 

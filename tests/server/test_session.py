@@ -420,6 +420,8 @@ def test_interpret_text_answers_response_then_the_result():
     assert body["alternatives"][0]["lm"] == "session:pizza" and body["alternatives"][0]["score"] == 100
     assert body["final_result"] is True and body["result_status"] == "RECOGNIZED"
     assert driver.engine.metrics.observed("interpret") == 1
+    assert driver.engine.metrics.value("requests", method="INTERPRET_TEXT", result="SUCCESS") == 1
+    assert driver.engine.metrics.value("interpretations", status="RECOGNIZED") == 1
 
 
 def test_interpret_text_no_match_and_failure():
