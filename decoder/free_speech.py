@@ -1,20 +1,27 @@
 """Free speech: decoding with an n-gram language model instead of a grammar (pocketsphinx).
 
 ``free_speech_session(model, location)`` makes a ``DecoderSession`` (``decoder.base``) over the
-shared ``PocketsphinxModel``: the language model at ``location`` is added to the model's
-pocketsphinx decoder as an n-gram search under a name of its own (removed again by ``close()``),
-and ``decode(audio)`` runs pocketsphinx's n-gram search on the whole utterance.
-
-``location``:
+shared ``PocketsphinxModel`` whose ``decode(audio)`` runs pocketsphinx's n-gram search on the
+whole utterance. ``location``:
 
 - ``builtin:slm/general``: the English trigram model the pocketsphinx wheel ships
-  (``en-us.lm.bin``, 72k words), used as it is;
-- a user's model: an ARPA file (``srgs lm build`` writes one) or pocketsphinx's own binary
-  format, as a path or ``file:`` URI. KenLM's binary format is for ``decoder.lm.LanguageModel``
-  (KenLM scoring, a CTC decoder), not for pocketsphinx: it is refused with a message saying so.
-  Words of an ARPA model the pronunciation dictionary lacks get pronunciations as grammar words
-  do (``PocketsphinxModel.pronounce``: digits as number words, others by G2P); a word neither
-  gives stays out of the search (``session.unpronounceable`` lists them).
+  (``en-us.lm.bin``, 72k words), used as it is. Its search lives on the shared model's decoder
+  (which has the whole dictionary): the first session adds it (about 0.5 s and 95 MB) and it
+  stays for the model's lifetime; sessions take turns on it under ``model.lock``.
+- a user's model: an ARPA file (``srgs lm build`` writes one; plain or gzip) or pocketsphinx's
+  binary trie format, as a path or ``file:`` URI. The session gets a pocketsphinx decoder of its
+  own whose dictionary holds only the model's words (all their pronunciations), as grammar
+  sessions do: a few MB, no waiting for other sessions. (With the whole 135k-word dictionary,
+  pocketsphinx takes 10-40 s to add a model of a few dozen words: its word hash table is sized by
+  the model's vocabulary.) Words the dictionary lacks get pronunciations as grammar words do
+  (``PocketsphinxModel.pronounce``: digits as number words, others by G2P); a word neither gives
+  stays out of the search (``session.unpronounceable``). KenLM's binary format is for
+  ``decoder.lm.LanguageModel`` (KenLM scoring, a CTC decoder), not for pocketsphinx: it is
+  refused with a message saying so.
+
+Every utterance starts from the same feature state (``reinit_feat`` and the initial cepstral
+mean), so a result does not depend on what was decoded before. Audio that is digital silence is
+NO_MATCH without a search (pocketsphinx makes words of all-zero samples).
 
 Who may name a file: the caller passes an ``AccessPolicy`` (``srgs.load.policy``). The default is
 ``AccessPolicy.closed()``, a server's clients': built-in models only, files only under its
@@ -25,25 +32,29 @@ Results: a ``Recognition`` whose ``RecognitionResult`` is RECOGNIZED with the n-
 alternatives (``lm`` = the location, one interpretation each whose value is the text, as SISR
 gives a grammar without tags) or NO_MATCH when nothing but silence and fillers was recognised.
 Confidence: pocketsphinx's lattice n-best paths (up to ``NBEST_PATHS``) are turned into posteriors
-(``exp(-cost)`` normalised, costs on the scale of pocketsphinx's own word posteriors, see
-``SCORE_SHIFT``) and summed per distinct word string: an alternative's score is its text's share.
+(``exp(-cost)`` normalised, costs on the scale of pocketsphinx's word posteriors: the model's
+``score_scale``) and summed per distinct word string: an alternative's score is its text's share.
 A word's confidence is the share of that mass whose word string has the same word at the same
 place (counted from the start or from the end). Word times come from the best path's segmentation.
-"""
+Free speech has no rejection score (``Recognition.rejection_score`` is None)."""
 
 from __future__ import annotations
 
 import math
 import os
+import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from struct import error as struct_error
+from typing import IO, TYPE_CHECKING, Any
 
 from decoder.audio import Audio
 from decoder.base import DecoderError, DecoderSession, DecoderStream, Recognition, WordTime
 from decoder.lm import GENERAL, LmError, sphinx_general_lm
+from decoder.pocketsphinx_backend import ALLPHONE_SEARCH
 from interpreter.results import Alternative, Interpretation, RecognitionResult
 from interpreter.tree import ParseRule, ParseToken
 from srgs.errors import AccessDeniedError
@@ -56,8 +67,10 @@ if TYPE_CHECKING:
 NBEST_PATHS = 50  # lattice paths read for the confidences (distinct texts are fewer)
 MAX_PRONOUNCED = 5000  # at most this many ARPA words missing from the dictionary are given pronunciations
 KENLM_MAGIC = b"mmap lm "
+GENERAL_SEARCH = "srgs-slm-general"  # the shared decoder's search of builtin:slm/general
+MAX_SPHINX_ORDER = 5  # pocketsphinx's NGRAM_MAX_ORDER
 SILENCE_PEAK = 2  # audio whose samples never exceed this (digital silence) is NO_MATCH without a search
-PARTIAL_INTERVAL_S = 0.3  # a buffered stream's partial() decodes again only after this much new audio
+PARTIAL_INTERVAL_S = 0.5  # a stream's partial() decodes again only after this much new audio
 
 
 def _is_filler(word: str) -> bool:
@@ -102,38 +115,127 @@ def resolve_free_speech_location(location: str, policy: AccessPolicy | None = No
     return str(resolved)
 
 
-def arpa_vocabulary(path: str, *, limit: int = 10_000_000) -> list[str]:
-    """The unigrams of an ARPA file (empty for a binary one): what the search can recognise."""
-    words: list[str] = []
+def _open_model(path: str) -> IO[bytes]:
+    """A model file's bytes, decompressed when it is gzip."""
+    import gzip
+
+    with open(path, "rb") as probe:
+        compressed = probe.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def copy_checked_arpa(path: str, target: str | None, *, location: str | None = None) -> list[str]:
+    """Check that ``path`` (plain or gzip) is a well-formed ARPA model pocketsphinx can read
+    safely, copying it to ``target`` (plain) on the way; the unigrams (the vocabulary) come back.
+
+    pocketsphinx trusts the file: a section shorter than its declared count crashes the process.
+    So before pocketsphinx sees a user's model: ``\\data\\`` with ``ngram N=COUNT`` for orders
+    1.. (at most ``MAX_SPHINX_ORDER``), each ``\\N-grams:`` section in order with exactly COUNT
+    entries of a probability, N words (unigrams of the model) and a back-off only below the
+    highest order, then ``\\end\\``. A problem is an ``LmError`` at its line.
+    """
+    where = location or path
+    out = open(target, "wb") if target is not None else None
+    counts: list[int] = []
+    unigrams: list[str] = []
+    known: set[bytes] = set()
+    state = "head"  # head, counts, section, end
+    order = expected = seen = 0
+    number = 0
+
+    def fail(message: str) -> LmError:
+        return LmError(message, SourceSpan(where, number, 1))
+
+    def close_section() -> None:
+        if seen != expected:
+            raise fail(f"the {order}-gram section has {seen} entries, its header declares {expected}")
+
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
-            if b"\\data\\" not in head and not head.lstrip().startswith((b"\\", b"This")) and b"ngram" not in head:
-                return []
-            handle.seek(0)
-            inside = False
-            for raw in handle:
+        with _open_model(path) as handle:
+            for number, raw in enumerate(handle, 1):  # noqa: B007 - number is read by fail()
+                if out is not None:
+                    out.write(raw)
                 line = raw.strip()
-                if line == b"\\1-grams:":
-                    inside = True
+                if state == "head":
+                    if line == b"\\data\\":
+                        state = "counts"
                     continue
-                if not inside or not line:
+                if state == "counts":
+                    if not line:
+                        continue
+                    if line.startswith(b"ngram "):
+                        n, _, value = line[6:].partition(b"=")
+                        if not (n.strip().isdigit() and value.strip().isdigit()) or int(n) != len(counts) + 1:
+                            raise fail(f"expected 'ngram {len(counts) + 1}=COUNT' here")
+                        counts.append(int(value))
+                        continue
+                    if line != b"\\1-grams:":
+                        raise fail("expected 'ngram N=COUNT' lines, then '\\1-grams:'")
+                    if not counts or counts[0] < 1:
+                        raise fail("a model needs at least one unigram")
+                    if len(counts) > MAX_SPHINX_ORDER:
+                        raise fail(f"order {len(counts)}: pocketsphinx reads models up to order {MAX_SPHINX_ORDER}")
+                    state, order, expected, seen = "section", 1, counts[0], 0
                     continue
-                if line.startswith(b"\\"):
-                    break
-                fields = line.split()
-                if len(fields) >= 2:
-                    words.append(fields[1].decode("utf-8", "replace"))
-                    if len(words) >= limit:
-                        break
-    except OSError as exc:
-        raise LmError(f"cannot read {path}: {exc.strerror}", SourceSpan(path, 0, 0)) from None
-    return words
+                if state == "section":
+                    if not line:
+                        continue
+                    if line.startswith(b"\\"):
+                        close_section()
+                        if order < len(counts) and line == b"\\%d-grams:" % (order + 1):
+                            order, expected, seen = order + 1, counts[order], 0
+                            continue
+                        if order == len(counts) and line == b"\\end\\":
+                            state = "end"
+                            break
+                        raise fail(f"expected '\\{order + 1}-grams:'" if order < len(counts) else "expected '\\end\\'")
+                    fields = line.split()
+                    if len(fields) not in (order + 1, order + 2) or (len(fields) == order + 2 and order == len(counts)):
+                        raise fail(f"a {order}-gram entry is a probability, {order} word(s)"
+                                   + (" and an optional back-off" if order < len(counts) else ""))
+                    try:
+                        values = [float(fields[0])] + ([float(fields[-1])] if len(fields) == order + 2 else [])
+                    except ValueError:
+                        raise fail("a probability or back-off that is not a number") from None
+                    if any(math.isnan(value) or value > 0 for value in values):
+                        raise fail("a probability or back-off above 0 (they are log10 values)")
+                    words = fields[1:order + 1]
+                    if order == 1:
+                        known.add(words[0])
+                        unigrams.append(words[0].decode("utf-8", "replace"))
+                    elif not all(word in known for word in words):
+                        raise fail("an n-gram word that is not among the unigrams")
+                    seen += 1
+                    if seen > expected:
+                        raise fail(f"the {order}-gram section has more entries than its header declares ({expected})")
+    except (OSError, EOFError) as exc:
+        raise LmError(f"cannot read the language model: {getattr(exc, 'strerror', None) or exc}",
+                      SourceSpan(where, 0, 0)) from None
+    finally:
+        if out is not None:
+            out.close()
+    if state == "head":
+        raise LmError("not a language model pocketsphinx free speech reads: give an ARPA file (srgs lm build writes "
+                      "one) or pocketsphinx's binary trie format", SourceSpan(where, 0, 0))
+    if state != "end":
+        raise LmError("the ARPA file ends early (no '\\end\\')", SourceSpan(where, number, 1))
+    return unigrams
+
+
+def _model_kind(path: str) -> str:
+    """"kenlm", "trie" or "text" (ARPA, plain or gzip, checked later) by the file's first bytes."""
+    with open(path, "rb") as handle:
+        magic = handle.read(32)
+    if magic.startswith(KENLM_MAGIC):
+        return "kenlm"
+    if magic.startswith(b"Trie Language Model"):
+        return "trie"
+    return "text"
 
 
 @dataclass(slots=True)
 class FreeSpeechSession:
-    """One caller's free-speech decoder (its n-gram search is added to the shared model)."""
+    """One caller's free-speech decoder (see the module docstring for where its search lives)."""
 
     model: PocketsphinxModel
     location: str
@@ -143,6 +245,10 @@ class FreeSpeechSession:
     search: str = field(init=False)
     closed: bool = field(init=False, default=False)
     unpronounceable: tuple[str, ...] = field(init=False, default=())
+    dictionary_words: int = field(init=False, default=0)  # words of the session's own dictionary (0: shared)
+    _decoder: Any = field(init=False, default=None, repr=False)
+    _lock: Any = field(init=False, default=None, repr=False)
+    _cmn: str = field(init=False, default="", repr=False)
 
     def __post_init__(self) -> None:
         from interpreter.api import check_nbest
@@ -152,35 +258,104 @@ class FreeSpeechSession:
         except ValueError as exc:
             raise DecoderError(str(exc)) from None
         self.path = resolve_free_speech_location(self.location, self.policy)
-        with open(self.path, "rb") as handle:
-            magic = handle.read(len(KENLM_MAGIC))
-        if magic == KENLM_MAGIC:
-            raise LmError("a KenLM binary model, which pocketsphinx cannot read: give the ARPA file "
-                          "(srgs lm build writes one) for pocketsphinx free speech", SourceSpan(self.location, 0, 0))
-        if self.location != GENERAL:
-            self._pronounce_vocabulary()
-        self.search = self.model._new_search_name().replace("session", "slm")
+        if self.location == GENERAL:
+            self._use_shared_general_search()
+        else:
+            self._make_own_decoder()
+
+    def _use_shared_general_search(self) -> None:
+        """builtin:slm/general: one search on the shared model's decoder, added by the first
+        session and kept for the model's lifetime (about 95 MB and 0.5 s to add: too much per session)."""
+        decoder = self.model._decoder
+        self.search = GENERAL_SEARCH
+        self._lock = self.model.lock
+        self._cmn = str(decoder.config["cmninit"])
         with self.model.lock:
             try:
-                self.model._decoder.add_lm_file(self.search, self.path)
+                decoder.activate_search(GENERAL_SEARCH)
+            except (KeyError, RuntimeError, ValueError):
+                try:
+                    decoder.add_lm_file(GENERAL_SEARCH, self.path)
+                except (RuntimeError, ValueError) as exc:
+                    raise LmError(f"pocketsphinx could not read its English language model ({exc})",
+                                  SourceSpan(self.path, 0, 0)) from None
+            # the phone loop is current between utterances: pocketsphinx adds a word a grammar
+            # session pronounces to the current search's language model when that is an n-gram search
+            decoder.activate_search(ALLPHONE_SEARCH)
+        self._decoder = decoder
+
+    def _make_own_decoder(self) -> None:
+        """A user's model: a decoder of the session's own, whose dictionary holds only the model's
+        words (all their pronunciations), as grammar sessions have. pocketsphinx only ever reads a
+        checked copy of the model (``copy_checked_arpa``; a trie binary is converted to ARPA
+        first), never the user's file itself."""
+        import pocketsphinx
+
+        kind = _model_kind(self.path)
+        if kind == "kenlm":
+            raise LmError("a KenLM binary model, which pocketsphinx cannot read: give the ARPA file "
+                          "(srgs lm build writes one) for pocketsphinx free speech", SourceSpan(self.location, 0, 0))
+        self.search = "srgs-slm"
+        self._lock = threading.Lock()
+        with tempfile.TemporaryDirectory(prefix="srgs-slm-") as folder:
+            arpa_path = os.path.join(folder, "model.arpa")
+            if kind == "trie":
+                from decoder.lm import read_sphinx_trie, write_atomic
+
+                try:
+                    write_atomic(arpa_path, read_sphinx_trie(self.path).write_arpa)
+                except (ValueError, IndexError, OverflowError, MemoryError, struct_error) as exc:
+                    raise LmError(f"a damaged pocketsphinx binary model ({type(exc).__name__})",
+                                  SourceSpan(self.location, 0, 0)) from None
+                unigrams = copy_checked_arpa(arpa_path, None, location=self.location)
+            else:
+                unigrams = copy_checked_arpa(self.path, arpa_path, location=self.location)
+            dictionary = self._dictionary([word for word in dict.fromkeys(unigrams)
+                                           if not _is_filler(word) and word != "<unk>"])
+            dict_path = os.path.join(folder, "words.dict")
+            with open(dict_path, "w", encoding="utf-8") as handle:
+                handle.write(dictionary)
+            try:
+                decoder = pocketsphinx.Decoder(**{**self.model._options, "dict": dict_path})
+            except (RuntimeError, ValueError) as exc:
+                raise DecoderError(f"pocketsphinx could not make the session's decoder: {exc}") from None
+            try:
+                decoder.add_lm_file(self.search, arpa_path)
             except (RuntimeError, ValueError) as exc:
                 raise LmError(f"pocketsphinx could not read this language model ({exc})",
                               SourceSpan(self.location, 0, 0)) from None
+        decoder.activate_search(self.search)
+        self._cmn = str(decoder.get_cmn())
+        self._decoder = decoder
 
-    def _pronounce_vocabulary(self) -> None:
-        missing = [word for word in arpa_vocabulary(self.path)
-                   if not _is_filler(word) and word != "<unk>" and self.model.spell(word) is None]
-        failed = [word for word in missing[:MAX_PRONOUNCED] if self.model.pronounce(word) is None]
-        self.unpronounceable = tuple(failed + missing[MAX_PRONOUNCED:])
+    def _dictionary(self, vocabulary: list[str]) -> str:
+        """Dictionary text for the model's words, each under its own spelling (the shared
+        dictionary's entry, or its lower-case one, or a new pronunciation)."""
+        missing = [word for word in vocabulary if self.model.spell(word) is None]
+        if missing:
+            with self.model.lock:  # see _use_shared_general_search
+                self.model._decoder.activate_search(ALLPHONE_SEARCH)
+        failed = {word for word in missing[:MAX_PRONOUNCED] if self.model.pronounce(word) is None}
+        failed.update(missing[MAX_PRONOUNCED:])
+        self.unpronounceable = tuple(word for word in missing if word in failed)
+        lines: list[str] = []
+        for word in vocabulary:
+            spelled = None if word in failed else self.model.spell(word)
+            if spelled is None or any(ch.isspace() for ch in word):
+                continue
+            for entry in self.model.dictionary_for([spelled]).splitlines():
+                name, _, phones = entry.partition(" ")
+                variant = name[len(spelled):]  # "" or "(2)", ...
+                lines.append(f"{word}{variant} {phones}")
+            self.dictionary_words += 1
+        if not lines:
+            raise LmError("none of the language model's words has a pronunciation", SourceSpan(self.location, 0, 0))
+        return "\n".join(lines) + "\n"
 
     def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            with self.model.lock:
-                try:
-                    self.model._decoder.remove_search(self.search)
-                except (KeyError, RuntimeError, AttributeError):
-                    pass
+        """Release the session's decoder (the shared general search stays with the model)."""
+        self.closed = True
+        self._decoder = None
 
     def __enter__(self) -> FreeSpeechSession:
         return self
@@ -209,8 +384,10 @@ class FreeSpeechSession:
         if _digital_silence(pcm):  # pocketsphinx's feature normalisation makes words of all-zero audio
             return Recognition(result=RecognitionResult(status="NO_MATCH", alternatives=(), mode="voice"), words=(),
                                hypotheses=(), audio_seconds=seconds, decode_seconds=time.perf_counter() - began)
-        decoder = self.model._decoder
-        with self.model.lock:
+        decoder = self._decoder
+        with self._lock:
+            decoder.reinit_feat()  # every utterance starts from the same feature state
+            decoder.set_cmn(self._cmn)
             decoder.activate_search(self.search)
             decoder.start_utt()
             decoder.process_raw(pcm, full_utt=True)
@@ -226,6 +403,8 @@ class FreeSpeechSession:
                         break
                     if entry is not None and entry.hypstr is not None:
                         paths.append((_words(str(entry.hypstr)), float(entry.score)))
+            if decoder is self.model._decoder:
+                decoder.activate_search(ALLPHONE_SEARCH)
         best_words = tuple(_base_word(word) for word, _, _ in segments if not _is_filler(word))
         texts, hypotheses = self._posteriors(paths, best_words)
         result = self._result(texts, count)
@@ -287,11 +466,16 @@ class FreeSpeechSession:
         return RecognitionResult(status="RECOGNIZED", alternatives=tuple(alternatives), mode="voice")
 
     def stream(self, *, nbest: int | None = None) -> DecoderStream:
-        """An utterance fed in chunks: buffered, decoded whole at ``finish()``; ``partial()``
-        decodes what has arrived (at most every ``PARTIAL_INTERVAL_S`` of new audio)."""
+        """An utterance fed in chunks (``decoder.stream.BufferedStream``): decoded whole at
+        ``finish()`` (the same result as ``decode``); ``partial()`` decodes what has arrived, at
+        most every ``PARTIAL_INTERVAL_S`` seconds of new audio."""
+        from decoder.stream import BufferedStream
+
         if self.closed:
             raise DecoderError("this decoder session is closed")
-        return _BufferedFreeSpeechStream(self, nbest)
+        return BufferedStream(lambda audio: self.decode(audio, nbest=nbest), sample_rate=self.model.sample_rate,
+                              partial_decode=lambda audio: self.decode(audio, nbest=1),
+                              partial_interval=PARTIAL_INTERVAL_S)
 
 
 def _digital_silence(pcm: bytes) -> bool:
@@ -318,49 +502,6 @@ def _word_confidence(texts: list[tuple[tuple[str, ...], float]], best: tuple[str
     return total
 
 
-class _BufferedFreeSpeechStream:
-    """A ``DecoderStream`` that keeps the audio and decodes it whole (n-gram search is fast
-    enough for utterances of a few seconds)."""
-
-    def __init__(self, session: FreeSpeechSession, nbest: int | None):
-        self.session = session
-        self.nbest = nbest
-        self.buffer = bytearray()
-        self.done = False
-        self._last_partial_bytes = 0
-        self._last_partial: Recognition | None = None
-
-    def _check(self) -> None:
-        if self.done:
-            raise DecoderError("this stream has finished or was cancelled")
-
-    def feed(self, pcm: bytes) -> None:
-        self._check()
-        self.buffer.extend(pcm)
-
-    def partial(self) -> Recognition | None:
-        self._check()
-        interval = int(PARTIAL_INTERVAL_S * self.session.model.sample_rate) * 2
-        if len(self.buffer) - self._last_partial_bytes >= interval or (
-                self._last_partial is None and len(self.buffer) > self._last_partial_bytes):
-            self._last_partial_bytes = len(self.buffer)
-            recognition = self.session.decode_pcm(bytes(self.buffer[: len(self.buffer) - len(self.buffer) % 2]),
-                                                  rate=self.session.model.sample_rate, nbest=1)
-            self._last_partial = recognition if recognition.result.status == "RECOGNIZED" else None
-        return self._last_partial
-
-    def finish(self) -> Recognition:
-        self._check()
-        self.done = True
-        pcm = bytes(self.buffer[: len(self.buffer) - len(self.buffer) % 2])
-        self.buffer.clear()
-        return self.session.decode_pcm(pcm, rate=self.session.model.sample_rate, nbest=self.nbest)
-
-    def cancel(self) -> None:
-        self.done = True
-        self.buffer.clear()
-
-
 def free_speech_session(model: PocketsphinxModel, location: str, *, nbest: int | None = None,
                         policy: AccessPolicy | None = None) -> DecoderSession:
     """A free-speech ``DecoderSession`` over ``model`` with the n-gram model at ``location``
@@ -379,5 +520,5 @@ def is_free_speech_location(location: str) -> bool:
     return name.lower().endswith((".arpa", ".arpa.gz", ".lm", ".lm.bin", ".lm.gz"))
 
 
-__all__ = ["FreeSpeechSession", "NBEST_PATHS", "arpa_vocabulary", "free_speech_session", "is_free_speech_location",
-           "resolve_free_speech_location"]
+__all__ = ["FreeSpeechSession", "GENERAL_SEARCH", "NBEST_PATHS", "copy_checked_arpa", "free_speech_session",
+           "is_free_speech_location", "resolve_free_speech_location"]

@@ -1,0 +1,235 @@
+"""Free speech end to end: espeak-ng audio decoded by pocketsphinx's n-gram search with a
+grammar-shaped model built by ``build_arpa`` from ``srgs generate`` samples, and with
+builtin:slm/general; access policy, NO_MATCH, streaming and the session's lifetime."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from decoder.audio import Audio, read_wav
+from decoder.base import DecoderError
+from decoder.free_speech import (
+    FreeSpeechSession,
+    copy_checked_arpa,
+    free_speech_session,
+    is_free_speech_location,
+    resolve_free_speech_location,
+)
+from decoder.lm import GENERAL, LmError, build_arpa
+from interpreter.formats import to_json_dict
+from srgs.errors import AccessDeniedError
+from srgs.load.policy import AccessPolicy
+from tests.decoder.speech import synthesise
+
+PIZZA_SENTENCE = "i want two large pizzas with mushrooms and olives"
+
+
+@pytest.fixture(scope="module")
+def pizza_lm(tmp_path_factory) -> str:
+    out = subprocess.run(["srgs", "generate", "builtin:examples/pizza", "-n", "200", "--seed", "3"], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    path = tmp_path_factory.mktemp("slm") / "pizza.arpa"
+    path.write_text(build_arpa(out.splitlines(), 3), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def pizza_session(model, pizza_lm):
+    session = free_speech_session(model, pizza_lm, policy=AccessPolicy.local())
+    yield session
+    session.close()
+
+
+def test_grammar_shaped_model_recognises_the_words(pizza_session, pizza_lm, speech):
+    audio = read_wav(synthesise(PIZZA_SENTENCE, speech))
+    recognition = pizza_session.decode(audio, nbest=3)
+    result = recognition.result
+    assert result.status == "RECOGNIZED"
+    best = result.alternatives[0]
+    assert best.text == PIZZA_SENTENCE and best.lm == pizza_lm
+    assert [i.value for i in best.interpretations] == [PIZZA_SENTENCE]  # the text is the interpretation
+    assert 0 < best.score <= 100 and len(result.alternatives) <= 3
+    assert [a.score for a in result.alternatives] == sorted((a.score for a in result.alternatives), reverse=True)
+    assert len({a.text for a in result.alternatives}) == len(result.alternatives)
+    words = recognition.words
+    assert [w.word for w in words] == PIZZA_SENTENCE.split()
+    assert all(0 <= w.start < w.end <= audio.seconds + 0.05 for w in words)
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(words, words[1:], strict=False))
+    assert all(0 <= w.confidence <= 100 for w in words)
+    assert recognition.hypotheses[0][0] == tuple(PIZZA_SENTENCE.split()) and recognition.hypotheses[0][2] == pizza_lm
+    assert recognition.rejection_score is None and not recognition.rejected
+    body = to_json_dict(result)
+    assert body["result_status"] == "RECOGNIZED" and body["alternatives"][0]["interpretations"] == [PIZZA_SENTENCE]
+
+
+def test_general_model_recognises_a_common_phrase(model, speech):
+    with free_speech_session(model, GENERAL) as session:
+        assert session.path.endswith("en-us.lm.bin")
+        recognition = session.decode(read_wav(synthesise("how are you", speech)))
+    assert recognition.result.status == "RECOGNIZED"
+    assert recognition.result.alternatives[0].text == "how are you"
+    assert recognition.result.alternatives[0].lm == GENERAL
+
+
+def test_silence_and_noise_are_no_match(pizza_session):
+    rng = np.random.default_rng(7)
+    for samples in (np.zeros(16000, dtype=np.int16), rng.normal(0, 30, 24000).astype(np.int16)):
+        recognition = pizza_session.decode(Audio(samples))
+        assert recognition.result.status == "NO_MATCH"
+        assert recognition.result.alternatives == () and recognition.words == () and recognition.hypotheses == ()
+
+
+def test_streaming_gives_partials_then_the_same_result(pizza_session, speech):
+    audio = read_wav(synthesise(PIZZA_SENTENCE, speech))
+    whole = pizza_session.decode(audio)
+    stream = pizza_session.stream()
+    pcm = audio.pcm()
+    assert stream.partial() is None  # nothing yet
+    partials = []
+    for start in range(0, len(pcm), 3200):  # 100 ms chunks
+        stream.feed(pcm[start:start + 3200])
+        partial = stream.partial()
+        if partial is not None:
+            partials.append(partial)
+    final = stream.finish()
+    texts = [p.result.alternatives[0].text for p in partials]
+    assert texts and texts[-1].split()[:2] == ["i", "want"]
+    assert len(texts[-1].split()) > len(texts[0].split())  # the partial grows with the audio
+    assert len({id(p) for p in partials}) <= audio.seconds / 0.5 + 1  # decoded at most every 500 ms of audio
+    assert final.result.alternatives[0].text == whole.result.alternatives[0].text == PIZZA_SENTENCE
+    with pytest.raises(DecoderError, match="has ended"):
+        stream.feed(b"\0\0")
+    cancelled = pizza_session.stream()
+    cancelled.feed(pcm[:3200])
+    cancelled.cancel()
+    with pytest.raises(DecoderError):
+        cancelled.finish()
+
+
+def test_access_policy_decides_who_names_files(model, pizza_lm, tmp_path):
+    with pytest.raises(AccessDeniedError, match="language model files are not allowed here"):
+        free_speech_session(model, pizza_lm)  # default: a server client's closed policy
+    folder = str(tmp_path)
+    with pytest.raises(AccessDeniedError, match="outside the allowed directories"):
+        resolve_free_speech_location(pizza_lm, AccessPolicy.closed(roots=(folder,)))
+    granted = AccessPolicy.closed(roots=(str(__import__("pathlib").Path(pizza_lm).parent),))
+    assert resolve_free_speech_location(pizza_lm, granted) == pizza_lm
+    assert resolve_free_speech_location("file://" + pizza_lm, AccessPolicy.local()) == pizza_lm
+    assert resolve_free_speech_location(GENERAL).endswith("en-us.lm.bin")  # built-ins need no grant
+    with pytest.raises(AccessDeniedError, match="built-in models are not allowed"):
+        resolve_free_speech_location(GENERAL, AccessPolicy(builtin=False))
+    with pytest.raises(LmError, match="unknown built-in language model"):
+        resolve_free_speech_location("builtin:slm/medical")
+    with pytest.raises(LmError, match="language model file not found"):
+        resolve_free_speech_location(str(tmp_path / "none.arpa"), AccessPolicy.local())
+    with pytest.raises(LmError, match="http"):
+        resolve_free_speech_location("http://example.com/lm.arpa", AccessPolicy.local())
+
+
+def test_kenlm_binary_and_garbage_files_are_refused(model, tmp_path):
+    kenlm_binary = tmp_path / "model.binary"
+    kenlm_binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\0" + bytes(64))
+    with pytest.raises(LmError, match="KenLM binary model, which pocketsphinx cannot read"):
+        free_speech_session(model, str(kenlm_binary), policy=AccessPolicy.local())
+    garbage = tmp_path / "garbage.arpa"
+    garbage.write_text("not a model\n", encoding="utf-8")
+    with pytest.raises(LmError, match="not a language model pocketsphinx free speech reads: give an ARPA file"):
+        free_speech_session(model, str(garbage), policy=AccessPolicy.local())
+    # pocketsphinx itself crashes on the first one (a section shorter than declared): checked first
+    header = "\\data\\\nngram 1=2\nngram 2={n}\n\n\\1-grams:\n-1\tyes\t0\n-1\tno\t0\n\n\\2-grams:\n"
+    broken = {
+        header.format(n=5) + "-0.5\tyes no\n\n\\end\\\n": "12:1: error: the 2-gram section has 1 entries, its header declares 5",
+        header.format(n=1) + "-0.5\tyes no\n-0.5\tno yes\n\\end\\\n": "11:1: error: the 2-gram section has more entries",
+        header.format(n=1) + "-0.5\tyes maybe\n\\end\\\n": "10:1: error: an n-gram word that is not among the unigrams",
+        header.format(n=1) + "-0.5\tyes no -0.2\n\\end\\\n": "10:1: error: a 2-gram entry is a probability, 2 word(s)",
+        header.format(n=1) + "high\tyes no\n\\end\\\n": "10:1: error: a probability or back-off that is not a number",
+        header.format(n=1) + "-0.5\tyes no\n": "10:1: error: the ARPA file ends early",
+        "\\data\\\nngram 2=1\n": "2:1: error: expected 'ngram 1=COUNT' here",
+    }
+    for number, (text, message) in enumerate(broken.items()):
+        path = tmp_path / f"broken{number}.arpa"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(LmError) as info:
+            free_speech_session(model, str(path), policy=AccessPolicy.local())
+        assert info.value.diagnostics()[0].startswith(f"{path}:{message}"), (text, info.value.diagnostics())
+
+
+def test_a_users_model_gets_a_small_decoder_of_its_own(model, pizza_lm, speech):
+    import time
+
+    began = time.perf_counter()
+    session = free_speech_session(model, pizza_lm, policy=AccessPolicy.local())
+    # a decoder with the whole dictionary takes pocketsphinx 10-40 s to add a 40-word model to
+    assert time.perf_counter() - began < 5
+    assert isinstance(session, FreeSpeechSession)
+    assert 0 < session.dictionary_words < 100 and session._decoder is not model._decoder
+    audio = read_wav(synthesise("two small pizzas", speech))
+    assert session.decode(audio).result.alternatives[0].text == "two small pizzas"
+    session.close()
+    session.close()  # idempotent
+    with pytest.raises(DecoderError, match="closed"):
+        session.decode(audio)
+    with pytest.raises(DecoderError, match="closed"):
+        session.stream()
+
+
+def test_general_sessions_share_one_search_on_the_model(model, speech):
+    from decoder.free_speech import GENERAL_SEARCH
+
+    first = free_speech_session(model, GENERAL)
+    second = free_speech_session(model, GENERAL)
+    assert first.search == second.search == GENERAL_SEARCH and first._decoder is second._decoder is model._decoder
+    audio = read_wav(synthesise("how are you", speech))
+    before = first.decode(audio)
+    first.close()  # the search stays for the others
+    assert second.decode(audio).result.alternatives[0].text == before.result.alternatives[0].text
+
+
+def test_results_do_not_depend_on_what_was_decoded_before(pizza_session, speech):
+    audio = read_wav(synthesise("one medium pizza with olives", speech))
+    first = pizza_session.decode(audio)
+    rng = np.random.default_rng(3)
+    pizza_session.decode(Audio((rng.normal(0, 3000, 48000)).astype(np.int16)))  # loud noise moves the mean
+    again = pizza_session.decode(audio)
+    assert [(w.word, w.start, w.end) for w in again.words] == [(w.word, w.start, w.end) for w in first.words]
+    assert again.result == first.result
+
+
+def test_model_words_missing_from_the_dictionary_are_pronounced(model, tmp_path):
+    path = tmp_path / "digits.arpa"
+    path.write_text(build_arpa(["call 5 now", "call 7 now", "call 5 7 now"], 2), encoding="utf-8")
+    assert "5" in copy_checked_arpa(str(path), None) and model.spell("5") is None
+    with free_speech_session(model, str(path), policy=AccessPolicy.local()) as session:
+        assert session.unpronounceable == ()
+        assert session.dictionary_words == 4  # call, now, 5, 7
+    assert model.spell("5") == "5"  # added to this model's dictionary as "five"
+
+
+def test_gzip_arpa_and_pocketsphinx_binary_models(model, pizza_lm, tmp_path, speech):
+    import gzip
+
+    import pocketsphinx
+
+    packed = tmp_path / "pizza.arpa.gz"
+    packed.write_bytes(gzip.compress(open(pizza_lm, "rb").read()))
+    binary = tmp_path / "pizza.lm.bin"
+    pocketsphinx.NGramModel(pocketsphinx.Config(lm=None), pocketsphinx.LogMath(), pizza_lm).write(
+        str(binary), pocketsphinx.NGramModel.str_to_type("bin"))
+    audio = read_wav(synthesise("two small pizzas", speech))
+    for path in (packed, binary):
+        with free_speech_session(model, str(path), policy=AccessPolicy.local()) as session:
+            assert session.decode(audio).result.alternatives[0].text == "two small pizzas", path
+
+
+def test_nbest_is_checked(model, pizza_lm):
+    with pytest.raises(DecoderError, match="nbest must be between"):
+        free_speech_session(model, pizza_lm, nbest=0, policy=AccessPolicy.local())
+
+
+def test_locations_that_name_language_models():
+    assert is_free_speech_location(GENERAL)
+    assert is_free_speech_location("models/pizza.arpa") and is_free_speech_location("file:///m/en.lm.bin")
+    assert not is_free_speech_location("builtin:examples/pizza") and not is_free_speech_location("pizza.grxml")
