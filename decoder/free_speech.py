@@ -49,7 +49,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from struct import error as struct_error
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from decoder.audio import Audio
 from decoder.base import DecoderError, DecoderSession, DecoderStream, Recognition, WordTime
@@ -121,7 +121,9 @@ def _open_model(path: str) -> IO[bytes]:
 
     with open(path, "rb") as probe:
         compressed = probe.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
+    if compressed:
+        return cast("IO[bytes]", gzip.open(path, "rb"))
+    return open(path, "rb")
 
 
 def copy_checked_arpa(path: str, target: str | None, *, location: str | None = None) -> list[str]:

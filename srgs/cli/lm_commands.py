@@ -203,6 +203,9 @@ def recognize_free_speech(args: argparse.Namespace, location: str | None = None)
     if getattr(args, "lm", None) and getattr(args, "grammars", None):
         error("recognize", "give grammars or --lm, not both")
         return 2
+    if getattr(args, "backend", None) not in (None, "pocketsphinx"):
+        error("recognize", f"free speech runs on the pocketsphinx back end, not {args.backend}")
+        return 2
     audio = read_wav(args.audio)
     model = PocketsphinxModel()
     session = free_speech_session(model, location, nbest=getattr(args, "nbest", None), policy=AccessPolicy.local())
