@@ -627,7 +627,7 @@ class PocketsphinxSession:
         if best is None or not best.hypstr:
             return None
         words = _hypothesis_words(str(best.hypstr))
-        if not words:
+        if not any(word != GARBAGE_TEXT for word in words):  # nothing but what $GARBAGE read so far
             return None
         rate = self.model.frame_rate
         times = tuple(WordTime(word=_base_word(str(s.word)), start=int(s.start_frame) / rate,
@@ -640,8 +640,9 @@ class PocketsphinxSession:
             result = self.activation.interpreter().interpret_hypotheses([Hypothesis(words, 0.0, grammar)], nbest=1)
             result = replace(result, alternatives=tuple(replace(a, score=0) for a in result.alternatives))
         else:  # a prefix: the words only
+            text = " ".join(word for word in words if word != GARBAGE_TEXT)
             result = RecognitionResult(status="RECOGNIZED", alternatives=(
-                Alternative(text=" ".join(words), score=0, lm="", interpretations=()),))
+                Alternative(text=text, score=0, lm="", interpretations=()),))
         return Recognition(result=result, words=times, hypotheses=((words, 0.0, grammar),), audio_seconds=seconds,
                            decode_seconds=time.perf_counter() - began)
 

@@ -100,6 +100,25 @@ def test_a_prefix_partial_has_the_words_and_no_interpretation(store, model, spee
     assert partial.audio_seconds == pytest.approx(1.2)
 
 
+def test_partials_under_garbage_show_the_grammar_words_only(store, model, speech):
+    grammar = store.prepare_text("#ABNF 1.0 UTF-8;\nlanguage en-US;\nmode voice;\nroot $r;\n"
+                                 "public $r = $GARBAGE two large pizzas;\n")
+    audio = read_wav(synthesise("uh i want two large pizzas", speech))
+    with model.session(store.activate([grammar])) as session:
+        stream = session.stream()
+        pcm = audio.pcm()
+        texts = []
+        for offset in range(0, len(pcm), CHUNK):
+            stream.feed(pcm[offset: offset + CHUNK])
+            partial = stream.partial()
+            if partial is not None:
+                texts.append(partial.result.alternatives[0].text)
+                assert partial.hypotheses[0][0][0] == "..."  # the garbage is in the hypothesis
+        final = stream.finish()
+    assert texts and all(text and "..." not in text for text in texts)
+    assert texts[-1] == final.result.alternatives[0].text == "two large pizzas"
+
+
 def test_cancel_and_one_utterance_at_a_time(store, model, speech):
     audio = read_wav(synthesise("yes please", speech))
     with model.session(store.activate([YESNO])) as session:
