@@ -6,7 +6,8 @@ Synthesises with espeak-ng (voices en-us and en-us+f3, 150 words per minute) 12 
 the grammar, written here, not taken from the samples) and 10 everyday sentences outside it, and
 decodes each with both models (``decoder.free_speech``). Prints per model and set: word error rate
 (substitutions + deletions + insertions over reference words), sentence accuracy, mean and 90th
-percentile real-time factor; and what building and loading cost: the n-gram estimation, a
+percentile real-time factor (wall clock) and the CPU time over the audio time (what one
+core spends, whatever else runs on the machine); and what building and loading cost: the n-gram estimation, a
 session's creation, and (``--convert``) builtin:slm/general's conversion to ARPA for KenLM. The
 pizza grammar's own constrained search (the pocketsphinx back end) on the same pizza audio is the
 reference line.
@@ -103,16 +104,20 @@ def main() -> int:
                  for text in PIZZA_SENTENCES + GENERAL_SENTENCES for voice in VOICES}
         print(f"\n{len(audio)} utterances (espeak-ng {', '.join(VOICES)} at {SPEED} wpm), "
               f"{sum(a.seconds for a in audio.values()):.0f} s of audio\n")
-        print(f"{'model':<16} {'set':<10} {'WER':>7} {'sentences':>10} {'RTF mean':>9} {'RTF p90':>8}")
+        print(f"{'model':<16} {'set':<10} {'WER':>7} {'sentences':>10} {'RTF mean':>9} {'RTF p90':>8} {'CPU RTF':>8}")
         for label, session in [*sessions.items(), ("pizza grammar", grammar_session)]:
             for set_name, texts in (("pizza", PIZZA_SENTENCES), ("general", GENERAL_SENTENCES)):
                 if label == "pizza grammar" and set_name == "general":
                     continue  # out of the grammar: rejection, measured by bench_rejection.py
                 errors = words = correct = 0
                 rtfs: list[float] = []
+                cpu = seconds = 0.0
                 for text in texts:
                     for voice in VOICES:
+                        began = time.process_time()
                         recognition = session.decode(audio[(text, voice)])
+                        cpu += time.process_time() - began
+                        seconds += recognition.audio_seconds
                         result = recognition.result
                         hypothesis = result.alternatives[0].text.split() if result.status == "RECOGNIZED" else []
                         errors += word_errors(text.split(), hypothesis)
@@ -122,7 +127,7 @@ def main() -> int:
                 count = len(texts) * len(VOICES)
                 p90 = statistics.quantiles(rtfs, n=10)[-1] if len(rtfs) > 1 else rtfs[0]
                 print(f"{label:<16} {set_name:<10} {errors / words:>6.1%} {correct:>4}/{count:<5} "
-                      f"{statistics.fmean(rtfs):>9.3f} {p90:>8.3f}")
+                      f"{statistics.fmean(rtfs):>9.3f} {p90:>8.3f} {cpu / seconds:>8.3f}")
         for session in sessions.values():
             session.close()
         grammar_session.close()
