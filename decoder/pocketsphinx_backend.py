@@ -563,11 +563,13 @@ class PocketsphinxSession:
         constraint = self.activation.constraint()
         hypotheses: list[tuple[tuple[str, ...], float, str | None]] = []
         seen: set[tuple[str, ...]] = set()
+        raw_text: dict[tuple[str, ...], str] = {}
         for text, score in raw:
             words = _hypothesis_words(text)
             if not words or words in seen:
                 continue
             seen.add(words)
+            raw_text[words] = text
             accepted = constraint.accepts(words)
             if accepted is None:  # pocketsphinx's fallback when no path reached the final state
                 continue
@@ -576,6 +578,15 @@ class PocketsphinxSession:
             hypotheses.append((words, min(max(cost, 0.0), MAX_COST), grammar))
             if len(hypotheses) >= count:
                 break
+        aligned = False
+        if hypotheses and best is not None and _hypothesis_words(str(best.hypstr or "")) != hypotheses[0][0]:
+            # pocketsphinx's best path is not a sentence of the grammar (its fallback when no path
+            # reached the final state): the times and acoustic scores of the words are those of
+            # the best sentence of the n-best, aligned to the audio
+            found = self._align(raw_text[hypotheses[0][0]], audio)
+            if found is not None:
+                acoustic, aligned = found, True
+                segments = [(word, start, end, 1.0) for word, start, end, _ in found]
         speech: set[int] = set()
         phones: list[tuple[str, int, int, float]] = []
         if hypotheses:  # the unconstrained phone loop on the same audio, for rejection
@@ -589,6 +600,9 @@ class PocketsphinxSession:
                         speech.update(range(start, end + 1))
         result = interpreter.interpret_hypotheses([Hypothesis(words, cost, grammar) for words, cost, grammar in hypotheses],
                                                   nbest=count)
+        if aligned:  # no lattice posterior for an aligned word: its sentence's posterior
+            posterior = result.alternatives[0].score / 100 if result.alternatives else 0.0
+            segments = [(word, start, end, posterior) for word, start, end, _ in segments]
         rejection_score: float | None = None
         rejected = False
         if hypotheses:
@@ -616,6 +630,23 @@ class PocketsphinxSession:
         return Recognition(result=result, words=times, hypotheses=tuple(hypotheses), audio_seconds=seconds,
                            decode_seconds=time.perf_counter() - began, rejection_score=rejection_score,
                            rejected=rejected)
+
+    def _align(self, text: str, audio: bytes) -> list[tuple[str, int, int, float]] | None:
+        """``text`` (pocketsphinx words) force-aligned to ``audio``: its segments with their
+        acoustic likelihoods, or None when pocketsphinx cannot align it."""
+        decoder = self._decoder
+        try:
+            decoder.reinit_feat()
+            decoder.set_cmn(self._cmn)
+            decoder.set_align_text(text)
+            decoder.start_utt()
+            decoder.process_raw(audio, full_utt=True)
+            decoder.end_utt()
+        except (RuntimeError, ValueError):
+            return None
+        if decoder.hyp() is None:
+            return None
+        return [(str(s.word), int(s.start_frame), int(s.end_frame), float(s.ascore)) for s in decoder.seg()]
 
     def _partial(self, seconds: float) -> Recognition | None:
         """The grammar search's best path so far (a backtrace; no rejection pass)."""

@@ -160,6 +160,12 @@ def test_a_best_path_outside_the_grammar_gives_way_to_an_nbest_sentence(store, m
     assert recognition.result.status == "RECOGNIZED"
     assert recognition.result.alternatives[0].text == "no thanks"
     assert [words for words, _, _ in recognition.hypotheses] == [("no", "thanks")]
+    # the word times are those of that sentence (aligned to the audio), not of the best path;
+    # with no lattice posterior, each word's confidence is its sentence's
+    assert [w.word for w in recognition.words] == ["no", "thanks"]
+    assert recognition.words[0].start == 0.0 and recognition.words[1].end > 0.5
+    confidences = {w.confidence for w in recognition.words}
+    assert len(confidences) == 1 and 0 < confidences.pop() <= 100
 
 
 def test_two_sessions_share_one_model(store, model, speech):
