@@ -313,6 +313,23 @@ def test_in_grammar_speech_scores_high_and_a_threshold_above_one_rejects_everyth
     assert rejected.rejection_score is not None and rejected.rejection_score >= 0.95
 
 
+def test_telephone_band_audio_is_told_apart_for_the_acoustic_check(speech):
+    # telephone audio matches the 16 kHz model worse word for word; its acoustic check is shifted
+    import numpy as np
+
+    from decoder.audio import resample
+    from decoder.pocketsphinx_backend import _narrowband
+
+    wide = read_wav(synthesise("yes please", speech)).samples
+    narrow = read_wav(synthesise("yes please", speech, rate=8000)).samples  # sox to 8 kHz, read back at 16
+    fft_narrow = resample(resample(wide, 16000, 8000), 8000, 16000)
+    noise = np.random.default_rng(3).normal(0, 1000, 16000).astype("<i2")
+    assert not _narrowband(wide.astype("<i2").tobytes(), 16000)
+    assert _narrowband(narrow.astype("<i2").tobytes(), 16000)
+    assert _narrowband(fft_narrow.astype("<i2").tobytes(), 16000)
+    assert not _narrowband(noise.tobytes(), 16000) and _narrowband(b"", 8000)
+
+
 @pytest.mark.parametrize("threshold", [float("nan"), "0.7", None, True])
 def test_a_bad_rejection_threshold_is_a_clear_error(store, model, threshold):
     with pytest.raises(DecoderError, match="rejection_threshold must be a number"):
