@@ -106,9 +106,10 @@ def websocket_session(served: Served) -> bytes:
 
 
 def test_serve_answers_http_and_websocket_and_stops_cleanly(tmp_path):
-    served = Served(tmp_path)
+    served = Served(tmp_path, "--set", "server.max_sessions=7")
     try:
         exercise(served, one_worker=True)
+        assert json.loads(get(served.base + "/health")[1])["max_sessions"] == 7  # --set reached the worker
         assert b"Result: SUCCESS" in websocket_session(served)
     finally:
         status = served.stop()
@@ -121,10 +122,14 @@ def test_serve_answers_http_and_websocket_and_stops_cleanly(tmp_path):
 
 
 def test_serve_with_two_workers_sharing_the_cache(tmp_path):
-    served = Served(tmp_path, "--workers", "2", "--no-access-log")
+    config = tmp_path / "engine.toml"
+    config.write_text("[server]\nmax_sessions = 9\n")
+    served = Served(tmp_path, "--workers", "2", "--no-access-log", "--config", str(config))
     try:
         exercise(served, one_worker=False)
-        pids = {json.loads(get(served.base + "/health")[1])["pid"] for _ in range(20)}
+        answers = [json.loads(get(served.base + "/health")[1]) for _ in range(20)]
+        pids = {answer["pid"] for answer in answers}
+        assert {answer["max_sessions"] for answer in answers} == {9}  # every worker read the --config file
     finally:
         status = served.stop()
     output = served.output()
