@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from interpreter.store import Activation, GrammarStore, PreparedGrammar, SessionGrammars
     from server.engine import ServerEngine
 
-log = logging.getLogger("server.http")
+log = logging.getLogger("srgs.server.http")
 
 T = TypeVar("T")
 MAX_GRAMMARS = 32  # grammars active in one request
