@@ -481,9 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     utterances = build_utterances(GrammarStore(), plan, sets)
     work = args.work or Path(tempfile.gettempdir()) / "srgs-bench-accuracy"
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        paths = list(pool.map(lambda u: speech_file(work / u.language, u.text, voice=u.voice, speed=u.speed,
-                                                    condition=u.condition, snr_db=SNR_DB), utterances))
+    def make(u: Utterance, condition: str) -> Path:
+        return speech_file(work / u.language, u.text, voice=u.voice, speed=u.speed, condition=condition, snr_db=SNR_DB)
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:  # clean speech first: the copies read it
+        list(pool.map(lambda u: make(u, "clean"), utterances))
+        paths = list(pool.map(lambda u: make(u, u.condition), utterances))
     skipped: dict[str, str] = {}
     results: dict[str, list[tuple[Utterance, Outcome]]] = {}
     for name in backends:

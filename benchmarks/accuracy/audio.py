@@ -14,7 +14,9 @@ Files are named by a hash of (voice, speed, condition, text) under the work fold
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
+import tempfile
 import wave
 from pathlib import Path
 
@@ -31,13 +33,15 @@ def _run(command: list[str]) -> None:
 
 
 def write_wav(path: Path, samples: npt.NDArray[np.int16], rate: int = SAMPLE_RATE) -> None:
-    tmp = path.with_suffix(".tmp")
-    with wave.open(str(tmp), "wb") as writer:
+    """16-bit mono WAV, written to a unique temporary name first, then renamed into place."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
+    os.close(handle)
+    with wave.open(name, "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
         writer.setframerate(rate)
         writer.writeframes(samples.astype("<i2").tobytes())
-    tmp.replace(path)
+    Path(name).replace(path)
 
 
 def read_samples(path: Path) -> npt.NDArray[np.int16]:
@@ -76,9 +80,10 @@ def measured_snr(clean: npt.NDArray[np.int16], noisy: npt.NDArray[np.int16]) -> 
 
 def telephone_band(source: Path, target: Path) -> None:
     """``source`` band-passed to 300-3400 Hz (sox ``sinc``) and written at 8 kHz to ``target``."""
-    tmp = target.with_suffix(".tmp.wav")
-    _run(["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp), "sinc", "300-3400"])
-    tmp.replace(target)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".wav")
+    os.close(handle)
+    _run(["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", tmp, "sinc", "300-3400"])
+    Path(tmp).replace(target)
 
 
 def _stem(voice: str, speed: int, condition: str, text: str) -> str:
@@ -93,12 +98,11 @@ def speech_file(folder: Path, text: str, *, voice: str, speed: int, condition: s
     if out.exists():
         return out
     if condition == "clean":
-        raw = folder / (_stem(voice, speed, "raw", text) + ".wav")
-        _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text])
-        tmp = out.with_suffix(".tmp.wav")
-        _run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)])
-        raw.unlink()
-        tmp.replace(out)
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as scratch:  # parallel makers never collide
+            raw, tmp = Path(scratch) / "raw.wav", Path(scratch) / "out.wav"
+            _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text])
+            _run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)])
+            tmp.replace(out)
         return out
     clean = speech_file(folder, text, voice=voice, speed=speed, condition="clean")
     if condition == "noisy":
