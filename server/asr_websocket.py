@@ -59,8 +59,10 @@ class _Connection:
         self.wake.set()
 
     async def timers(self) -> None:
-        """Tick the session at its deadlines; close the connection when the session closes."""
-        while not self.session.closed:
+        """Tick the session at its deadlines; close the connection when the idle timeout closed
+        the session (a RELEASE_SESSION is the reading task's to close: the session may read as
+        closed here while its RESPONSE is still being sent)."""
+        while True:
             deadline = self.session.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self.loop.time())
             try:
@@ -70,7 +72,9 @@ class _Connection:
             except TimeoutError:
                 pass
             await self.call(self.session.tick)
-        await self.close()
+            if self.session.expired:
+                await self.close()
+                return
 
     async def close(self) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:
