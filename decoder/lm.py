@@ -52,7 +52,6 @@ import os
 import struct
 import sys
 import tempfile
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -288,9 +287,6 @@ def cache_directory() -> Path | None:
     return base
 
 
-_general_lock = threading.Lock()
-
-
 def general_arpa(*, cache: Path | None = None) -> Path:
     """``builtin:slm/general`` as an ARPA file KenLM reads: the pocketsphinx wheel's model
     converted on first use into the private cache directory (about 100 MB; the file name carries
@@ -302,10 +298,8 @@ def general_arpa(*, cache: Path | None = None) -> Path:
                       "(~/.cache/srgs-engine or $XDG_CACHE_HOME/srgs-engine must be the user's own, mode 0700)")
     info = os.stat(source)
     target = folder / f"slm-general-{info.st_size}-{int(info.st_mtime)}.arpa"
-    with _general_lock:
-        if not target.is_file():
-            trie = read_sphinx_trie(source)
-            write_atomic(target, trie.write_arpa, mode=0o600)
+    if not target.is_file():  # two converting at once each write a temporary file: the last rename wins
+        write_atomic(target, read_sphinx_trie(source).write_arpa, mode=0o600)
     return target
 
 
@@ -475,8 +469,8 @@ def read_sphinx_trie(path: str | os.PathLike[str]) -> SphinxTrie:
 
 @dataclass(frozen=True, slots=True)
 class LmState:
-    """Where a sentence is in the model: an opaque KenLM state (hashable, comparable), the words
-    it has read (for callers that want them) are not kept."""
+    """Where a sentence is in the model: an opaque KenLM state (hashable and comparable, so a
+    search can merge hypotheses in the same state); the words read are not kept."""
 
     state: Any
 
