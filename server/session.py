@@ -279,7 +279,12 @@ class Session:
     def work(self, now: float) -> list[bytes]:
         """Do the pending work (decode the ended segment); the messages it gives."""
         pending, self._pending = self._pending, None
-        return pending() if pending is not None and self.state != CLOSED else []
+        if pending is None or self.state == CLOSED:
+            return []
+        try:
+            return pending()
+        except Exception as exc:  # a fault of ours or of a back end: the session goes on
+            return self._internal_error(p.SEND_AUDIO, exc)
 
     def receive(self, data: bytes, now: float) -> list[bytes]:
         """One client message as bytes; the messages to send, in order."""
@@ -323,6 +328,8 @@ class Session:
             self._note_error(p.ERR_INVALID_ARGUMENT)
             log.info("session %s: %s INVALID_MESSAGE: %s", self.handle, name, exc)
             out.append(self._response(name, p.INVALID_MESSAGE, p.ERR_INVALID_ARGUMENT, str(exc)))
+        except Exception as exc:  # a fault of ours or of a back end: answered, and the session goes on
+            out += self._internal_error(name, exc)
         if name != p.SEND_AUDIO:
             self.engine.metrics.count("requests", method=name, result=_result_of(out, name))
         return out
@@ -668,6 +675,13 @@ class Session:
                           word_details=recognition.settings.word_details, segment_index=recognition.segment_index,
                           last_segment=last, final=final, start_time=recognition.segment_start, end_time=end,
                           time_offset=recognition.segment_offset)
+
+    def _internal_error(self, method: str, exc: Exception) -> list[bytes]:
+        """An unexpected exception: logged with its traceback; the client gets one line, and a
+        recognition in progress ends with a FAILURE result."""
+        log.exception("session %s: %s failed", self.handle, method)
+        self._pending = None
+        return self._fail_recognition(method, p.ERR_INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}")
 
     def _fail_recognition(self, method: str, code: str, message: str) -> list[bytes]:
         """The audio cannot be used: a FAILURE RESPONSE and a final FAILURE result."""

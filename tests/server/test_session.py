@@ -806,3 +806,44 @@ def test_grammars_and_free_speech_together_prefer_the_grammar_result():
     assert stream.finish().result.alternatives[0].interpretations[0].value is False
     either.close()
     assert grammar.sessions[0].closed and free.sessions[0].closed
+
+
+class BrokenDecoders(FakeDecoders):
+    """A back end that fails with an exception nobody planned for, in ``feed`` or in ``finish``."""
+
+    def __init__(self, where: str):
+        super().__init__()
+        self.where = where
+
+    def __call__(self, activation, models) -> FakeSession:
+        session = super().__call__(activation, models)
+        where = self.where
+
+        class Broken(FakeStream):
+            def feed(self, pcm: bytes) -> None:
+                if where == "feed":
+                    raise RuntimeError("feed exploded")
+                super().feed(pcm)
+
+            def finish(self) -> Recognition:
+                if where == "finish":
+                    raise KeyError("finish exploded")
+                return super().finish()
+
+        session.stream = lambda *, nbest=None: Broken(self, session, nbest)  # type: ignore[method-assign]
+        return session
+
+
+@pytest.mark.parametrize("where", ["feed", "finish"])
+def test_an_unexpected_fault_is_one_line_and_the_session_goes_on(where, caplog):
+    driver = Driver(decoders=BrokenDecoders(where))
+    driver.define()
+    driver.start()
+    replies = driver.audio(UTTERANCE)
+    failure = next(r for r in replies if r.name == "RESPONSE")
+    assert (failure.result, failure["Error-Code"]) == ("FAILURE", "ERR_INTERNAL_ERROR")
+    assert "exploded" in failure["Message"] and "Traceback" not in failure["Message"]
+    assert final(replies)["Result-Status"] == "FAILURE" and driver.session.state == "IDLE"
+    assert driver.decoders.sessions[0].closed
+    assert "Traceback" in caplog.text  # the server's log has the whole story
+    assert interpret(driver, "two pizzas")[1]["Result-Status"] == "RECOGNIZED"
