@@ -8,7 +8,8 @@ from float32 samples at 16 kHz to a ``[frames x units]`` array of log-probabilit
 
 ``model.session(activation)`` composes the activation's ``GrammarConstraint`` with the
 pronunciation lexicon of each grammar's language (``decoder.lexicon``: en-US from the CMU
-dictionary and hama's G2P, pt-BR from the shipped respelled lexicon) and the CTC topology into
+dictionary and hama's G2P, pt-BR from the shipped respelled lexicon, then spelling rules for the
+words it lacks: ``decoder.lexicon.RuleLexicon``) and the CTC topology into
 one search graph (``SearchGraph``): every word arc of the grammar gets a copy of each of its
 word's pronunciations, a leading blank state, then for each position a phone state (emitting the
 best of the position's unit set) and a blank state (emitting blank or ``<wb>``), self-loops on
@@ -23,11 +24,15 @@ per-frame back-pointers. The n-best are the distinct word sequences ending in a 
 the last frame. They go to ``activation.interpreter().interpret_hypotheses`` with their acoustic
 costs, as the pocketsphinx back end does.
 
-Rejection: the normalised score is (the best path's acoustic log-probability - the unconstrained
-best path's, i.e. the per-frame maximum) / the number of speech frames (frames whose best unit is
-a phone); ``rejection_score = exp(normalised score)`` (0-1). Below ``rejection_threshold``
-(``DEFAULT_REJECTION_THRESHOLD``, calibrated by ``benchmarks/bench_ctc.py``) the result is
-NO_MATCH. A coverage guard scales the score down when the path's words leave more than
+Rejection: the normalised score is (the best path's acoustic log-probability - the reference's)
+/ the number of speech frames (frames whose best unit is a phone), where the reference is the
+unconstrained best path (the per-frame maximum) or, for a language whose lexicon is a closed list
+(pt-BR), the best path through a loop of all the lexicon's words (``WordLoop``: a model that does
+not know the language fits its words badly whether they are in the grammar or not, and the loop
+pays that mismatch too); ``rejection_score = exp(normalised score)`` (0-1). Below
+``rejection_threshold`` (by default ``DEFAULT_REJECTION_THRESHOLD`` of the grammars' language,
+calibrated by ``benchmarks/bench_ctc.py``) the result is NO_MATCH. A coverage guard scales the
+score down when the path's words leave more than
 ``1 - MIN_COVERAGE`` of the speech frames outside them (times ``coverage / MIN_COVERAGE``): a
 short word absorbing an utterance, or a word winning on its suffix, leaves the speech it skips in
 blank states, which the per-frame score alone may forgive. Confidences are the interpreter's
@@ -48,7 +53,7 @@ import numpy.typing as npt
 
 from decoder.audio import Audio
 from decoder.base import DecoderError, Recognition, WordTime
-from decoder.lexicon import EnglishLexicon, Lexicon, MissingPronunciationsError, Position, TextLexicon
+from decoder.lexicon import EnglishLexicon, Lexicon, MissingPronunciationsError, Position, RuleLexicon, TextLexicon
 from decoder.stream import BufferedStream
 from srgs.compile.constraint import GrammarConstraint
 from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
@@ -69,8 +74,10 @@ ACOUSTIC_SCALE = 1.0  # acoustic costs handed to the interpreter: on the scale o
 MIN_COVERAGE = 0.75  # share of speech frames the best path's words must cover
 # Reject when exp(per-speech-frame log-probability loss against the unconstrained best path) is
 # below this. Calibrated by benchmarks/bench_ctc.py (see its docstring for the procedure).
-DEFAULT_REJECTION_THRESHOLD = 0.30
+DEFAULT_REJECTION_THRESHOLD: dict[str, float] = {"en": 0.30, "pt": 0.30}
+OTHER_REJECTION_THRESHOLD = 0.30  # a lexicon brought for another language
 GARBAGE_WORD = "<garbage>"
+LOOP_WORD_COST = 2.0  # nats per word of the rejection reference's word loop
 SKIP_COST = 2.5  # nats for leaving out one required position of a word
 MIN_SKIPPABLE_LENGTH = 3  # required positions a word needs before one of them may be skipped
 NEG = np.float32(-np.inf)
@@ -117,6 +124,28 @@ class CtcModel:
         self.sample_rate = SAMPLE_RATE
         self._lexicons: dict[str, Lexicon] = dict(lexicons or {})
         self._lexicon_lock = threading.Lock()
+        self._loops: dict[str, SearchGraph | None] = {}
+
+    def blank_ids(self) -> list[int]:
+        return [self.blank_id] + ([self.wb_id] if self.wb_id is not None else [])
+
+    def word_loop(self, language: str | None) -> SearchGraph | None:
+        """The rejection reference of ``language``: a loop of every word of its lexicon when that
+        is a closed list (pt-BR), else None (the unconstrained best path is the reference)."""
+        lexicon = self.lexicon(language)
+        key = lexicon.language
+        with self._lexicon_lock:
+            if key in self._loops:
+                return self._loops[key]
+        graph = None
+        table = lexicon.base if isinstance(lexicon, RuleLexicon) else lexicon
+        if isinstance(table, TextLexicon):
+            entries = table.entries
+            graph = build_graph(WordLoop(sorted(entries), LOOP_WORD_COST), lambda state, word: entries[word],
+                                self.unit_ids, self.blank_ids(), len(self.units))
+        with self._lexicon_lock:
+            self._loops[key] = graph
+        return graph
 
     def log_probs(self, audio: Audio) -> FloatArray:
         """The raw ``[frames x units]`` log-probabilities of ``audio`` (16 kHz)."""
@@ -146,7 +175,7 @@ class CtcModel:
                 if prefix == "en":
                     found = EnglishLexicon()
                 elif prefix == "pt":
-                    found = TextLexicon.shipped("pt-BR")
+                    found = RuleLexicon(TextLexicon.shipped("pt-BR"))
                 else:
                     raise DecoderError(f"the CTC back end has no pronunciation lexicon for language {language!r} "
                                        "(en-US and pt-BR)")
@@ -156,11 +185,29 @@ class CtcModel:
     def session(self, activation: Activation, *, language: str | None = None,
                 rejection_threshold: float | None = None) -> CtcSession:
         """A decoder session for ``activation``; ``language`` overrides the grammars' own."""
-        threshold = DEFAULT_REJECTION_THRESHOLD if rejection_threshold is None else rejection_threshold
-        return CtcSession(self, activation, language=language, rejection_threshold=threshold)
+        return CtcSession(self, activation, language=language, rejection_threshold=rejection_threshold)
 
 
 # --- the search graph -----------------------------------------------------------------------------
+
+
+class WordLoop:
+    """The constraint interface ``build_graph`` reads, for a loop of ``words`` (any sequence of
+    them, each at ``cost``): the rejection reference of languages whose lexicon is a closed list."""
+
+    def __init__(self, words: Sequence[str], cost: float):
+        self.words = ["<eps>", "<any>", "<unk>", *words]
+        self.num_states = 1
+        self._arcs = tuple((label, 0, cost) for label in range(3, len(self.words)))
+
+    def start(self) -> int:
+        return 0
+
+    def arcs(self, state: int) -> tuple[tuple[int, int, float], ...]:
+        return self._arcs
+
+    def final(self, state: int) -> float:
+        return 0.0
 
 
 @dataclass(slots=True)
@@ -190,7 +237,7 @@ class SearchGraph:
     words: int  # grammar word arcs
 
 
-def _closure_pairs(constraint: GrammarConstraint) -> list[tuple[int, int, float]]:
+def _closure_pairs(constraint: GrammarConstraint | WordLoop) -> list[tuple[int, int, float]]:
     """(src, dst, cost) for every state and every state reachable from it by epsilon arcs."""
     pairs: list[tuple[int, int, float]] = []
     eps: dict[int, list[tuple[int, float]]] = {}
@@ -234,7 +281,7 @@ def _before(pronunciation: Sequence[Position], index: int, skippable: bool) -> l
     return list(found.items())
 
 
-def build_graph(constraint: GrammarConstraint, pronounce: Callable[[int, str], tuple[tuple[Position, ...], ...]],
+def build_graph(constraint: GrammarConstraint | WordLoop, pronounce: Callable[[int, str], tuple[tuple[Position, ...], ...]],
                 unit_ids: dict[str, int], blank_ids: Sequence[int], num_units: int) -> SearchGraph:
     """The search graph; ``pronounce(state, word)`` gives the pronunciations of a word read from
     grammar state ``state`` (its grammar's language)."""
@@ -543,20 +590,24 @@ class CtcSession:
     """One caller's CTC decoder under one activation (the search graph is built here, once)."""
 
     def __init__(self, model: CtcModel, activation: Activation, *, language: str | None = None,
-                 rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD):
-        if isinstance(rejection_threshold, bool) or not isinstance(rejection_threshold, (int, float)) \
-                or math.isnan(rejection_threshold):
+                 rejection_threshold: float | None = None):
+        if rejection_threshold is not None and (isinstance(rejection_threshold, bool)
+                                                or not isinstance(rejection_threshold, (int, float))
+                                                or math.isnan(rejection_threshold)):
             raise DecoderError("rejection_threshold must be a number (0 accepts all, above 1 rejects all), "
                                f"got {rejection_threshold!r}")
         self.model = model
         self.activation = activation
-        self.rejection_threshold = float(rejection_threshold)
         self.closed = False
         constraint = activation.constraint()
         self.constraint = constraint
         languages = [language or grammar.compiled.metadata.get("language") or "en-US"
                      for grammar in activation.grammars]
         self.languages = tuple(languages)
+        if rejection_threshold is None:  # the calibrated one of the grammars' language(s)
+            rejection_threshold = min(DEFAULT_REJECTION_THRESHOLD.get(lang.split("-")[0].lower(), OTHER_REJECTION_THRESHOLD)
+                                      for lang in languages)
+        self.rejection_threshold = float(rejection_threshold)
         lexicons = [model.lexicon(lang) for lang in languages]
         missing: dict[str, None] = {}
 
@@ -571,12 +622,13 @@ class CtcSession:
             raise MissingPronunciationsError([word], members[0].language)
 
         try:
-            self.graph = build_graph(constraint, pronounce, model.unit_ids,
-                                     [model.blank_id] + ([model.wb_id] if model.wb_id is not None else []),
-                                     len(model.units))
+            self.graph = build_graph(constraint, pronounce, model.unit_ids, model.blank_ids(), len(model.units))
         except MissingPronunciationsError:
             names = sorted({lexicon.language for lexicon in lexicons})
             raise MissingPronunciationsError(list(missing), "/".join(names)) from None
+        loops = {id(loop): loop for loop in (model.word_loop(lang) for lang in languages) if loop is not None}
+        # a closed-list language's word loop is the rejection reference (one for the session)
+        self.reference = next(iter(loops.values())) if len(loops) == 1 and len(set(languages)) == 1 else None
         speech = np.ones(len(model.units), dtype=np.bool_)
         speech[model.blank_id] = False
         if model.wb_id is not None:
@@ -664,7 +716,14 @@ class CtcSession:
         assert best_acoustic is not None
         # $GARBAGE explains its frames by design: its per-frame cost is a search cost, not a loss
         garbage_frames = sum(end - start + 1 for word, start, end, _ in spans if word == GARBAGE_WORD)
-        normalised = (best_acoustic + GARBAGE_FRAME_COST * garbage_frames - greedy_total) / speech_frames
+        explained = best_acoustic + GARBAGE_FRAME_COST * garbage_frames
+        reference = greedy_total
+        if self.reference is not None:
+            loop = viterbi(self.reference, log_probs, max_ends=1)
+            if loop.ends:
+                arcs_of_loop, loop_total = loop.ends[0][0], loop.ends[0][1]
+                reference = max(explained, loop_total + (LOOP_WORD_COST - WORD_BONUS) * len(arcs_of_loop))
+        normalised = (explained - reference) / speech_frames
         return _Decoded(hypotheses, tuple(times), normalised, coverage)
 
     def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:

@@ -387,6 +387,8 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
                 units |= {"eɪ"}
             elif nasal and segment == "o":
                 units |= {"oʊ"}
+            elif nasal and segment == "u":
+                units |= {"ʌ", "ə", "ɪ", "oʊ"}  # um: heard as "ɪn", "ʌn", "oʊ"
             positions.append(Position(frozenset(units), optional))
             glide_next = following in PT_GLIDES and (segment, following) in PT_DIPHTHONGS
             if nasal and not glide_next and (following is None or following not in NASALS):
@@ -420,6 +422,146 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
     return tuple(positions)
 
 
+# --- pt-BR spelling rules (run time, for words the shipped lexicon lacks) -------------------------
+
+PT_LETTER_VOWELS = {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u", "á": "a", "à": "a", "â": "ɐ", "é": "ɛ",
+                    "ê": "e", "í": "i", "ó": "ɔ", "ô": "o", "ú": "u", "ü": "u", "ã": "ɐ\u0303", "õ": "o\u0303", "y": "i"}
+PT_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzáàâãéêíóôõúüç")
+
+
+def pt_br_spelling_to_ipa(word: str) -> str:
+    """A rough Brazilian Portuguese reading of a spelling, in the IPA ``respell_pt_br_ipa`` reads
+    (what espeak-ng gives, minus stress): the orthography's regular rules (digraphs, c/g before
+    e/i, r and s by position, t/d before i, coda l as u, coda m/n as nasality, final e/o
+    reduced). ``ValueError`` for a character that is not a Portuguese letter."""
+    text = unicodedata.normalize("NFC", word.lower())
+    for char in text:
+        if char not in PT_LETTERS:
+            raise ValueError(f"{char!r} is not a Portuguese letter")
+    out: list[str] = []
+    vowels = set(PT_LETTER_VOWELS)
+    index = 0
+    count = len(text)
+
+    def at(offset: int) -> str:
+        position = index + offset
+        return text[position] if 0 <= position < count else ""
+
+    def final_e_or_i(offset: int) -> bool:  # t/d before i, or before a final unstressed e
+        following = at(offset)
+        return following in ("i", "í") or (following == "e" and index + offset == count - 1) or \
+            (following == "e" and at(offset + 1) == "s" and index + offset + 1 == count - 1)
+
+    while index < count:
+        char, nxt = text[index], at(1)
+        if char in vowels:
+            previous = text[index - 1] if index else ""
+            if char in ("i", "u") and previous in ("a", "e", "o", "é", "ó", "ê", "ô") and not \
+                    (nxt in ("m", "n") and at(2) not in vowels):
+                out.append("ɪ" if char == "i" else "ʊ")  # the glide of a diphthong (ei, oi, ou, eu, ...)
+                index += 1
+                continue
+            if char in ("ã", "õ") and nxt in ("o", "e"):  # ão, ãe, õe
+                out.append(PT_LETTER_VOWELS[char] + ("ʊ\u0303" if nxt == "o" else "y"))
+                index += 2
+                continue
+            last = index == count - 1 or (index == count - 2 and nxt == "s")
+            sound = PT_LETTER_VOWELS[char]
+            if last and char == "e" and count > 2:
+                sound = "y"
+            elif last and char == "o" and count > 2:
+                sound = "ʊ"
+            elif last and char == "a" and count > 2:
+                sound = "æ"
+            if nxt in ("m", "n") and (at(2) == "" or at(2) not in vowels) and at(2) != "h":
+                out.append(sound + "\u0303")  # a coda nasal: nasal vowel (+ the nasal, optional)
+                if sound == "e":
+                    out.append("ɪ")  # em, en: [ẽj]
+                out.append("ŋ")
+                index += 2
+                continue
+            out.append(sound)
+            index += 1
+            continue
+        two = text[index:index + 2]
+        if two == "nh":
+            out.append("ɲ")
+            index += 2
+        elif two == "lh":
+            out.append("ʎ")
+            index += 2
+        elif two == "ch":
+            out.append("ʃ")
+            index += 2
+        elif two in ("rr", "ss"):
+            out.append("x" if two == "rr" else "s")
+            index += 2
+        elif (two == "qu" or two == "gu") and at(2) in vowels:
+            base = "k" if char == "q" else "ɡ"
+            third = at(2)
+            out.append(base if third in ("e", "i", "é", "ê", "í") else base + "w")
+            index += 2
+        elif two == "sc" and at(2) in ("e", "i"):
+            out.append("s")
+            index += 2
+        else:
+            previous = text[index - 1] if index else ""
+            if char == "c":
+                out.append("s" if nxt in ("e", "i", "é", "ê", "í") else "k")
+            elif char == "ç":
+                out.append("s")
+            elif char == "g":
+                out.append("ʒ" if nxt in ("e", "i", "é", "ê", "í") else "ɡ")
+            elif char == "j":
+                out.append("ʒ")
+            elif char == "x":
+                out.append("ʃ")
+            elif char == "h":
+                pass
+            elif char == "r":
+                initial = index == 0 or previous in ("n", "l", "s")
+                out.append("x" if initial else "ɾ")
+                if not initial and nxt and nxt not in vowels:
+                    out.append("ə")  # espeak's (optional) schwa between a coda r and a consonant
+            elif char == "s":
+                between = previous in vowels and nxt in vowels
+                out.append("z" if between else "s")
+            elif char == "z":
+                out.append("s" if index == count - 1 else "z")
+            elif char == "t":
+                out.append("tʃ" if final_e_or_i(1) else "t")
+            elif char == "d":
+                out.append("dʒ" if final_e_or_i(1) else "d")
+            elif char == "l":
+                out.append("ʊ" if (nxt == "" or nxt not in vowels) and previous in vowels else "l")
+            elif char == "w":
+                out.append("w")
+            elif char == "k":
+                out.append("k")
+            else:
+                out.append(char)
+            index += 1
+    return "".join(out)
+
+
+class RuleLexicon(Lexicon):
+    """A lexicon first, then pt-BR spelling rules for the words it lacks (``pt_br_spelling_to_ipa``)."""
+
+    def __init__(self, base: TextLexicon):
+        self.base = base
+        self.language = base.language
+
+    def pronunciations(self, word: str) -> tuple[Pronunciation, ...]:
+        found = self.base.pronunciations(word)
+        if found:
+            return found
+        try:
+            return (respell_pt_br_ipa(pt_br_spelling_to_ipa(word)),)
+        except ValueError:
+            return ()
+
+
 __all__ = ["ARPABET_SETS", "EnglishLexicon", "Lexicon", "MissingPronunciationsError", "Position", "Pronunciation",
-           "TextLexicon", "arpabet_pronunciation", "format_pronunciation", "g2p_pronunciation", "parse_pronunciation",
+           "RuleLexicon", "TextLexicon", "arpabet_pronunciation", "format_pronunciation", "g2p_pronunciation",
+           "parse_pronunciation", "pt_br_spelling_to_ipa",
            "read_lexicon_text", "respell_pt_br_ipa", "write_lexicon_text"]
