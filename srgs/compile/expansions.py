@@ -2,8 +2,17 @@
 
 A compiled expansion reads words on its input side and writes the parse events on its output
 side (see ``symbols``): a token with words w1..wk is ``w1:<tok:i> w2:ε ... wk:ε``, a tag is
-``ε:<tag:k>``, a rule reference is ``ε:<rule:j> body ε:</rule>``. Each rule body is compiled
-once per recursion depth and copied in at every reference to it.
+``ε:<tag:k>``, a rule reference is ``ε:<rule:j> body ε:</rule>``.
+
+Rule bodies are shared, not copied while they are built: each rule body is compiled once per
+recursion depth, with every reference in it one arc ``ε:N`` whose output ``N`` is a nonterminal
+label standing for (rule, depth, rule event), and then optimised once (epsilon removal,
+determinisation and minimisation of its encoded labels) when that is provably cheap (the
+``optimize`` budget). A body is so as small as its own expansions, not as its references'. The
+whole grammar is expanded once at the end by OpenFst's Replace (``pynini.replace``), in C++: the
+call arc of a reference reads nothing and writes ``<rule:j>``, each final state of the body
+returns with ``ε:</rule>``. Its size is counted from the bodies' sizes before anything is
+expanded, so a grammar over ``max_states`` is refused without building it.
 
 Recursion (SRGS §5.4) is bounded: a reference from a rule to a rule of its own recursion cycle
 goes one level deeper; past ``recursion_depth`` levels it becomes $VOID.
@@ -21,9 +30,17 @@ from ..model import Expansion, OneOf, Repeat, RuleRef, Sequence, SourceSpan, Spe
 from ..passes.recursion import RuleGraph, RuleKey, expansion_nullable
 from ..text import splits_characters, token_words
 from . import fsts
+from .optimize import determinization_is_cheap, encoded, epsilon_removal_is_cheap, minimal, remove_epsilons
 from .options import CompileOptions
 from .symbols import ANY_LABEL, GARBAGE_LABEL, RULE_END_LABEL, SymbolBuilder
 from .weights import alternative_costs, repeat_costs
+
+# Nonterminal labels (one per rule, depth and rule event referred to) stand above every symbol
+# label (OpenFst labels are 32-bit); the label of the whole grammar's root just below them.
+NONTERMINAL_BASE = 1 << 30
+ROOT_LABEL = NONTERMINAL_BASE - 1
+
+BodyKey = tuple[RuleKey, int]
 
 
 class GrammarCompiler:
@@ -43,7 +60,15 @@ class GrammarCompiler:
         self.tags: list[tuple[str, str]] = []
         self._ids: dict[tuple, int] = {}
         self._event_labels: dict[int, dict[tuple, int]] = {id(self.rules): {}, id(self.tokens): {}, id(self.tags): {}}
-        self._bodies: dict[tuple[RuleKey, int], pynini.Fst] = {}
+        self._bodies: dict[BodyKey, pynini.Fst] = {}
+        # Nonterminal label -> (body, rule event label) and back; what each body calls, and
+        # how many states its full expansion has (counted, never built).
+        self._calls: list[tuple[BodyKey, int]] = []
+        self._nonterminals: dict[tuple[BodyKey, int], int] = {}
+        self._called: dict[BodyKey, dict[int, int]] = {}
+        self._sizes: dict[BodyKey, int] = {}
+        self._shared: set[BodyKey] = set()
+        self._references = 0
         # Whether any token was split into CJK characters (its language is written without
         # spaces): the input text must then be split the same way.
         self.character_words = False
@@ -62,25 +87,120 @@ class GrammarCompiler:
                 self._body(members[0], 0)
 
     def active(self, names: tuple[str, ...]) -> pynini.Fst:
-        """The union of the active rules of the main grammar, each inside its rule events."""
+        """The union of the active rules of the main grammar, each inside its rule events,
+        expanded (every reference replaced by its rule's body)."""
         main = self.bundle.main
-        pieces = [self._wrap((main, name, f"${name}"), self._body((main, name), 0)) for name in names]
-        return self._union(pieces)
+        pieces = []
+        for name in names:
+            key = (main, name)
+            if fsts.is_void(self._body(key, 0)):
+                continue
+            label = self._event(self.rules, self.symbols.rule, (main, name, f"${name}"))
+            pieces.append(fsts.labels_path([(0, self._nonterminal((key, 0), label))]))
+        root = self._union(pieces)
+        if fsts.is_void(root):
+            return root
+        rules = [rule for rule in self.bundle.main_grammar.rules if rule.name in names]
+        span = rules[0].span if rules else self.bundle.main_grammar.span
+        return self._expand(root, span, "the active rules")
 
     def _body(self, key: RuleKey, depth: int) -> pynini.Fst:
         body = self._bodies.get((key, depth))
         if body is None:
             rule = self.graph.rules[key]
+            before = self._references
             body = self._compile(rule.expansion, key, depth)
-            self._check_size(body, rule.span, f"rule ${key[1]}")
             self._bodies[(key, depth)] = body
+            self._called[(key, depth)] = self._calls_in(body) if self._references != before else {}
+            if self._called[(key, depth)]:
+                self._share((key, depth))  # it refers to others: made small before it is counted
+            self._check_expanded_size((key, depth), rule.span, f"rule ${key[1]}")
+            body = self._bodies[(key, depth)]
         return body
 
-    def _wrap(self, entry: tuple[str, str, str], body: pynini.Fst) -> pynini.Fst:
-        if fsts.is_void(body):
-            return fsts.void()
-        label = self._event(self.rules, self.symbols.rule, entry)
-        return fsts.concat_all([fsts.labels_path([(0, label)]), body, fsts.labels_path([(0, RULE_END_LABEL)])])
+    def _share(self, body_key: BodyKey) -> None:
+        """A body optimised once, when that is provably cheap (the ``optimize`` budget), so that
+        every copy the expansion makes of it is as small as it can be, and the calls in it
+        return to as few states as they can: a body that refers to others as soon as it is
+        compiled, one that does not when it is first referred to. A body without references
+        that only the root refers to (a word list) is left to the grammar's own optimisation."""
+        if body_key in self._shared or not self.options.optimize:
+            return
+        self._shared.add(body_key)
+        body = self._bodies[body_key]
+        if fsts.is_void(body) or not epsilon_removal_is_cheap(body, acceptor=False):
+            return
+        remove_epsilons(body)
+        coded, encoder = encoded(body.copy())
+        if determinization_is_cheap(coded, self.options.optimize_in_process_states):
+            body = minimal(coded, encoder)
+        self._bodies[body_key] = body
+        self._called[body_key] = self._calls_in(body) if self._called[body_key] else {}
+        self._sizes.pop(body_key, None)
+
+    def _nonterminal(self, body_key: BodyKey, label: int) -> int:
+        """The nonterminal label of a reference to ``body_key`` that writes rule event ``label``."""
+        nonterminal = self._nonterminals.get((body_key, label))
+        if nonterminal is None:
+            nonterminal = self._nonterminals[(body_key, label)] = NONTERMINAL_BASE + len(self._calls)
+            self._calls.append((body_key, label))
+        return nonterminal
+
+    def _calls_in(self, fst: pynini.Fst) -> dict[int, int]:
+        """For each nonterminal label on an arc of ``fst``, how many copies of its body the
+        expansion makes: Replace makes one per state a call to it returns to."""
+        returns: dict[int, set[int]] = {}
+        for state in fst.states():
+            for arc in fst.arcs(state):
+                if arc.olabel >= NONTERMINAL_BASE:
+                    returns.setdefault(arc.olabel, set()).add(arc.nextstate)
+        return {nonterminal: len(states) for nonterminal, states in returns.items()}
+
+    def _expanded_size(self, body_key: BodyKey) -> int:
+        """The states of a body with every reference in it expanded (at most: Replace shares
+        the copies of calls that return to the same state)."""
+        size = self._sizes.get(body_key)
+        if size is None:
+            size = self._bodies[body_key].num_states()
+            for nonterminal, count in self._called[body_key].items():
+                size += count * self._expanded_size(self._calls[nonterminal - NONTERMINAL_BASE][0])
+            self._sizes[body_key] = size
+        return size
+
+    def _check_expanded_size(self, body_key: BodyKey, span: SourceSpan, what: str) -> None:
+        size = self._expanded_size(body_key)
+        if size > self.options.max_states:
+            raise CompileError(f"{what} needs {size} states, over the limit of "
+                               f"{self.options.max_states} (CompileOptions.max_states)", span)
+
+    def _expand(self, fst: pynini.Fst, span: SourceSpan, what: str) -> pynini.Fst:
+        """``fst`` with every reference replaced by the body it refers to, recursively: one
+        OpenFst Replace. Its size is counted first (``max_states``)."""
+        calls = self._calls_in(fst)
+        if not calls:
+            return fst
+        size = fst.num_states() + sum(count * self._expanded_size(self._calls[nonterminal - NONTERMINAL_BASE][0])
+                                      for nonterminal, count in calls.items())
+        if size > self.options.max_states:
+            raise CompileError(f"{what} need {size} states, over the limit of "
+                               f"{self.options.max_states} (CompileOptions.max_states)", span)
+        needed: set[int] = set()
+        pending = list(calls)
+        while pending:
+            nonterminal = pending.pop()
+            if nonterminal not in needed:
+                needed.add(nonterminal)
+                pending.extend(self._called[self._calls[nonterminal - NONTERMINAL_BASE][0]])
+        pairs = [(ROOT_LABEL, fst)]
+        relabel = []
+        for nonterminal in sorted(needed):
+            body_key, label = self._calls[nonterminal - NONTERMINAL_BASE]
+            pairs.append((nonterminal, self._bodies[body_key]))
+            relabel.append((nonterminal, label))
+        result = pynini.replace(pairs, call_arc_labeling="output", return_arc_labeling="output",
+                                return_label=RULE_END_LABEL)
+        result.relabel_pairs(opairs=relabel)
+        return result
 
     def _event(self, table: list, symbol, entry: tuple) -> int:
         """The output label of a table entry (rule, token or tag), added on first use."""
@@ -133,8 +253,12 @@ class GrammarCompiler:
         if depth > self.options.recursion_depth:
             return fsts.void()
         label = self.bundle.label(rule[0], node)
-        body = self._body(target, depth)
-        return self._wrap((target[0], target[1], label), body)
+        if fsts.is_void(self._body(target, depth)):
+            return fsts.void()
+        self._references += 1
+        self._share((target, depth))
+        event = self._event(self.rules, self.symbols.rule, (target[0], target[1], label))
+        return fsts.labels_path([(0, self._nonterminal((target, depth), event))])
 
     def _one_of(self, node: OneOf, rule: RuleKey, depth: int) -> pynini.Fst:
         """Alternatives (§2.4); the ones made only of tokens and tags (word lists) are written
@@ -205,6 +329,8 @@ class GrammarCompiler:
         consuming = body
         skip = None
         if expansion_nullable(node.expansion, rule[0], self.bundle, self.graph.nullable):
+            # which paths read words is only known with the references expanded
+            body = self._expand(body, node.span, "the repeated expansion")
             consuming = fsts.consuming_paths(body)
             if fsts.is_void(consuming):  # reads nothing: any number of occurrences counts as one
                 low, optional, consuming = (1, 0, body) if low else (0, 1, body)

@@ -1,0 +1,127 @@
+"""Rule bodies are shared between references (compiled and optimised once, expanded once by
+OpenFst Replace), not copied while they are built; what a grammar accepts and the parse it
+gives do not change."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from interpreter.parse import parse_words
+from srgs.bundle import GrammarBundle
+from srgs.compile import CompileOptions, compile_bundle
+from srgs.errors import CompileError
+from srgs.model import Alternative, OneOf, Repeat, RuleRef, Sequence, Tag, Token
+
+from .models import alts, grammar, notation, ref, rep, rule, seq, tag, tok
+from .test_property import ends as model_ends
+
+
+def bundle(*rules) -> GrammarBundle:
+    return GrammarBundle.single(grammar(*rules), key="test.grxml")
+
+
+def test_a_rule_referred_to_many_times_is_optimised_once_and_copied_small():
+    # 500 three-word entries: 1,002 states as built, 4 once minimised; referred to 20 times.
+    words = alts(*[tok(f"a{i} b c") for i in range(500)])
+    main = alts(*[seq(ref("#list"), tok(f"x{j}")) for j in range(20)])
+    compiled = compile_bundle(bundle(rule("main", main), rule("list", words, scope="private")))
+    assert compiled.stats["raw_states"] < 1_000  # copying the body as built: 20,185
+    assert compiled.stats["optimized"]
+    parses = parse_words(compiled, "a7 b c x3".split())
+    assert notation(parses[0].tree) == '$main[$list["a7 b c"],"x3"]'
+    assert not parse_words(compiled, "a7 b x3".split())
+
+
+def test_the_expansion_is_counted_before_it_is_built():
+    # $r30 expands to 2^30 words: refused at once, at the first rule over the limit, nothing built
+    rules = [rule("r0", tok("w"), scope="private")]
+    rules += [rule(f"r{i}", seq(ref(f"#r{i - 1}"), ref(f"#r{i - 1}")), scope="private") for i in range(1, 31)]
+    rules.insert(0, rule("main", ref("#r30")))
+    clock = time.perf_counter()
+    with pytest.raises(CompileError, match=r"rule \$r\d+ needs \d+ states, over the limit of 4000000"):
+        compile_bundle(bundle(*rules))
+    assert time.perf_counter() - clock < 2.0
+
+
+def test_an_ambiguous_shared_body_is_left_to_the_budgeted_optimisation():
+    # a body whose determinisation is not provably cheap is not optimised in process
+    body = rep(rep(alts(tok("a"), tok("b c"), tok("d")), 1, 40), 1, 40)
+    options = CompileOptions(optimize_in_process_states=10, optimize_timeout_s=0.2)
+    clock = time.perf_counter()
+    compiled = compile_bundle(bundle(rule("main", seq(ref("#amb"), tok("end"), ref("#amb"))),
+                                     rule("amb", body, scope="private")), options=options)
+    assert time.perf_counter() - clock < 10
+    assert parse_words(compiled, "a b c end d a".split())
+    assert not parse_words(compiled, "a b end d".split())
+
+
+def test_references_keep_their_rule_events_and_tags():
+    item = alts(seq(tok("one"), tag("out = 1;")), seq(tok("two"), tag("out = 2;")))
+    main = seq(ref("#item"), tok("and"), ref("#item"))
+    compiled = compile_bundle(bundle(rule("main", main), rule("item", item, scope="private")))
+    (parse,) = parse_words(compiled, "two and one".split())
+    assert notation(parse.tree) == '$main[$item["two",{!{out = 2;}!}],"and",$item["one",{!{out = 1;}!}]]'
+
+
+# --- property: grammars of a few rules that refer to each other ---------------------------------
+
+VOCAB = ("a", "b")
+
+
+def _expansions(names: tuple[str, ...], depth: int = 2):
+    leaves = [st.sampled_from(VOCAB).map(lambda w: Token(text=w)), st.just(Tag(text="t"))]
+    if names:
+        leaves.append(st.sampled_from(names).map(lambda n: RuleRef(uri=f"#{n}")))
+    leaf = st.one_of(*leaves)
+    if depth == 0:
+        return leaf
+    inner = _expansions(names, depth - 1)
+    return st.one_of(
+        leaf,
+        st.lists(inner, min_size=1, max_size=3).map(lambda items: Sequence(items=tuple(items))),
+        st.lists(inner, min_size=1, max_size=3).map(
+            lambda items: OneOf(alternatives=tuple(Alternative(expansion=e) for e in items))),
+        st.tuples(inner, st.integers(0, 2), st.integers(0, 2)).map(
+            lambda t: Repeat(expansion=t[0], min=min(t[1], t[2]), max=max(t[1], t[2]))),
+    )
+
+
+@st.composite
+def _grammars(draw):
+    """r0 refers to nothing, r1 may refer to r0, main to both: no recursion."""
+    r0 = draw(_expansions(()))
+    r1 = draw(_expansions(("r0",)))
+    main = draw(_expansions(("r0", "r1")))
+    return {"main": main, "r1": r1, "r0": r0}
+
+
+def _inline(node, rules):
+    """The expansion with every reference replaced by its rule's expansion (the model's own copy)."""
+    if isinstance(node, RuleRef):
+        return _inline(rules[node.uri[1:]], rules)
+    if isinstance(node, Sequence):
+        return Sequence(items=tuple(_inline(item, rules) for item in node.items))
+    if isinstance(node, OneOf):
+        return OneOf(alternatives=tuple(Alternative(expansion=_inline(a.expansion, rules), weight=a.weight)
+                                        for a in node.alternatives))
+    if isinstance(node, Repeat):
+        return Repeat(expansion=_inline(node.expansion, rules), min=node.min, max=node.max, prob=node.prob)
+    return node
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_grammars(), st.lists(st.lists(st.sampled_from(VOCAB), max_size=4), min_size=1, max_size=6))
+def test_shared_references_accept_what_the_model_accepts(rules, sentences):
+    compiled = compile_bundle(bundle(*[rule(name, expansion) for name, expansion in rules.items()]))
+    inlined = _inline(rules["main"], rules)
+    for sentence in [[]] + sentences:
+        words = tuple(sentence)
+        expected = len(words) in model_ends(inlined, words, 0)
+        parses = parse_words(compiled, list(words), nbest=2)
+        assert bool(parses) == expected, (rules, words)
+        for parse in parses:
+            assert parse.tree.words == words
