@@ -187,10 +187,10 @@ class AsrClient:
             self.send_audio(chunk, last=last and index == len(chunks) - 1)
 
     def recognize(self, pcm: bytes, *, chunk_bytes: int = 3200, pace: float = 0.0, last: bool = True,
-                  content_type: str = "application/octet-stream") -> list[Reply]:
+                  content_type: str = "application/octet-stream", continuous: bool = False) -> list[Reply]:
         """Stream audio as a live client does: in chunks (``pace`` seconds apart), reading what
-        the server sends between them, no more audio after END_OF_SPEECH (LastPacket on the last
-        chunk otherwise); every message up to the final result."""
+        the server sends between them, no more audio after END_OF_SPEECH unless ``continuous``
+        (LastPacket on the last chunk otherwise); every message up to the final result."""
         replies: list[Reply] = []
         chunks = list(chunks_of(pcm, chunk_bytes)) or [b""]
         for index, chunk in enumerate(chunks):
@@ -202,7 +202,7 @@ class AsrClient:
                     replies.append(self.receive(timeout=0))
                 except TimeoutError:
                     break
-            if any(r.name == "END_OF_SPEECH" or _is_final(r) for r in replies):
+            if any((r.name == "END_OF_SPEECH" and not continuous) or _is_final(r) for r in replies):
                 break
         if not any(_is_final(r) for r in replies):
             replies += self.until_final()

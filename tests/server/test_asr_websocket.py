@@ -154,6 +154,23 @@ def test_recognise_synthesised_speech_against_a_defined_grammar(client, speech, 
     assert engine.metrics.value("recognitions", status="RECOGNIZED") >= 1
 
 
+def test_continuous_mode_recognises_each_utterance(client, speech):
+    first = read_wav(synthesise("two large pizzas", speech)).pcm()
+    second = read_wav(synthesise("one small pizzas", speech)).pcm()
+    client.define_grammar("pizza", PIZZA)
+    client.start_recognition(["session:pizza"], parameters=[("decoder.continuousMode", "true")])
+    replies = client.recognize(silence(0.3) + first + silence(1.5) + second + silence(0.5), chunk_bytes=8000,
+                               continuous=True)
+    results = [r for r in replies if r.name == "RECOGNITION_RESULT"]
+    assert [r.name for r in replies].count("START_OF_SPEECH") == 2
+    assert [r["Session-Status"] for r in results] == ["LISTENING", "IDLE"]
+    bodies = [r.json() for r in results]
+    assert [b["segment_index"] for b in bodies] == [0, 1] and [b["last_segment"] for b in bodies] == [False, True]
+    assert [b["alternatives"][0]["interpretations"] for b in bodies] == [[{"qty": 2, "size": "L"}],
+                                                                         [{"qty": 1, "size": "S"}]]
+    assert bodies[0]["end_time"] < bodies[1]["start_time"]
+
+
 def test_recognise_a_wav_file_at_8khz_streamed_with_its_header(client, speech):
     data = synthesise("yes", speech, rate=8000).read_bytes()
     assert data[:4] == b"RIFF"
