@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import time
 
+import pynini
 import pytest
+import pywrapfst
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from interpreter.parse import parse_words
 from srgs.bundle import GrammarBundle
-from srgs.compile import CompileOptions, compile_bundle
+from srgs.compile import CompileOptions, compile_bundle, optimize
 from srgs.errors import CompileError
 from srgs.model import Alternative, OneOf, Repeat, RuleRef, Sequence, Tag, Token
 
@@ -125,3 +127,30 @@ def test_shared_references_accept_what_the_model_accepts(rules, sentences):
         assert bool(parses) == expected, (rules, words)
         for parse in parses:
             assert parse.tree.words == words
+
+
+def _epsilon_graph(edges: list[tuple[int, int]], states: int, word_states: range) -> pynini.Fst:
+    fst = pynini.Fst()
+    fst.add_states(states + 1)
+    fst.set_start(0)
+    fst.set_final(states)
+    for source, target in edges:
+        fst.add_arc(source, pywrapfst.Arc(0, 0, 0.0, target))
+    for state in word_states:
+        fst.add_arc(state, pywrapfst.Arc(7, 7, 0.0, states))
+    return fst
+
+
+def test_a_wide_tree_of_epsilon_arcs_is_cheap_to_remove_and_a_ladder_is_not():
+    # the acceptor of a rule choosing among 131 rules that each choose among 121: a tree of
+    # 16,000 states under the start (the removal relaxes each arc once; the old bound, states
+    # times epsilon arcs, said 256 million)
+    edges = [(0, 1 + i) for i in range(131)]
+    leaves = 132
+    for i in range(131):
+        edges += [(1 + i, leaves + 121 * i + j) for j in range(121)]
+    count = leaves + 131 * 121
+    assert optimize.epsilon_removal_is_cheap(_epsilon_graph(edges, count, range(leaves, count)), acceptor=True)
+    # a ladder (each state two epsilon arcs to the next two): closures that are not trees
+    ladder = [(i, i + step) for i in range(3000) for step in (1, 2) if i + step <= 3000]
+    assert not optimize.epsilon_removal_is_cheap(_epsilon_graph(ladder, 3001, range(3001)), acceptor=True)
