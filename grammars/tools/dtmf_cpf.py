@@ -5,20 +5,19 @@ A CPF is nine digits d1..d9 and two check digits (Receita Federal):
   s2 = 11*d1 + 10*d2 + ... + 3*d9 + 2*dv1,  dv2 = 0 if s2 % 11 < 2 else 11 - s2 % 11
 Only the two sums mod 11 matter: the state after some digits is S = (s1 mod 11, s2 mod 11), and
 digits add to it independently of what came before. The grammar cuts the nine digits into three
-blocks of three:
+blocks of three (cpf_blocks.write_rules, shared with the pt-BR voice grammar):
   $first_A_B   the first three digits that leave the state (A, B)
   $mid_A_B     digits 4-6 that ADD (A, B) to the state
   $last_A_B    digits 7-9 that add (A, B)
   $check_A_B   the two check digits that follow nine digits leaving the state (A, B)
-  $six_A_B     six digits leaving (A, B):  the union over T of $first_T $mid_(A,B)-T
+  $digits      the union over T and X of $first_T $mid_X $end_(T+X)
   $end_A_B     what may follow six digits leaving (A, B): the union over E of $last_E $check_(A,B)+E
-  $cpf         the union over U of $six_U $end_U
-Why blocks and not one rule per digit position and state: a rule reference is compiled by copying
-the rule in (srgs/compile/expansions.py), so an automaton written as rules that each refer to the
-next position would be expanded into every path (10^9 of them). Three blocks keep the expansion
-near 1.5 million states, which optimisation reduces to the real automaton.
+Why blocks and not one rule per digit position and state: each rule reference writes its rule's
+events, so an automaton written as rules that each refer to the next position nests 11 deep and
+its transducer keeps every path apart (10^9 of them). The flat blocks keep a parser to at most
+121 open choices and the transducer near 60,000 states (see write_rules).
 Numbers made of one repeated digit (000.000.000-00, 111.111.111-11, ...) satisfy the sums but are
-not valid CPFs: the generator leaves them out ($sixnot_D, $endnot_D, $firstnot_D, ...).
+not valid CPFs: the generator leaves them out ($firstnot_D, $midnot_D, $endnot_D, $lastnot_D).
 
     python grammars/tools/dtmf_cpf.py > grammars/builtin/dtmf/cpf.gram
     python grammars/tools/dtmf_cpf.py --self-test
@@ -28,21 +27,7 @@ from __future__ import annotations
 
 import sys
 
-from cpf_blocks import (  # the shared decomposition (this folder is on sys.path when run)
-    FIRST,
-    LAST,
-    MID,
-    REP3,
-    STATES,
-    Writer,
-    add,
-    check_digits,
-    contribution,
-    n,
-    repeated_digit_states,
-    self_test,
-    sub,
-)
+from cpf_blocks import Writer, self_test, write_rules  # this folder is on sys.path when run
 
 
 def words(digits: tuple[int, ...]) -> str:
@@ -69,50 +54,7 @@ def grammar() -> str:
         'public $cpf = $digits {out = meta.digits.text.split(" ").join("");} [$end];',
         'private $end = "#";',
     ]
-    t_rep, u_rep, e_rep, rep_of_u = repeated_digit_states()  # numbers of one repeated digit are excluded
-
-    alts = []
-    for u in STATES:
-        if u in rep_of_u:
-            d = rep_of_u[u]
-            alts.append(f"$sixnot_{d} ${n('end', u)}")
-            alts.append(f"{words((d,) * 6)} $endnot_{d}")
-        else:
-            alts.append(f"${n('six', u)} ${n('end', u)}")
-    w.rule("digits", "11 digits: six digits leaving the state U, then what may follow them", alts)
-
-    for u in STATES:
-        w.rule(n("six", u), f"six digits leaving the state {u}",
-               [f"${n('first', t)} ${n('mid', sub(u, t))}" for t in STATES], per_line=3)
-    for d in range(10):
-        u = u_rep[d]
-        alts = []
-        for t in STATES:
-            if t == t_rep[d]:
-                alts.append(f"$firstnot_{d} ${n('mid', sub(u, t))}")
-                alts.append(f"{words(REP3[d])} $midnot_{d}")
-            else:
-                alts.append(f"${n('first', t)} ${n('mid', sub(u, t))}")
-        w.rule(f"sixnot_{d}", f"six digits leaving the state {u}, except {str(d) * 6}", alts, per_line=3)
-    for u in STATES:
-        w.rule(n("end", u), f"digits 7-9 and the check digits after six digits leaving {u}",
-               [f"${n('last', e)} ${n('check', add(u, e))}" for e in STATES], per_line=3)
-    for d in range(10):
-        u = u_rep[d]
-        alts = [f"${n('last', e)} ${n('check', add(u, e))}" if e != e_rep[d] else
-                f"$lastnot_{d} ${n('check', add(u, e))}" for e in STATES]
-        w.rule(f"endnot_{d}", f"digits 7-9 and the check digits after {str(d) * 6}, except {str(d) * 5}", alts, per_line=3)
-    for prefix, table, first in (("first", FIRST, 1), ("mid", MID, 4), ("last", LAST, 7)):
-        what = "the first three digits leaving" if first == 1 else f"digits {first}-{first + 2} adding"
-        for s in STATES:
-            w.rule(n(prefix, s), f"{what} {s}", [words(x) for x in table.get(s, [])] or ["$VOID"], per_line=5)
-        for d in range(10):
-            s = contribution(REP3[d], first)
-            rest = [words(x) for x in table[s] if x != REP3[d]]
-            w.rule(f"{prefix}not_{d}", f"{what} {s}, except {str(d) * 3}", rest or ["$VOID"], per_line=5)
-    for s in STATES:
-        dv = check_digits(s)
-        w.rule(n("check", s), f"the check digits after nine digits leaving {s}", [words(dv)])
+    write_rules(w, lambda digits: [words(digits)])
     return "\n".join(w.lines) + "\n"
 
 
