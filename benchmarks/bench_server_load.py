@@ -14,8 +14,9 @@ port, then, from one asyncio client process:
    silence in 20 ms chunks at real-time pace (starts spread over one utterance) until the server
    sends END_OF_SPEECH (LastPacket on the last chunk otherwise); the latency is from END_OF_SPEECH
    to the final RECOGNITION_RESULT (the decoding's wait, on top of the endpointer's wait for
-   silence; when END_OF_SPEECH comes with the result, from the chunk that let the server know the
-   speech had ended), and the result must be the utterance's interpretation. A count *keeps up* when every
+   silence), or from the chunk that let the server know the speech had ended when that came
+   first (a server falling behind announces the end late), and the result must be the
+   utterance's interpretation. A count *keeps up* when every
    result is right and the p99 latency is under ``--audio-p99-ms`` (default 1000).
    SEND_AUDIO chunks already on their way when END_OF_SPEECH came are answered INVALID_ACTION
    (the protocol's rule: no audio after END_OF_SPEECH); they are counted, not errors.
@@ -365,11 +366,11 @@ async def audio_session(url: str, index: int, utterance: Utterance, delay: float
             got = (alternatives[0].get("interpretations") or [None])[0]
             if final.get("Result-Status") != "RECOGNIZED" or got != expected:
                 raise Failure(f"audio session {index}: {final.get('Result-Status')} {got!r}, expected {expected!r}")
-            # the wait for the result: from END_OF_SPEECH when it came before the result, else from
-            # the moment the audio sent could tell that speech ended (the speech's last loud sample +
-            # the endpointer's wait_end; 0 when the result came before)
-            ended = [at for reply, at in events[:-1] if reply.name == "END_OF_SPEECH"]
-            stats.add("result_after_end_of_speech", max(0.0, done - (ended[0] if ended else (decidable or done))))
+            # the wait for the result, from the first moment the end of speech was known: END_OF_SPEECH
+            # coming back, or the audio sent reaching the speech's last loud sample + the endpointer's
+            # wait_end (so a server that falls behind and announces the end late is caught too)
+            known = [at for reply, at in events[:-1] if reply.name == "END_OF_SPEECH"] + [decidable or done]
+            stats.add("result_after_end_of_speech", max(0.0, done - min(known)))
             await client.release()
     except Exception as exc:
         stats.errors.append(f"audio session {index}: {type(exc).__name__}: {exc}"[:300])
