@@ -67,7 +67,7 @@ BLANK = "<blank>"
 WORD_BOUNDARY = "<wb>"
 BEAM = 30.0  # nats below the frame's best state
 MAX_ACTIVE = 6000  # states kept per frame at most
-GRAMMAR_WEIGHT = 1.0  # grammar arc costs (-ln p) are added to the acoustic log-probabilities times this
+GRAMMAR_WEIGHT = 0.5  # grammar arc costs (-ln p) are added to the acoustic log-probabilities times this
 WORD_BONUS = 1.0  # nats added per word (counters CTC's preference for fewer, shorter words)
 GARBAGE_FRAME_COST = 2.0  # nats per frame a $GARBAGE word pays over the best unit
 ACOUSTIC_SCALE = 1.0  # acoustic costs handed to the interpreter: on the scale of the grammar costs the search used
@@ -78,7 +78,7 @@ DEFAULT_REJECTION_THRESHOLD: dict[str, float] = {"en": 0.30, "pt": 0.30}
 OTHER_REJECTION_THRESHOLD = 0.30  # a lexicon brought for another language
 GARBAGE_WORD = "<garbage>"
 LOOP_WORD_COST = 2.0  # nats per word of the rejection reference's word loop
-SKIP_COST = 2.5  # nats for leaving out one required position of a word
+SKIP_COST = 1.5  # nats for leaving out one required position of a word
 MIN_SKIPPABLE_LENGTH = 3  # required positions a word needs before one of them may be skipped
 NEG = np.float32(-np.inf)
 
@@ -406,10 +406,10 @@ def build_graph(constraint: GrammarConstraint | WordLoop, pronounce: Callable[[i
         ordered = sorted(pairs, key=lambda item: item[1])
         closure = (np.array([p[0] for p in ordered], dtype=np.int64), np.array([p[1] for p in ordered], dtype=np.int64),
                    np.array([-GRAMMAR_WEIGHT * p[2] for p in ordered], dtype=np.float32))
-    final = np.array([constraint.final(state) for state in range(num_nodes)], dtype=np.float64)
+    final = GRAMMAR_WEIGHT * np.array([constraint.final(state) for state in range(num_nodes)], dtype=np.float64)
     final_closed = final.copy()
     for src, dst, cost in pairs:
-        final_closed[src] = min(final_closed[src], cost + final[dst])
+        final_closed[src] = min(final_closed[src], GRAMMAR_WEIGHT * cost + final[dst])
     start_targets = [(dst, cost) for src, dst, cost in pairs if src == constraint.start()]
     start_nodes = (np.array([t for t, _ in start_targets], dtype=np.int64),
                    np.array([-GRAMMAR_WEIGHT * c for _, c in start_targets], dtype=np.float32))
@@ -722,7 +722,7 @@ class CtcSession:
             loop = viterbi(self.reference, log_probs, max_ends=1)
             if loop.ends:
                 arcs_of_loop, loop_total = loop.ends[0][0], loop.ends[0][1]
-                reference = max(explained, loop_total + (LOOP_WORD_COST - WORD_BONUS) * len(arcs_of_loop))
+                reference = max(explained, loop_total + (GRAMMAR_WEIGHT * LOOP_WORD_COST - WORD_BONUS) * len(arcs_of_loop))
         normalised = (explained - reference) / speech_frames
         return _Decoded(hypotheses, tuple(times), normalised, coverage)
 
