@@ -708,7 +708,9 @@ class PocketsphinxStream:
     utterance at once, exactly as ``session.decode`` of the same audio does (pocketsphinx
     normalises a whole utterance by its own cepstral mean, which its live mode must estimate as
     it goes: measured on the rejection benchmark's 88 in-grammar utterances, whole-utterance
-    search gets 73 right, the live search in 100 ms blocks 67). ``partial`` runs the live search
+    search gets 73 right, the live search in 100 ms blocks 67); so the final result's latency is
+    that search plus the rejection phone loop (``benchmarks/bench_endpointer.py``: median 150 ms
+    of CPU after a 3 s utterance). ``partial`` runs the live search
     over the audio that arrived since its last call (each block once: over an utterance all
     partials together cost one more search, nothing when ``partial`` is never called) and
     returns its best path so far, recomputed when at least ``PARTIAL_INTERVAL`` seconds of audio
