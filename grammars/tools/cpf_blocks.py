@@ -81,62 +81,72 @@ def repeated_digit_states() -> tuple[ByDigit, ByDigit, ByDigit, dict[State, int]
 
 
 def write_rules(w: Writer, spell: Callable[[tuple[int, ...]], list[str]], *, after_first: str = "",
-                after_mid: str = "", before_check: str = "") -> None:
+                before_end: str = "", before_check: str = "") -> None:
     """The rules of the check-digit automaton, flat: ``$digits`` chooses the first block and the
     second block (``$first_T $mid_X``), then ``$end_S`` for S = T + X the last block and the check
     digits (``$last_E $check_(S+E)``). A rule is referred to where the digits read so far say which
     (a parser follows at most 121 choices at a time, the blocks' rules, each settled by the next
     three digits), and no rule is nested in another but ``$end_S``, so the grammar's transducer
     (each rule reference one rule event) stays small: one copy of ``$end_S`` per S. ``spell`` gives
-    the alternatives for a block's digits; ``after_first`` etc. the optional words between blocks.
-    Numbers made of one repeated digit pass the sums but are not CPFs: they are left out."""
+    the alternatives for a block's digits. ``after_first``, ``before_end`` and ``before_check``:
+    optional words that end ``$first_T``, start ``$end_S`` and start ``$check_S`` (in the rules
+    the transducer copies least, and so that ``$digits`` and ``$end_S`` are lists of references
+    only, which the compiler reads as fast as a word list). Numbers made of one repeated digit
+    pass the sums but are not CPFs: they are left out."""
     t_rep, u_rep, e_rep, _ = repeated_digit_states()
     m_rep = {d: sub(u_rep[d], t_rep[d]) for d in range(10)}
     rep_of_tm = {(t_rep[d], m_rep[d]): d for d in range(10)}
+    between = f" {after_first} " if after_first else " "
     alts = []
     for t in STATES:
         for x in STATES:
             u = add(t, x)
             d = rep_of_tm.get((t, x))
             if d is None:
-                alts.append(f"${n('first', t)}{after_first} ${n('mid', x)} ${n('end', u)}")
+                alts.append(f"${n('first', t)} ${n('mid', x)} ${n('end', u)}")
                 continue
-            alts.append(f"$firstnot_{d}{after_first} ${n('mid', x)} ${n('end', u)}")
-            alts += [f"{a}{after_first} $midnot_{d} ${n('end', u)}" for a in spell(REP3[d])]
-            alts += [f"{a}{after_first} {b} $endnot_{d}" for a in spell(REP3[d]) for b in spell(REP3[d])]
+            alts.append(f"$firstnot_{d} ${n('mid', x)} ${n('end', u)}")
+            alts += [f"{a}{between}$midnot_{d} ${n('end', u)}" for a in spell(REP3[d])]
+            alts += [f"{a}{between}{b} $endnot_{d}" for a in spell(REP3[d]) for b in spell(REP3[d])]
     w.rule("digits", "11 digits: the first block (leaving T), the second (adding X), then what may "
-           "follow six digits leaving T + X", alts, per_line=3)
+           "follow six digits leaving T + X", alts, per_line=4)
     for u in STATES:
         w.rule(n("end", u), f"digits 7-9 and the check digits after six digits leaving {u}",
-               [f"{after_mid}${n('last', e)}{before_check} ${n('check', add(u, e))}" for e in STATES], per_line=3)
+               [f"${n('last', e)} ${n('check', add(u, e))}" for e in STATES], per_line=4, prefix=before_end)
     for d in range(10):
         u = u_rep[d]
-        alts = [f"{after_mid}${n('last', e)}{before_check} ${n('check', add(u, e))}" if e != e_rep[d] else
-                f"{after_mid}$lastnot_{d}{before_check} ${n('check', add(u, e))}" for e in STATES]
+        alts = [f"${n('last', e)} ${n('check', add(u, e))}" if e != e_rep[d] else
+                f"$lastnot_{d} ${n('check', add(u, e))}" for e in STATES]
         w.rule(f"endnot_{d}", f"digits 7-9 and the check digits after {str(d) * 6}, except {str(d) * 5}",
-               alts, per_line=3)
+               alts, per_line=4, prefix=before_end)
     for prefix, table, first in (("first", FIRST, 1), ("mid", MID, 4), ("last", LAST, 7)):
         what = "the first three digits leaving" if first == 1 else f"digits {first}-{first + 2} adding"
+        after = after_first if first == 1 else ""
         for s in STATES:
             w.rule(n(prefix, s), f"{what} {s}",
-                   [a for x in table.get(s, []) for a in spell(x)] or ["$VOID"], per_line=5)
+                   [a for x in table.get(s, []) for a in spell(x)] or ["$VOID"], per_line=5, suffix=after)
         for d in range(10):
             s = contribution(REP3[d], first)
             w.rule(f"{prefix}not_{d}", f"{what} {s}, except {str(d) * 3}",
-                   [a for x in table[s] if x != REP3[d] for a in spell(x)] or ["$VOID"], per_line=5)
+                   [a for x in table[s] if x != REP3[d] for a in spell(x)] or ["$VOID"], per_line=5, suffix=after)
     for s in STATES:
-        w.rule(n("check", s), f"the check digits after nine digits leaving {s}", spell(check_digits(s)))
+        w.rule(n("check", s), f"the check digits after nine digits leaving {s}", spell(check_digits(s)),
+               prefix=before_check)
 
 
 class Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def rule(self, name: str, comment: str, alternatives: list[str], per_line: int = 1) -> None:
-        head = f"private ${name} = "
+    def rule(self, name: str, comment: str, alternatives: list[str], per_line: int = 1, prefix: str = "",
+             suffix: str = "") -> None:
+        """``private $name = alternatives;``, or ``prefix (alternatives) suffix`` when either is given."""
+        wrap = bool(prefix or suffix)
+        head = f"private ${name} = " + (f"{prefix} (" if prefix else "(" if wrap else "")
         rows = [" | ".join(alternatives[i:i + per_line]) for i in range(0, len(alternatives), per_line)]
         body = ("\n" + " " * (len(head) - 2) + "| ").join(rows)
-        self.lines += ["", f"// {comment}", head + body + ";"]
+        tail = (")" + (f" {suffix}" if suffix else "")) if wrap else ""
+        self.lines += ["", f"// {comment}", head + body + tail + ";"]
 
 
 def self_test() -> None:

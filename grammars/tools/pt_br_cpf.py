@@ -13,8 +13,9 @@ cpf_blocks.write_rules, whose docstring says why they are flat):
   $mid_A_B     digits 4-6 that add (A, B)
   $last_A_B    digits 7-9 that add (A, B)
   $check_A_B   the check digits after nine digits leaving (A, B)
-  $digits      the union over T and X of $first_T [ponto] $mid_X $end_(T+X)
-  $end_A_B     the union over E of [ponto] $last_E [traço | hífen] $check_(A,B)+E
+  $digits      the union over T and X of $first_T $mid_X $end_(T+X)
+  $end_A_B     the union over E of $last_E $check_(A,B)+E
+"ponto" may end $first and start $end, "traço" or "hífen" start $check.
 
 Spoken digits: zero, um/uma, dois/duas, três/tres, quatro, cinco, seis/meia (as Brazilians say
 six in digit strings), sete, oito, nove. Each block is a word list (every spelling written out).
@@ -62,7 +63,7 @@ def grammar() -> str:
         "                              meia: \"6\", sete: \"7\", oito: \"8\", nove: \"9\"};",
         "                  out = meta.digits.text.split(\" \").map(function (w) { return DIGIT[w] || \"\"; }).join(\"\"); }!};",
     ]
-    write_rules(w, spellings, after_first=" [ponto]", after_mid="[ponto] ", before_check=" [traço | hífen]")
+    write_rules(w, spellings, after_first="[ponto]", before_end="[ponto]", before_check="[traço | hífen]")
     return "\n".join(w.lines) + "\n"
 
 

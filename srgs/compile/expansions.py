@@ -215,13 +215,13 @@ class GrammarCompiler:
 
     def _compile(self, node: Expansion, rule: RuleKey, depth: int) -> pynini.Fst:
         if isinstance(node, (Token, Tag)):
-            return fsts.labels_path(self._chain(node, rule[0]))
+            return fsts.labels_path(self._chain(node, rule, depth))
         if isinstance(node, SpecialRef):
             return self._special(node)
         if isinstance(node, RuleRef):
             return self._reference(node, rule, depth)
         if isinstance(node, Sequence):
-            chain = self._chain(node, rule[0])
+            chain = self._chain(node, rule, depth)
             if chain is not None:
                 return fsts.labels_path(chain)
             pieces = [self._compile(item, rule, depth) for item in node.items]
@@ -246,19 +246,25 @@ class GrammarCompiler:
         return fsts.self_loop(ANY_LABEL, GARBAGE_LABEL, self.options.garbage_cost)
 
     def _reference(self, node: RuleRef, rule: RuleKey, depth: int) -> pynini.Fst:
+        call = self._call(node, rule, depth)
+        return fsts.void() if call is None else fsts.labels_path([(0, call)])
+
+    def _call(self, node: RuleRef, rule: RuleKey, depth: int) -> int | None:
+        """The nonterminal label of a reference (its call arc reads nothing and writes it);
+        None when the reference is $VOID (past the recursion bound, or to a $VOID rule)."""
         target = self.bundle.target(rule[0], node)
         if target not in self.graph.rules:
             raise CompileError(f"reference to undefined rule {node.uri!r}", node.span)
         depth = depth + 1 if self.graph.same_cycle(rule, target) else 0
         if depth > self.options.recursion_depth:
-            return fsts.void()
+            return None
         label = self.bundle.label(rule[0], node)
         if fsts.is_void(self._body(target, depth)):
-            return fsts.void()
+            return None
         self._references += 1
         self._share((target, depth))
         event = self._event(self.rules, self.symbols.rule, (target[0], target[1], label))
-        return fsts.labels_path([(0, self._nonterminal((target, depth), event))])
+        return self._nonterminal((target, depth), event)
 
     def _one_of(self, node: OneOf, rule: RuleKey, depth: int) -> pynini.Fst:
         """Alternatives (§2.4); the ones made only of tokens and tags (word lists) are written
@@ -267,7 +273,7 @@ class GrammarCompiler:
         chains: list[tuple[list[tuple[int, int]], float]] = []
         pieces: list[pynini.Fst] = []
         for alt, cost in zip(node.alternatives, costs, strict=True):
-            chain = self._chain(alt.expansion, rule[0])
+            chain = self._chain(alt.expansion, rule, depth)
             if chain is not None:
                 chains.append((chain, cost))
             else:
@@ -276,25 +282,37 @@ class GrammarCompiler:
             pieces.append(fsts.chains(chains))
         return self._union(pieces)
 
-    def _chain(self, node: Expansion, grammar_key: str) -> list[tuple[int, int]] | None:
-        """A token, a tag or a sequence of them as packed label pairs (see ``fsts.pack``);
-        None for anything else. The hot loop of a word list: one call per entry."""
+    def _chain(self, node: Expansion, rule: RuleKey, depth: int) -> list[tuple[int, int]] | None:
+        """A token, a tag or a sequence of tokens, tags and rule references as label pairs,
+        packed between references (see ``fsts.pack``; a reference is its one call arc, which
+        stays where it is); None for anything else, or a reference to a $VOID rule. The hot loop
+        of a word list, and of a list of sequences of references: one call per entry."""
         kind = type(node)
         if kind is Sequence:
             items = node.items
-            if not all(type(item) is Token or type(item) is Tag for item in items):
+            if not all(type(item) is Token or type(item) is Tag or type(item) is RuleRef for item in items):
                 return None
         elif kind is Token or kind is Tag:
             items = (node,)
         else:
             return None
+        grammar_key = rule[0]
         grammar = self.bundle.grammars[grammar_key]
         word_label = self.symbols.word
+        pairs: list[tuple[int, int]] = []
         inputs: list[int] = []
         outputs: list[int] = []
         for item in items:
             if type(item) is Tag:
                 outputs.append(self._tag_label(item, grammar_key))
+                continue
+            if type(item) is RuleRef:
+                call = self._call(item, rule, depth)
+                if call is None:
+                    return None
+                pairs += fsts.pack(inputs, outputs)
+                pairs.append((0, call))
+                inputs, outputs = [], []
                 continue
             language = item.lang or grammar.language
             words = token_words(item.text, mode=grammar.mode, language=language)
@@ -302,7 +320,7 @@ class GrammarCompiler:
                 self.character_words = True
             outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
             inputs.extend([word_label(word) for word in words])
-        return fsts.pack(inputs, outputs)
+        return pairs + fsts.pack(inputs, outputs)
 
     def _union(self, pieces: list[pynini.Fst]) -> pynini.Fst:
         pieces = [piece for piece in pieces if not fsts.is_void(piece)]

@@ -270,7 +270,9 @@ def _determinize_minimize(encoded: pynini.Fst, encoder: Any) -> pynini.Fst:
     epsilon left does just that). What ``Fst.optimize`` does to a transducer whose
     determinism it does not know, but never its weighted transducer minimisation, whose
     pushing of output strings is quadratic on a long chain (``a<6000>``: 10 s and 1.1 GB)."""
-    result = pynini.determinize(encoded)
+    # (an FST known to be deterministic already, the expansion of shared optimised rule bodies
+    # often is, is minimised as it is: its determinisation would be a copy)
+    result = encoded if encoded.properties(P.I_DETERMINISTIC, True) else pynini.determinize(encoded)
     # Known to be an unweighted acceptor (computed, not assumed), ``minimize`` takes the
     # acceptor algorithm; an FST not known to be one gets the transducer minimisation.
     result.properties(P.ACCEPTOR | P.UNWEIGHTED, True)
