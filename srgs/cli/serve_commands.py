@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -102,20 +103,37 @@ def run_serve(args: argparse.Namespace) -> int:
         error("serve", f"cannot listen on {args.host}:{args.port}: {problem}")
         return EXIT_ERROR
     max_bytes = args.config.server.max_message_bytes
+    config = uvicorn.Config(
+        "server.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=log_config(args.log_level),
+        log_level=args.log_level,
+        access_log=args.access_log,
+        ws_max_size=2 * max_bytes + 65536,  # the WebSocket front end refuses what is over the limit itself
+        timeout_graceful_shutdown=10,
+        lifespan="auto",
+    )
+    server = uvicorn.Server(config)
     try:
-        uvicorn.run(
-            "server.app:app_from_environment",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers if args.workers > 1 else None,
-            log_config=log_config(args.log_level),
-            log_level=args.log_level,
-            access_log=args.access_log,
-            ws_max_size=2 * max_bytes + 65536,  # the WebSocket front end refuses what is over the limit itself
-            timeout_graceful_shutdown=10,
-            lifespan="auto",
-        )
+        if args.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            # uvicorn binds the shared socket without naming TCP, so asyncio leaves Nagle's
+            # algorithm on and a reply of two small messages waits ~40 ms for the client's
+            # delayed ACK: switch it off here (accepted connections inherit it on Linux).
+            sock = config.bind_socket()
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run()
+            if not server.started:
+                error("serve", "the server stopped on an error (see the log above)")
+                return EXIT_ERROR
+    except KeyboardInterrupt:
+        pass
     except SystemExit as exc:  # uvicorn's way of saying it could not start (logged above)
         if exc.code not in (0, None):
             error("serve", "the server stopped on an error (see the log above)")
@@ -125,8 +143,6 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def unbindable(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be listened on (in use, no such address), or None when it can."""
-    import socket
-
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except OSError as exc:
