@@ -124,8 +124,8 @@ class GrammarCompiler:
         return to as few states as they can: a body that refers to others as soon as it is
         compiled, one that does not when it is first referred to. A body without references
         that only the root refers to (a word list) is left to the grammar's own optimisation."""
-        if body_key in self._shared or not self.options.optimize:
-            return
+        if body_key in self._shared or not (self.options.optimize or self._called[body_key]):
+            return  # (without ``optimize``, only bodies with references: their expansion's size)
         self._shared.add(body_key)
         body = self._bodies[body_key]
         if fsts.is_void(body) or not epsilon_removal_is_cheap(body, acceptor=False):

@@ -154,3 +154,19 @@ def test_a_wide_tree_of_epsilon_arcs_is_cheap_to_remove_and_a_ladder_is_not():
     # a ladder (each state two epsilon arcs to the next two): closures that are not trees
     ladder = [(i, i + step) for i in range(3000) for step in (1, 2) if i + step <= 3000]
     assert not optimize.epsilon_removal_is_cheap(_epsilon_graph(ladder, 3001, range(3001)), acceptor=True)
+
+
+def test_without_optimisation_a_list_of_references_is_still_shared():
+    # $main: 900 alternatives $a_i $b_j [x] $c_(i+j mod 30); each $c_k 102 states as built.
+    # Copied once per alternative that is 92,000 states; $main minimised first, one per k: 3,000.
+    n = 30
+    rules = [rule("main", alts(*[seq(ref(f"#a{i}"), ref(f"#b{j}"), rep(tok("x"), 0, 1), ref(f"#c{(i + j) % n}"))
+                                 for i in range(n) for j in range(n)]))]
+    rules += [rule(f"a{i}", tok(f"a{i}"), scope="private") for i in range(n)]
+    rules += [rule(f"b{j}", tok(f"b{j}"), scope="private") for j in range(n)]
+    rules += [rule(f"c{k}", alts(*[tok(f"c{k}w{m} end") for m in range(100)]), scope="private") for k in range(n)]
+    compiled = compile_bundle(bundle(*rules), options=CompileOptions(optimize=False, max_states=20_000))
+    assert compiled.stats["raw_states"] < 20_000
+    assert parse_words(compiled, "a3 b4 c7w99 end".split())
+    assert parse_words(compiled, "a3 b4 x c7w99 end".split())
+    assert not parse_words(compiled, "a3 b4 c8w99 end".split())
