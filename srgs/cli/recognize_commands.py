@@ -23,9 +23,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "recognize",
         help="recognize speech in a WAV file under SRGS grammars (pocketsphinx or CTC) and interpret it",
         description="Decode AUDIO (16-bit PCM mono WAV, 8 or 16 kHz) constrained to the grammars' sentences, "
-        "then interpret the n-best. pocketsphinx (en-US): $GARBAGE cannot be searched and is dropped. ctc (hama's "
-        "phoneme model): en-US and pt-BR grammars, by their language. A grammar word with no pronunciation is an "
-        "error naming it.",
+        "then interpret the n-best. pocketsphinx: en-US. ctc (hama's phoneme model): en-US and pt-BR grammars, "
+        "the lexicon chosen by each grammar's language. A grammar word with no pronunciation is an error naming "
+        "it.",
         epilog=EXIT_STATUS_HELP,
     )
     recognize.add_argument("grammars", nargs="+", metavar="GRAMMAR", help="grammar location(s) active together")
@@ -37,8 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     recognize.add_argument("--rejection-threshold", type=_fraction, default=None, metavar="T",
                            help="0-1: under this rejection score the result is NO_MATCH (0 accepts everything; "
                            "default: decoder.rejection_threshold, else the back end's calibrated one: pocketsphinx "
-                           "0.70, the share of its phone loop's speech frames inside grammar words; ctc 0.30, "
-                           "exp of the per-speech-frame log-probability loss against the unconstrained best path)")
+                           "0.70, the share of its phone loop's speech frames inside grammar words; ctc en-US 0.25, "
+                           "pt-BR 0.50, exp of the per-speech-frame log-probability loss against the unconstrained "
+                           "best path, or for pt-BR a loop of the lexicon's words)")
     recognize.add_argument("--format", choices=("json",), default="json",
                            help="json: the srgs interpret result plus 'words' with times")
     recognize.set_defaults(run=run_recognize)

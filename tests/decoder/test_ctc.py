@@ -197,3 +197,15 @@ def test_srgs_recognize_ctc_errors_are_one_line(tmp_path, speech):
     status, out, err = run_cli("recognize", str(grammar), wav, "--backend", "ctc")
     assert status == 1 and out == ""
     assert err.count("\n") == 1 and "ñandú" in err and "Traceback" not in err
+
+
+def test_the_default_threshold_and_reference_follow_the_grammars_language(ctc, store):
+    pt = ctc.session(store.activate(["builtin:grammar/boolean?lang=pt-BR"]))
+    en = ctc.session(store.activate(["builtin:examples/yesno"]))
+    both = ctc.session(store.activate(["builtin:examples/yesno", "builtin:grammar/boolean?lang=pt-BR"]))
+    assert (pt.rejection_threshold, en.rejection_threshold, both.rejection_threshold) == (0.50, 0.25, 0.25)
+    assert pt.reference is not None and en.reference is None and both.reference is None  # pt-BR: its word loop
+    assert pt.params.grammar_weight == 1.0 and en.params.grammar_weight == 0.5
+    assert ctc.session(store.activate(["builtin:examples/yesno"]), rejection_threshold=0.9).rejection_threshold == 0.9
+    with pytest.raises(DecoderError, match="rejection_threshold must be a number"):
+        ctc.session(store.activate(["builtin:examples/yesno"]), rejection_threshold=float("nan"))
