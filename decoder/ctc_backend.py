@@ -44,7 +44,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ DEFAULT_REJECTION_THRESHOLD: dict[str, float] = {"en": 0.25, "pt": 0.50}
 OTHER_REJECTION_THRESHOLD = 0.25  # a lexicon brought for another language
 GARBAGE_WORD = "<garbage>"
 LOOP_WORD_PENALTY = 1.0  # nats per word of the rejection reference's word loop (after the word bonus)
+GRAPH_CACHE_SIZE = 32  # search graphs a model keeps
 MIN_SKIPPABLE_LENGTH = 3  # required positions a word needs before one of them may be skipped
 
 
@@ -140,6 +142,23 @@ class CtcModel:
         self._lexicons: dict[str, Lexicon] = dict(lexicons or {})
         self._lexicon_lock = threading.Lock()
         self._loops: dict[str, SearchGraph | None] = {}
+        # search graphs by (grammar content keys and weights, languages): sessions for the same
+        # grammars (a server's recognitions) share one, built once
+        self._graphs: OrderedDict[Hashable, SearchGraph] = OrderedDict()
+
+    def cached_graph(self, key: Hashable) -> SearchGraph | None:
+        """A search graph built before for the same grammars, weights and languages."""
+        with self._lexicon_lock:
+            found = self._graphs.get(key)
+            if found is not None:
+                self._graphs.move_to_end(key)
+            return found
+
+    def keep_graph(self, key: Hashable, graph: SearchGraph) -> None:
+        with self._lexicon_lock:
+            self._graphs[key] = graph
+            while len(self._graphs) > GRAPH_CACHE_SIZE:
+                self._graphs.popitem(last=False)
 
     def blank_ids(self) -> list[int]:
         return [self.blank_id] + ([self.wb_id] if self.wb_id is not None else [])
@@ -648,12 +667,19 @@ class CtcSession:
             missing[word] = None
             raise MissingPronunciationsError([word], members[0].language)
 
-        try:
-            self.graph = build_graph(constraint, pronounce, model.unit_ids, model.blank_ids(), len(model.units),
-                                     self.params)
-        except MissingPronunciationsError:
-            names = sorted({lexicon.language for lexicon in lexicons})
-            raise MissingPronunciationsError(list(missing), "/".join(names)) from None
+        key = (tuple((grammar.key, weight) for grammar, weight in zip(activation.grammars, activation.weights,
+                                                                      strict=True)), self.languages)
+        cached = model.cached_graph(key)
+        if cached is not None:
+            self.graph = cached
+        else:
+            try:
+                self.graph = build_graph(constraint, pronounce, model.unit_ids, model.blank_ids(), len(model.units),
+                                         self.params)
+            except MissingPronunciationsError:
+                names = sorted({lexicon.language for lexicon in lexicons})
+                raise MissingPronunciationsError(list(missing), "/".join(names)) from None
+            model.keep_graph(key, self.graph)
         loops = {id(loop): loop for loop in (model.word_loop(lang) for lang in languages) if loop is not None}
         # a closed-list language's word loop is the rejection reference (one for the session)
         self.reference = next(iter(loops.values())) if len(loops) == 1 and len(set(languages)) == 1 else None

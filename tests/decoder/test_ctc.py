@@ -209,3 +209,13 @@ def test_the_default_threshold_and_reference_follow_the_grammars_language(ctc, s
     assert ctc.session(store.activate(["builtin:examples/yesno"]), rejection_threshold=0.9).rejection_threshold == 0.9
     with pytest.raises(DecoderError, match="rejection_threshold must be a number"):
         ctc.session(store.activate(["builtin:examples/yesno"]), rejection_threshold=float("nan"))
+
+
+def test_sessions_for_the_same_grammars_share_one_search_graph(store):
+    model = CtcModel()
+    first = model.session(store.activate(["builtin:grammar/boolean?lang=pt-BR"]))
+    again = model.session(store.activate(["builtin:grammar/boolean?lang=pt-BR"]))
+    weighted = model.session(store.activate([("builtin:grammar/boolean?lang=pt-BR", 2.0)]))
+    other_language = model.session(store.activate(["builtin:grammar/boolean?lang=pt-BR"]), language="en-US")
+    assert again.graph is first.graph
+    assert weighted.graph is not first.graph and other_language.graph is not first.graph
