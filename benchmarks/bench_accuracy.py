@@ -349,7 +349,7 @@ def report(results: dict[str, list[tuple[Utterance, Outcome]]], sets: Sequence[s
             for grammar in dict.fromkeys(u.grammar for u, _ in chosen):
                 g = figures((u, o) for u, o in chosen if u.grammar == grammar)
                 per_grammar[grammar] = {"n": g.n, "sentence": g.sentence, "semantic": g.semantic, "rejected": g.rejected,
-                                        "errors": g.errors}
+                                        "errors": g.errors, "rtf_cpu": round(g.rtf_cpu, 4)}
             per_set[set_name] = {"n": f.n, "sentence": f.sentence, "semantic": f.semantic, "rejected": f.rejected,
                                  "errors": f.errors, "rtf_cpu": round(f.rtf_cpu, 4), "rtf_wall": round(f.rtf_wall, 4),
                                  "audio_seconds": round(f.audio_seconds, 1), "grammars": per_grammar}
