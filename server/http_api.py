@@ -328,7 +328,8 @@ class Activated:
 def activate(store: GrammarStore, spec: GrammarRequest) -> Activated:
     """Defines the request's grammars in a namespace of its own and activates the active ones
     (runs in a worker thread: it may compile). Release ``session`` when done."""
-    from server.session import FREE_SPEECH_PREFIX
+    from server.activation import activate as activate_grammars
+    from server.activation import is_free_speech
 
     session = store.session("http", language=spec.language)
     try:
@@ -337,12 +338,12 @@ def activate(store: GrammarStore, spec: GrammarRequest) -> Activated:
         entries: list[PreparedGrammar | str | tuple[PreparedGrammar | str, float]] = []
         models: list[str] = []
         for kind, value, weight in spec.grammars:
-            if kind == "uri" and value.startswith(FREE_SPEECH_PREFIX):
+            if kind == "uri" and is_free_speech(value):
                 models.append(value)
             else:
                 entries.append((f"session:{value}" if kind == "text" else value, weight))
-        activation = store.activate(entries, session=session, nbest=spec.nbest,
-                                    confidence_threshold=spec.confidence_threshold) if entries else None
+        activation = activate_grammars(store, entries, session=session, nbest=spec.nbest,
+                                       confidence_threshold=spec.confidence_threshold)
     except ValueError as exc:
         session.release_all()
         raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
@@ -386,16 +387,12 @@ async def interpret(request: Request) -> Response:
 
     def work() -> dict[str, object]:
         from interpreter.formats import to_json_dict
-        from interpreter.results import RecognitionResult
-        from server.session import free_speech_result
+        from server.activation import interpret_text
 
         active = activate(engine.store, spec)
         try:
             began = time.perf_counter()
-            result = active.activation.interpreter().interpret(text) if active.activation is not None \
-                else RecognitionResult(status="NO_MATCH")
-            if result.status == "NO_MATCH" and active.models and text.strip():  # as INTERPRET_TEXT does
-                result = free_speech_result(text, active.models[0])
+            result = interpret_text(active.activation, active.models, text)  # as INTERPRET_TEXT does
             engine.metrics.observe("interpret", time.perf_counter() - began, api="http")
         finally:
             active.session.release_all()
