@@ -80,6 +80,7 @@ OTHER_REJECTION_THRESHOLD = 0.25  # a lexicon brought for another language
 GARBAGE_WORD = "<garbage>"
 LOOP_WORD_PENALTY = 1.0  # nats per word of the rejection reference's word loop (after the word bonus)
 GRAPH_CACHE_SIZE = 32  # search graphs a model keeps
+MAX_GRAPH_STATES = 1_000_000  # emitting states of one search graph (about 150 bytes each)
 MIN_SKIPPABLE_LENGTH = 3  # required positions a word needs before one of them may be skipped
 
 
@@ -324,10 +325,11 @@ def _before(pronunciation: Sequence[Position], index: int, skippable: bool,
 
 def build_graph(constraint: GrammarConstraint | WordLoop, pronounce: Callable[[int, str], tuple[tuple[Position, ...], ...]],
                 unit_ids: dict[str, int], blank_ids: Sequence[int], num_units: int,
-                params: SearchParams | None = None) -> SearchGraph:
+                params: SearchParams | None = None, max_states: int | None = None) -> SearchGraph:
     """The search graph; ``pronounce(state, word)`` gives the pronunciations of a word read from
     grammar state ``state`` (its grammar's language)."""
     params = params or SearchParams()
+    max_states = MAX_GRAPH_STATES if max_states is None else max_states
     grammar_weight = params.grammar_weight
     num_nodes = constraint.num_states
     class_index: dict[frozenset[int], int] = {frozenset(blank_ids): 0}
@@ -356,6 +358,9 @@ def build_graph(constraint: GrammarConstraint | WordLoop, pronounce: Callable[[i
     node_base = -1  # filled below: node index = node_base + state; resolved after counting states
 
     def add(cls: int, phone: bool) -> int:
+        if len(state_class) >= max_states:
+            raise DecoderError(f"the grammars are too large for the CTC back end's search graph (over {max_states} "
+                               f"states at {word_arcs} of the grammar's word arcs): use the pocketsphinx back end")
         state_class.append(cls)
         is_phone.append(phone)
         preds.append([])

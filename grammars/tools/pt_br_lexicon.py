@@ -1,6 +1,11 @@
 """Generate the pt-BR pronunciation lexicon of the CTC back end (decoder/data/pt-BR.lexicon).
 
-    python grammars/tools/pt_br_lexicon.py          # rewrites decoder/data/pt-BR.lexicon
+    python grammars/tools/pt_br_lexicon.py              # rewrites decoder/data/pt-BR.lexicon
+    python grammars/tools/pt_br_lexicon.py --en-us-g2p  # and decoder/data/en-US.g2p
+
+``--en-us-g2p`` also keeps hama's G2P output for every word of the en-US built-in grammars
+(grammars/builtin/voice/en-US and the examples) in decoder/data/en-US.g2p, so the en-US lexicon
+does not run the G2P model for them at run time.
 
 Needs espeak-ng at build time only: every word of the pt-BR built-in voice grammars
 (grammars/builtin/voice/pt-BR/*.gram) plus ``COMMON_WORDS`` is spoken by ``espeak-ng -v pt-br -q
@@ -57,6 +62,36 @@ def grammar_words() -> list[str]:
     return words
 
 
+EN_US_OUT = ROOT / "decoder" / "data" / "en-US.g2p"
+
+
+def en_us_words() -> list[str]:
+    from interpreter.store import GrammarStore
+
+    store = GrammarStore()
+    locations = [f"builtin:grammar/{path.stem}" for path in sorted((GRAMMARS.parent / "en-US").glob("*.gram"))]
+    locations += ["builtin:examples/pizza", "builtin:examples/yesno"]
+    words: dict[str, None] = {}
+    for location in locations:
+        for word in store.activate([location]).constraint().words[3:]:
+            words[word.lower()] = None
+    return [word for word in words if not any(ch.isdigit() for ch in word)]
+
+
+def write_en_us_g2p() -> None:
+    import hama
+
+    model = hama.G2PModel()
+    lines = ["# hama G2P output of the en-US built-in grammars' words, written by",
+             "# grammars/tools/pt_br_lexicon.py --en-us-g2p: do not edit by hand. WORD<TAB>units"]
+    for word in sorted(en_us_words()):
+        tokens = [str(alignment.phoneme) for alignment in model.predict(word).alignments]
+        if tokens:
+            lines.append(f"{word}\t{' '.join(tokens)}")
+    EN_US_OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{EN_US_OUT}: {len(lines) - 2} words")
+
+
 def espeak_ipa(word: str) -> str:
     done = subprocess.run(["espeak-ng", "-v", "pt-br", "-q", "--ipa", word], check=True, capture_output=True,
                           text=True, timeout=30)
@@ -93,6 +128,8 @@ def main() -> int:
     print(f"{OUT}: {text.count(chr(10)) - 3} pronunciations")
     for problem in problems:
         print(f"skipped {problem}", file=sys.stderr)
+    if "--en-us-g2p" in sys.argv[1:]:
+        write_en_us_g2p()
     return 0
 
 

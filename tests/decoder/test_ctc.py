@@ -219,3 +219,11 @@ def test_sessions_for_the_same_grammars_share_one_search_graph(store):
     other_language = model.session(store.activate(["builtin:grammar/boolean?lang=pt-BR"]), language="en-US")
     assert again.graph is first.graph
     assert weighted.graph is not first.graph and other_language.graph is not first.graph
+
+
+def test_a_grammar_too_large_for_the_search_graph_is_a_clear_error(store, monkeypatch):
+    import decoder.ctc_backend as backend
+
+    monkeypatch.setattr(backend, "MAX_GRAPH_STATES", 12)
+    with pytest.raises(DecoderError, match=r"too large for the CTC back end's search graph \(over 12 states"):
+        toy_model("_a_", "ab\ta b\ncd\tc d\nx\td").session(store.activate([store.prepare_text(GRAMMAR)]))
