@@ -182,7 +182,7 @@ class GrammarCompiler:
         size = fst.num_states() + sum(count * self._expanded_size(self._calls[nonterminal - NONTERMINAL_BASE][0])
                                       for nonterminal, count in calls.items())
         if size > self.options.max_states:
-            raise CompileError(f"{what} need {size} states, over the limit of "
+            raise CompileError(f"expanding {what} needs {size} states, over the limit of "
                                f"{self.options.max_states} (CompileOptions.max_states)", span)
         needed: set[int] = set()
         pending = list(calls)
