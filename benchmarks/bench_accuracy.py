@@ -354,7 +354,12 @@ def report(results: dict[str, list[tuple[Utterance, Outcome]]], sets: Sequence[s
                                  "errors": f.errors, "rtf_cpu": round(f.rtf_cpu, 4), "rtf_wall": round(f.rtf_wall, 4),
                                  "audio_seconds": round(f.audio_seconds, 1), "grammars": per_grammar}
         total = figures(pairs)
-        out["backends"][name] = {"sets": per_set, "rtf_cpu": round(total.rtf_cpu, 4), "rtf_wall": round(total.rtf_wall, 4),
+        voices: dict[str, Any] = {}
+        for voice, speed in sorted({(u.voice, u.speed) for u, _ in pairs if u.in_grammar}):
+            v = figures((u, o) for u, o in pairs if u.in_grammar and u.voice == voice and u.speed == speed)
+            voices[f"{voice} {speed}"] = {"n": v.n, "semantic": v.semantic, "rejected": v.rejected}
+        out["backends"][name] = {"sets": per_set, "voices": voices, "rtf_cpu": round(total.rtf_cpu, 4),
+                                 "rtf_wall": round(total.rtf_wall, 4),
                                  "grammar_errors": _grammar_errors(pairs),
                                  "losses": _losses(pairs)}
     base = out["backends"].get(BASELINE)
@@ -432,6 +437,15 @@ def print_report(data: dict[str, Any], plan_name: str, seconds: float, examples:
     print(f"{'set':<10} {'grammar':<36} " + " ".join(f"{n:>14}" for n in names))
     for (set_name, grammar), cells in grammars.items():
         print(f"{set_name:<10} {grammar:<36} " + " ".join(f"{cells.get(n, '-'):>14}" for n in names))
+    print("\nin-grammar utterances per voice and speed (all in-grammar sets): semantic / rejected")
+    combos = list(dict.fromkeys(combo for backend in data["backends"].values() for combo in backend["voices"]))
+    print(f"{'voice':<16} " + " ".join(f"{n:>22}" for n in names))
+    for combo in combos:
+        cells = []
+        for name in names:
+            v = data["backends"][name]["voices"].get(combo)
+            cells.append(f"{_pct(v['semantic'], v['n'])} / {_pct(v['rejected'], v['n'])}" if v else "-")
+        print(f"{combo:<16} " + " ".join(f"{cell:>22}" for cell in cells))
     print("\ntargets")
     for name, checks in data["targets"].items():
         for check in checks:
