@@ -25,6 +25,7 @@ from srgs.config import EngineConfig
 from srgs.load.policy import AccessPolicy
 
 if TYPE_CHECKING:
+    from decoder.ctc_backend import CtcModel
     from decoder.pocketsphinx_backend import PocketsphinxModel
 
 # Threads for compiling, decoding and interpreting (pynini and the decoders hold the GIL most of
@@ -45,6 +46,7 @@ class ServerEngine:
         self._lock = threading.Lock()
         self._sessions = 0
         self._model: PocketsphinxModel | None = None
+        self._ctc_model: CtcModel | None = None
         self._model_lock = threading.Lock()
         # Handles are numeric (one client reads them as 64-bit integers): the engine's start in
         # milliseconds times 10^6 plus a counter, unique within the process and across restarts.
@@ -83,7 +85,7 @@ class ServerEngine:
     # --- decoder ----------------------------------------------------------------------------
 
     def decoder_model(self) -> PocketsphinxModel:
-        """The acoustic model, loaded once on first use and shared by every session."""
+        """The pocketsphinx acoustic model, loaded once on first use and shared by every session."""
         with self._model_lock:
             if self._model is None:
                 from decoder.pocketsphinx_backend import PocketsphinxModel
@@ -91,22 +93,40 @@ class ServerEngine:
                 self._model = PocketsphinxModel()
             return self._model
 
-    def decoder_session(self, activation: Activation | None, models: Sequence[str] = ()) -> DecoderSession:
-        """A decoder for one recognition: the grammar search over ``activation``, the free-speech
-        search over ``models`` (``builtin:slm/general``), or both at once (``EitherSession``)."""
+    def ctc_model(self) -> CtcModel:
+        """The CTC acoustic model (``decoder.ctc_backend``), loaded once on first use and shared."""
+        with self._model_lock:
+            if self._ctc_model is None:
+                from decoder.ctc_backend import CtcModel
+
+                self._ctc_model = CtcModel()
+            return self._ctc_model
+
+    def grammar_session(self, activation: Activation, *, rejection_threshold: float | None = None) -> DecoderSession:
+        """A decoder over ``activation`` on the configured back end; ``rejection_threshold`` (a
+        request's own) over ``config.decoder.rejection_threshold`` over the back end's default."""
+        decoder = self.config.decoder
+        threshold = decoder.rejection_threshold if rejection_threshold is None else rejection_threshold
+        if decoder.backend == "ctc":
+            return self.ctc_model().session(activation, rejection_threshold=threshold)
         model = self.decoder_model()
+        session = model.session(activation) if threshold is None else \
+            model.session(activation, rejection_threshold=threshold)
+        return session if hasattr(session, "stream") else BufferedSession(session)
+
+    def decoder_session(self, activation: Activation | None, models: Sequence[str] = (), *,
+                        rejection_threshold: float | None = None) -> DecoderSession:
+        """A decoder for one recognition: the grammar search over ``activation`` (``grammar_session``),
+        the free-speech search over ``models`` (``builtin:slm/general``), or both at once
+        (``EitherSession``)."""
         sessions: list[DecoderSession] = []
         try:
             if activation is not None:
-                threshold = self.config.decoder.rejection_threshold
-                grammar_session = model.session(activation) if threshold is None else \
-                    model.session(activation, rejection_threshold=threshold)
-                sessions.append(grammar_session if hasattr(grammar_session, "stream")
-                                else BufferedSession(grammar_session))
+                sessions.append(self.grammar_session(activation, rejection_threshold=rejection_threshold))
             if models:
                 from decoder.free_speech import free_speech_session
 
-                sessions.append(free_speech_session(model, models[0], policy=self.policy))
+                sessions.append(free_speech_session(self.decoder_model(), models[0], policy=self.policy))
         except BaseException:
             for session in sessions:
                 session.close()

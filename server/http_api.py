@@ -62,7 +62,6 @@ from srgs.errors import ErrorRecord, GrammarErrors, LimitExceededError, SrgsErro
 
 if TYPE_CHECKING:
     from decoder.audio import Audio
-    from decoder.base import DecoderSession
     from interpreter.store import Activation, GrammarStore, PreparedGrammar, SessionGrammars
     from server.engine import ServerEngine
 
@@ -447,11 +446,7 @@ async def recognize(request: Request) -> Response:
             if threshold is not None and active.models:
                 raise ApiError(400, "INVALID_REQUEST", "rejection_threshold applies to grammars, not to "
                                f"free-speech models ({active.models[0]})")
-            if threshold is not None and active.activation is not None:
-                decoder: DecoderSession = engine.decoder_model().session(active.activation,
-                                                                         rejection_threshold=threshold)
-            else:
-                decoder = engine.decoder_session(active.activation, active.models)
+            decoder = engine.decoder_session(active.activation, active.models, rejection_threshold=threshold)
             try:
                 recognition = decoder.decode(audio)
             finally:

@@ -314,3 +314,27 @@ def test_the_loop_stays_responsive_while_another_session_compiles(url):
         assert slow.receive(timeout=60).result == "SUCCESS"
         compile_time = time.monotonic() - began
         assert max(latencies) < compile_time / 2, (latencies, compile_time)
+
+
+def test_a_server_configured_for_the_ctc_back_end_recognises_speech(speech, monkeypatch):
+    """``--set decoder.backend=ctc``: the engine decodes the grammars with ``CtcModel``."""
+    from decoder.ctc_backend import CtcModel
+
+    sessions: list[object] = []
+    real_session = CtcModel.session
+
+    def recorded(self: CtcModel, *args: object, **kwargs: object) -> object:
+        sessions.append(real_session(self, *args, **kwargs))  # type: ignore[arg-type]
+        return sessions[-1]
+
+    monkeypatch.setattr(CtcModel, "session", recorded)
+    engine = engine_with(**{"decoder.backend": "ctc"})
+    pcm = read_wav(synthesise("two large pizzas", speech)).pcm()
+    with running(engine) as url, AsrClient(url) as client:
+        client.create_session()
+        assert client.define_grammar("pizza", PIZZA).result == "SUCCESS"
+        assert client.start_recognition(["session:pizza"]).result == "SUCCESS"
+        final = client.recognize(silence(0.3) + pcm + silence(1.2), chunk_bytes=8000)[-1]
+    assert final["Result-Status"] == "RECOGNIZED"
+    assert final.json()["alternatives"][0]["interpretations"] == [{"qty": 2, "size": "L"}]
+    assert len(sessions) == 1  # the CTC back end decoded it

@@ -31,3 +31,43 @@ def test_metrics_render_counters_and_latencies():
     assert 'srgs_recognitions_total{status="RECOGNIZED"} 2' in text
     assert "srgs_interpret_seconds_sum 0.250000" in text and "srgs_interpret_seconds_count 1" in text
     assert "srgs_sessions 3" in text
+
+
+class _Model:
+    """A decoder model that records how its sessions were asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def session(self, activation: object, **options: object) -> _Model:
+        self.calls.append(options)
+        return self
+
+    def stream(self) -> None:  # has its own streaming: not wrapped
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def _engine(monkeypatch, **settings: str) -> tuple[ServerEngine, _Model, _Model]:
+    engine = ServerEngine(EngineConfig.load(overrides=settings))
+    pocketsphinx, ctc = _Model(), _Model()
+    monkeypatch.setattr(engine, "decoder_model", lambda: pocketsphinx)
+    monkeypatch.setattr(engine, "ctc_model", lambda: ctc)
+    return engine, pocketsphinx, ctc
+
+
+def test_the_configured_back_end_and_rejection_threshold_decode_the_grammars(monkeypatch):
+    activation = object()
+    engine, pocketsphinx, ctc = _engine(monkeypatch)
+    assert engine.decoder_session(activation) is pocketsphinx  # type: ignore[arg-type]
+    assert pocketsphinx.calls == [{}] and ctc.calls == []  # the back end's own default threshold
+    engine, pocketsphinx, ctc = _engine(monkeypatch, **{"decoder.backend": "ctc",
+                                                         "decoder.rejection_threshold": "0.7"})
+    assert engine.decoder_session(activation) is ctc  # type: ignore[arg-type]
+    engine.decoder_session(activation, rejection_threshold=0.2)  # type: ignore[arg-type]  # a request's own wins
+    assert ctc.calls == [{"rejection_threshold": 0.7}, {"rejection_threshold": 0.2}] and pocketsphinx.calls == []
+    engine, pocketsphinx, ctc = _engine(monkeypatch, **{"decoder.rejection_threshold": "0.4"})
+    engine.decoder_session(activation)  # type: ignore[arg-type]
+    assert pocketsphinx.calls == [{"rejection_threshold": 0.4}]

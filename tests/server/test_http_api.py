@@ -223,6 +223,29 @@ def test_recognize_raw_pcm_at_8khz_and_json_base64(app, tmp_path):
     assert body["alternatives"][0]["text"] == "a small pizza with ham"
 
 
+def test_recognize_on_the_ctc_back_end_with_the_request_rejection_threshold(tmp_path, monkeypatch):
+    """``decoder.backend = "ctc"``: /v1/recognize decodes with ``CtcModel``, the request's
+    ``rejection_threshold`` over the configured one."""
+    from decoder.ctc_backend import CtcModel
+
+    thresholds: list[object] = []
+    real_session = CtcModel.session
+
+    def recorded(self: CtcModel, activation: Any, **options: Any) -> Any:
+        thresholds.append(options.get("rejection_threshold"))
+        return real_session(self, activation, **options)
+
+    monkeypatch.setattr(CtcModel, "session", recorded)
+    app = create_app(ServerEngine(EngineConfig.load(overrides={"decoder.backend": "ctc",
+                                                               "decoder.rejection_threshold": "0.05"})))
+    wav = synthesise("coffee please", tmp_path).read_bytes()
+    body = {"audio": base64.b64encode(wav).decode("ascii"), "grammars": [{"text": DRINKS, "id": "drinks"}]}
+    assert call(app, "POST", "/v1/recognize", json=body).json()["alternatives"][0]["interpretations"] == ["coffee"]
+    rejected = call(app, "POST", "/v1/recognize", json={**body, "rejection_threshold": 1}).json()
+    assert rejected["result_status"] == "NO_MATCH"
+    assert thresholds == [0.05, 1.0]
+
+
 def test_recognize_refuses_bad_and_long_audio(app):
     assert_error(call(app, "POST", "/v1/recognize", params={"grammar": PIZZA}, content=b"RIFF....WAVEjunk",
                       headers={"content-type": "audio/wav"}), 400, "AUDIO_INVALID")
