@@ -441,11 +441,11 @@ def print_report(data: dict[str, Any], plan_name: str, seconds: float, examples:
     combos = list(dict.fromkeys(combo for backend in data["backends"].values() for combo in backend["voices"]))
     print(f"{'voice':<16} " + " ".join(f"{n:>22}" for n in names))
     for combo in combos:
-        cells = []
+        row_cells: list[str] = []
         for name in names:
             v = data["backends"][name]["voices"].get(combo)
-            cells.append(f"{_pct(v['semantic'], v['n'])} / {_pct(v['rejected'], v['n'])}" if v else "-")
-        print(f"{combo:<16} " + " ".join(f"{cell:>22}" for cell in cells))
+            row_cells.append(f"{_pct(v['semantic'], v['n'])} / {_pct(v['rejected'], v['n'])}" if v else "-")
+        print(f"{combo:<16} " + " ".join(f"{cell:>22}" for cell in row_cells))
     print("\ntargets")
     for name, checks in data["targets"].items():
         for check in checks:
