@@ -476,6 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="decoder processes per back end (default 1)")
     parser.add_argument("--examples", type=int, default=3, help="lost utterances shown per back end, set and kind")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--save", type=Path, default=None, metavar="FILE", help="also write the JSON output to FILE")
     args = parser.parse_args(argv)
     sets = [s for s in args.sets.split(",") if s]
     backends = [b for b in args.backends.split(",") if b]
@@ -517,9 +518,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             skipped[f"{name} on {', '.join(missing)}"] = "no acoustic model for that language"
     data = report(results, sets, skipped)
     elapsed = time.perf_counter() - began
+    data["plan"] = asdict(plan)
+    data["seconds"] = round(elapsed, 1)
+    if args.save is not None:
+        args.save.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.format == "json":
-        data["plan"] = asdict(plan)
-        data["seconds"] = round(elapsed, 1)
         print(json.dumps(data, ensure_ascii=False))
     else:
         print_report(data, "quick" if args.quick else "full", elapsed, args.examples)
