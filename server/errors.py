@@ -7,14 +7,16 @@ Exceptions (raised by the handlers, answered by ``server.session.Session.handle_
     └── Malformed   headers or body that cannot be used as they are: INVALID_MESSAGE
 
 ``error_code`` and ``error_message`` turn an engine error (``srgs.errors.SrgsError``,
-``decoder.base.DecoderError``) into the Error-Code and one-line Message of such a RESPONSE; the
-HTTP API maps the same errors to HTTP statuses (``server.http_api.engine_error_status``).
+``decoder.base.DecoderError``) into the Error-Code and one-line Message of such a RESPONSE;
+``engine_error_status`` maps the same errors to the HTTP API's status and code: one home for
+what each front end answers to an engine error.
 """
 
 from __future__ import annotations
 
+from decoder.audio import AudioError
 from decoder.base import DecoderError
-from srgs.errors import SrgsError
+from srgs.errors import LimitExceededError, SrgsError
 
 from . import protocol as p
 
@@ -55,3 +57,16 @@ def error_message(exc: BaseException) -> str:
 def refused(exc: BaseException) -> Refused:
     """An engine error as the ``Refused`` that answers it."""
     return Refused(error_code(exc), error_message(exc))
+
+
+def engine_error_status(exc: SrgsError) -> tuple[int, str]:
+    """The HTTP status and error code of an engine error (the HTTP API's answer to it)."""
+    if isinstance(exc, AudioError):
+        return 400, "AUDIO_INVALID"
+    if isinstance(exc, DecoderError) and exc.code == SrgsError.code:
+        return 400, "DECODER_FAILED"
+    if exc.code == "ACCESS_DENIED":
+        return 403, exc.code
+    if isinstance(exc, LimitExceededError):
+        return 413, exc.code
+    return 422, exc.code  # a grammar that does not load, compile or check (as the playground answers)

@@ -37,6 +37,9 @@ NOT_FOUND, METHOD_NOT_ALLOWED; INTERNAL_ERROR with status 500 for a bug, logged 
 Bodies over ``server.max_message_bytes`` and audio over ``server.max_audio_s`` are refused.
 Compiling, interpreting and decoding run on the engine's worker threads (those of the WebSocket
 sessions), never on the event loop.
+
+This module holds the endpoints and their error handling; reading a request (body, JSON,
+grammars, audio) is ``server.http_requests``, an engine error's status and code ``server.errors``.
 """
 
 from __future__ import annotations
@@ -44,31 +47,39 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import logging
-import math
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from server.errors import engine_error_status
+from server.http_requests import (
+    ApiError,
+    activate_request,
+    decode_audio,
+    grammars_from_json,
+    grammars_from_query,
+    integer_value,
+    media_type,
+    number_value,
+    parse_json,
+    read_body,
+    text_value,
+)
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from srgs.errors import ErrorRecord, GrammarErrors, LimitExceededError, SrgsError
+from srgs.errors import ErrorRecord, GrammarErrors, SrgsError
 
 if TYPE_CHECKING:
-    from decoder.audio import Audio
-    from interpreter.store import Activation, GrammarStore, PreparedGrammar, SessionGrammars
     from server.engine import ServerEngine
 
 log = logging.getLogger("srgs.server.http")
 
 T = TypeVar("T")
-MAX_GRAMMARS = 32  # grammars active in one request
 STARTED = time.monotonic()
 
 
@@ -80,16 +91,6 @@ class ApiJSONResponse(JSONResponse):
         from interpreter.formats import json_line
 
         return json_line(content).encode("utf-8")
-
-
-class ApiError(Exception):
-    """A request this API refuses: HTTP ``status``, error ``code`` and a one-line ``message``."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def error_response(status: int, code: str, message: str, errors: list[ErrorRecord] | None = None) -> JSONResponse:
@@ -111,22 +112,6 @@ def engine_error_response(status: int, code: str, exc: SrgsError) -> JSONRespons
         message += f" (and {len(exc.errors) - 1} more: see errors)"  # type: ignore[attr-defined]
     positioned = several or exc.span is not None
     return error_response(status, code, message, exc.records() if positioned else None)
-
-
-def engine_error_status(exc: SrgsError) -> tuple[int, str]:
-    """The HTTP status and error code of an engine error."""
-    from decoder.audio import AudioError
-    from decoder.base import DecoderError
-
-    if isinstance(exc, AudioError):
-        return 400, "AUDIO_INVALID"
-    if isinstance(exc, DecoderError) and exc.code == SrgsError.code:
-        return 400, "DECODER_FAILED"
-    if exc.code == "ACCESS_DENIED":
-        return 403, exc.code
-    if isinstance(exc, LimitExceededError):
-        return 413, exc.code
-    return 422, exc.code  # a grammar that does not load, compile or check (as the playground answers)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -165,193 +150,6 @@ def endpoint(name: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
-# --- request parsing ----------------------------------------------------------------------
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused (413) as soon as it is over ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "MESSAGE_TOO_LARGE", f"request body of {declared} bytes is over the limit of {limit} "
-                       "(server.max_message_bytes)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "MESSAGE_TOO_LARGE", f"request body is over the limit of {limit} bytes "
-                           "(server.max_message_bytes)")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def media_type(request: Request) -> tuple[str, dict[str, str]]:
-    """The request's media type (lower case) and its parameters."""
-    header = request.headers.get("content-type", "")
-    kind, *rest = header.split(";")
-    params: dict[str, str] = {}
-    for piece in rest:
-        key, _, value = piece.partition("=")
-        params[key.strip().lower()] = value.strip().strip('"')
-    return kind.strip().lower(), params
-
-
-def parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "INVALID_REQUEST", f"the body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ApiError(400, "INVALID_REQUEST", "the JSON body is nested too deep") from None
-    if not isinstance(value, dict):
-        raise ApiError(400, "INVALID_REQUEST", "the JSON body must be an object")
-    return value
-
-
-@dataclass
-class GrammarRequest:
-    """The grammars of one request and how to interpret them."""
-
-    grammars: list[tuple[str, str, float]] = field(default_factory=list)  # (kind "uri"/"text", value or name, weight)
-    definitions: dict[str, str] = field(default_factory=dict)  # session name -> grammar text
-    nbest: int | None = None
-    confidence_threshold: int | None = None
-    language: str | None = None
-
-
-def _integer(value: Any, name: str, low: int, high: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ApiError(400, "INVALID_REQUEST", f"{name} must be an integer from {low} to {high}, got {value!r}")
-    return value
-
-
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise ApiError(400, "INVALID_REQUEST", f"{name} must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ApiError(400, "INVALID_REQUEST", f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _weight(value: Any) -> float:
-    weight = 1.0 if value is None else _number(value, "weight")
-    if weight <= 0:
-        raise ApiError(400, "INVALID_REQUEST", f"weight must be greater than 0, got {value!r}")
-    return weight
-
-
-def _text(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise ApiError(400, "INVALID_REQUEST", f"{name} must be a string")
-    return value
-
-
-def grammars_from_json(body: Mapping[str, Any]) -> GrammarRequest:
-    """The ``grammars``, ``definitions``, ``nbest``, ``confidence_threshold`` and ``language`` of
-    a JSON body."""
-    from interpreter.api import MAX_NBEST
-
-    spec = GrammarRequest(nbest=_integer(body.get("nbest"), "nbest", 1, MAX_NBEST),
-                          confidence_threshold=_integer(body.get("confidence_threshold"), "confidence_threshold", 0, 100))
-    language = body.get("language")
-    spec.language = None if language is None else _text(language, "language")
-    entries = body.get("grammars")
-    if not isinstance(entries, list) or not entries:
-        raise ApiError(400, "INVALID_REQUEST", 'give "grammars": a list of URIs, {"uri": URI} or {"text": GRAMMAR}')
-    definitions = body.get("definitions") or {}
-    if not isinstance(definitions, dict):
-        raise ApiError(400, "INVALID_REQUEST", '"definitions" must map names to grammar text')
-    for name, text in definitions.items():
-        spec.definitions[name] = _text(text, f"definitions.{name}")
-    for index, entry in enumerate(entries):
-        if isinstance(entry, str):
-            spec.grammars.append(("uri", entry, 1.0))
-        elif isinstance(entry, dict) and isinstance(entry.get("uri"), str) and "text" not in entry:
-            spec.grammars.append(("uri", entry["uri"], _weight(entry.get("weight"))))
-        elif isinstance(entry, dict) and isinstance(entry.get("text"), str) and "uri" not in entry:
-            name = entry.get("id", f"inline{index}")
-            name = _text(name, "grammar id")
-            spec.definitions[name] = entry["text"]
-            spec.grammars.append(("text", name, _weight(entry.get("weight"))))
-        else:
-            raise ApiError(400, "INVALID_REQUEST", f"grammars[{index}] must be a URI string, "
-                           '{"uri": URI[, "weight": W]} or {"text": GRAMMAR[, "id": NAME][, "weight": W]}')
-    _check_count(spec)
-    return spec
-
-
-def grammars_from_query(request: Request) -> GrammarRequest:
-    """``?grammar=URI&weight=W&nbest=N&confidence_threshold=N&language=L`` (grammars repeatable)."""
-    from interpreter.api import MAX_NBEST
-
-    query = request.query_params
-    uris = query.getlist("grammar")
-    weights = query.getlist("weight")
-    if not uris:
-        raise ApiError(400, "INVALID_REQUEST", "give at least one ?grammar=URI (builtin:..., or session: with "
-                       "the JSON body's definitions)")
-    if weights and len(weights) != len(uris):
-        raise ApiError(400, "INVALID_REQUEST", f"{len(weights)} weights for {len(uris)} grammars: give one per grammar")
-    spec = GrammarRequest(nbest=_integer(query.get("nbest"), "nbest", 1, MAX_NBEST),
-                          confidence_threshold=_integer(query.get("confidence_threshold"),
-                                                        "confidence_threshold", 0, 100),
-                          language=query.get("language"))
-    for index, uri in enumerate(uris):
-        spec.grammars.append(("uri", uri, _weight(weights[index]) if weights else 1.0))
-    _check_count(spec)
-    return spec
-
-
-def _check_count(spec: GrammarRequest) -> None:
-    if len(spec.grammars) > MAX_GRAMMARS or len(spec.definitions) > MAX_GRAMMARS:
-        raise ApiError(400, "INVALID_REQUEST", f"at most {MAX_GRAMMARS} grammars in one request")
-
-
-@dataclass
-class Activated:
-    """A request's grammars ready to use: the activation (None when only free-speech models are
-    named), the free-speech models (``builtin:slm/...``) and the request's namespace."""
-
-    activation: Activation | None
-    models: list[str]
-    session: SessionGrammars
-
-
-def activate(store: GrammarStore, spec: GrammarRequest) -> Activated:
-    """Defines the request's grammars in a namespace of its own and activates the active ones
-    (runs in a worker thread: it may compile). Release ``session`` when done."""
-    from server.activation import activate as activate_grammars
-    from server.activation import is_free_speech
-
-    session = store.session("http", language=spec.language)
-    try:
-        for name, text in spec.definitions.items():
-            session.define(name, text)
-        entries: list[PreparedGrammar | str | tuple[PreparedGrammar | str, float]] = []
-        models: list[str] = []
-        for kind, value, weight in spec.grammars:
-            if kind == "uri" and is_free_speech(value):
-                models.append(value)
-            else:
-                entries.append((f"session:{value}" if kind == "text" else value, weight))
-        activation = activate_grammars(store, entries, session=session, nbest=spec.nbest,
-                                       confidence_threshold=spec.confidence_threshold)
-    except ValueError as exc:
-        session.release_all()
-        raise ApiError(400, "INVALID_REQUEST", str(exc)) from None
-    except BaseException:
-        session.release_all()
-        raise
-    return Activated(activation, models, session)
-
-
 def engine_of(request: Request) -> ServerEngine:
     engine: ServerEngine = request.app.state.engine
     return engine
@@ -374,7 +172,7 @@ async def interpret(request: Request) -> Response:
     if kind == "application/json":
         data = parse_json(body)
         spec = grammars_from_json(data)
-        text = _text(data.get("text"), '"text"')
+        text = text_value(data.get("text"), '"text"')
     elif kind in ("text/plain", ""):
         spec = grammars_from_query(request)
         try:
@@ -388,7 +186,7 @@ async def interpret(request: Request) -> Response:
         from interpreter.formats import to_json_dict
         from server.activation import interpret_text
 
-        active = activate(engine.store, spec)
+        active = activate_request(engine.store, spec)
         try:
             began = time.perf_counter()
             result = interpret_text(active.activation, active.models, text)  # as INTERPRET_TEXT does
@@ -411,7 +209,7 @@ async def recognize(request: Request) -> Response:
     if kind == "application/json":
         data = parse_json(body)
         spec = grammars_from_json(data)
-        encoded = _text(data.get("audio"), '"audio" (base64 of a WAV file or of raw PCM)')
+        encoded = text_value(data.get("audio"), '"audio" (base64 of a WAV file or of raw PCM)')
         try:
             audio_bytes = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
@@ -429,10 +227,10 @@ async def recognize(request: Request) -> Response:
                         "audio/raw", "application/octet-stream"):
             raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"Content-Type {kind!r}: send audio/wav, audio/l16;rate=N, "
                            "application/octet-stream (raw PCM, ?rate=N) or application/json")
-    threshold = None if rejection is None else _number(rejection, "rejection_threshold")
+    threshold = None if rejection is None else number_value(rejection, "rejection_threshold")
     if threshold is not None and not 0 <= threshold <= 1:
         raise ApiError(400, "INVALID_REQUEST", f"rejection_threshold must be from 0 to 1, got {rejection!r}")
-    word_details = _integer(details, "word_details", 0, 2)
+    word_details = integer_value(details, "word_details", 0, 2)
     audio = decode_audio(audio_bytes, rate, settings.max_message_bytes)
     if audio.seconds > settings.max_audio_s:
         raise ApiError(413, "AUDIO_TOO_LONG", f"{audio.seconds:.1f} s of audio is over the limit of "
@@ -441,7 +239,7 @@ async def recognize(request: Request) -> Response:
     def work() -> dict[str, object]:
         from server.results import ResultBody, result_dict
 
-        active = activate(engine.store, spec)
+        active = activate_request(engine.store, spec)
         try:
             if threshold is not None and active.models:
                 raise ApiError(400, "INVALID_REQUEST", "rejection_threshold applies to grammars, not to "
@@ -462,27 +260,6 @@ async def recognize(request: Request) -> Response:
                                       end_time=words[-1].end if words else None))
 
     return ApiJSONResponse(await off_the_loop(engine, work))
-
-
-def decode_audio(data: bytes, rate: Any, limit: int) -> Audio:
-    """WAV bytes (detected by their RIFF header) or raw 16-bit PCM at ``rate`` (8000 or 16000)."""
-    import numpy as np
-
-    from decoder.audio import SUPPORTED_RATES, TARGET_RATE, Audio, parse_wav, resample
-
-    if not data:
-        raise ApiError(400, "AUDIO_INVALID", "no audio in the request")
-    if data[:4] == b"RIFF":
-        return parse_wav(data, name="<request>", max_bytes=limit)
-    hertz = 16000 if rate is None else _integer(rate, "rate", 1, 10**6)
-    if hertz not in SUPPORTED_RATES:
-        raise ApiError(400, "AUDIO_INVALID", f"raw PCM at {hertz} Hz: give 8000 or 16000 (rate=N), or a WAV file")
-    if len(data) % 2:
-        raise ApiError(400, "AUDIO_INVALID", "raw PCM has an odd number of bytes: give 16-bit little-endian mono samples")
-    samples = np.frombuffer(data, dtype="<i2").astype(np.int16)
-    if hertz != TARGET_RATE:
-        samples = resample(samples, hertz, TARGET_RATE)
-    return Audio(samples=samples, rate=TARGET_RATE)
 
 
 @endpoint("builtins")
