@@ -4,6 +4,7 @@ strictly). Speech is synthesised by espeak-ng (``tests/decoder/speech.py``)."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -16,9 +17,9 @@ import uvicorn
 from websockets.exceptions import ConnectionClosed
 
 from decoder.audio import read_wav
-from server.app import create_app
+from server.app import CONFIG_SETTINGS_VARIABLE, config_from_environment, create_app
 from server.engine import ServerEngine
-from srgs.config import EngineConfig
+from srgs.config import EngineConfig, parse_override
 from tests.decoder.speech import synthesise
 from tests.server.client import AsrClient, message
 
@@ -328,7 +329,9 @@ def test_a_server_configured_for_the_ctc_back_end_recognises_speech(speech, monk
         return sessions[-1]
 
     monkeypatch.setattr(CtcModel, "session", recorded)
-    engine = engine_with(**{"decoder.backend": "ctc"})
+    # what ``srgs serve --set decoder.backend=ctc`` hands its workers
+    settings = json.dumps(dict([parse_override("decoder.backend=ctc")]))
+    engine = ServerEngine(config_from_environment({CONFIG_SETTINGS_VARIABLE: settings}))
     pcm = read_wav(synthesise("two large pizzas", speech)).pcm()
     with running(engine) as url, AsrClient(url) as client:
         client.create_session()
