@@ -14,12 +14,11 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from decoder.audio import Audio
-from decoder.base import DecoderSession, DecoderStream, Recognition
+from decoder.base import DecoderSession
 from interpreter.store import Activation, GrammarStore
+from server.decoder_sessions import BufferedSession, EitherSession
 from server.metrics import Metrics
 from srgs.config import EngineConfig
 from srgs.load.policy import AccessPolicy
@@ -151,70 +150,3 @@ class ServerEngine:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
-
-
-@dataclass(frozen=True, slots=True)
-class BufferedSession:
-    """A back end without its own ``stream()``: streams buffered and decoded whole at the end
-    (``decoder.stream.BufferedStream``)."""
-
-    session: Any
-
-    def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
-        return self.session.decode(audio, nbest=nbest)  # type: ignore[no-any-return]
-
-    def stream(self, *, nbest: int | None = None) -> DecoderStream:
-        from decoder.stream import BufferedStream
-
-        return BufferedStream(lambda audio: self.session.decode(audio, nbest=nbest))
-
-    def close(self) -> None:
-        self.session.close()
-
-
-@dataclass(frozen=True, slots=True)
-class EitherSession:
-    """Grammars and a free-speech model active together: both decode the same audio, and the
-    result is the first one (grammars first) that recognised something (design choice: a
-    grammar's sentence, with its semantics, wins over free speech)."""
-
-    sessions: tuple[DecoderSession, ...]
-
-    def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
-        return _first_recognized([session.decode(audio, nbest=nbest) for session in self.sessions])
-
-    def stream(self, *, nbest: int | None = None) -> DecoderStream:
-        return EitherStream(tuple(session.stream(nbest=nbest) for session in self.sessions))
-
-    def close(self) -> None:
-        for session in self.sessions:
-            session.close()
-
-
-@dataclass(frozen=True, slots=True)
-class EitherStream:
-    """The streams of an ``EitherSession`` fed together."""
-
-    streams: tuple[DecoderStream, ...]
-
-    def feed(self, pcm: bytes) -> None:
-        for stream in self.streams:
-            stream.feed(pcm)
-
-    def partial(self) -> Recognition | None:
-        found = [r for r in (stream.partial() for stream in self.streams) if r is not None]
-        return _first_recognized(found) if found else None
-
-    def finish(self) -> Recognition:
-        return _first_recognized([stream.finish() for stream in self.streams])
-
-    def cancel(self) -> None:
-        for stream in self.streams:
-            stream.cancel()
-
-
-def _first_recognized(found: Sequence[Recognition]) -> Recognition:
-    for recognition in found:
-        if recognition.result.status == "RECOGNIZED":
-            return recognition
-    return found[0]

@@ -791,7 +791,7 @@ def test_lenient_client_messages_drive_a_whole_recognition():
 
 
 def test_grammars_and_free_speech_together_prefer_the_grammar_result():
-    from server.engine import EitherSession
+    from server.decoder_sessions import EitherSession
 
     engine = make_engine()
     activation = engine.store.activate(["builtin:grammar/boolean"])
