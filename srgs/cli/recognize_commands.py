@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 
-from srgs.cli import EXIT_FAILURE, EXIT_OK, EXIT_STATUS_HELP, error, write_line
+from srgs.cli import EXIT_FAILURE, EXIT_OK, EXIT_STATUS_HELP, EXIT_USAGE, error, write_line
 from srgs.cli.interpret_commands import HELP_MAX_NBEST, nbest_type
+from srgs.cli.lm_commands import add_free_speech_arguments, free_speech_requested, recognize_free_speech
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "it.",
         epilog=EXIT_STATUS_HELP,
     )
-    recognize.add_argument("grammars", nargs="+", metavar="GRAMMAR", help="grammar location(s) active together")
+    recognize.add_argument("grammars", nargs="*", metavar="GRAMMAR",
+                           help="grammar location(s) active together; or one language model (builtin:slm/general, "
+                           "LM.arpa) for free speech")
     recognize.add_argument("audio", metavar="AUDIO.wav", help="the audio to recognize")
     recognize.add_argument("--nbest", type=nbest_type, default=None, metavar="N",
                            help=f"at most N alternatives, 1 to {HELP_MAX_NBEST} (default 1)")
@@ -40,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            "0.70, the share of its phone loop's speech frames inside grammar words; ctc en-US 0.25, "
                            "pt-BR 0.50, exp of the per-speech-frame log-probability loss against the unconstrained "
                            "best path, or for pt-BR a loop of the lexicon's words)")
+    add_free_speech_arguments(recognize)
     recognize.add_argument("--format", choices=("json",), default="json",
                            help="json: the srgs interpret result plus 'words' with times")
     recognize.set_defaults(run=run_recognize)
@@ -61,6 +65,11 @@ def run_recognize(args: argparse.Namespace) -> int:
     from interpreter.formats import json_line, to_json_dict
     from interpreter.store import GrammarStore
 
+    if free_speech_requested(args) is not None:
+        return recognize_free_speech(args)
+    if not args.grammars:
+        error("recognize", "give at least one grammar, or --lm LM (or builtin:slm/general) for free speech")
+        return EXIT_USAGE
     audio = read_wav(args.audio)
     store = GrammarStore(args.config)
     activation = store.activate(list(args.grammars), nbest=args.nbest)

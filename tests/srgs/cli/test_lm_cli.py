@@ -133,3 +133,16 @@ def test_free_speech_recognition_usage_errors(tmp_path, capsys):
     args = argparse.Namespace(audio="a.wav", lm="builtin:slm/general", grammars=[], nbest=None, backend="ctc")
     assert recognize_free_speech(args) == 2
     assert "pocketsphinx" in capsys.readouterr().err
+
+
+def test_srgs_recognize_takes_a_language_model_instead_of_grammars(corpus, tmp_path, capsys):
+    model = tmp_path / "pizza.arpa"
+    assert main(["lm", "build", str(corpus), "-o", str(model), "-q"]) == 0
+    sentence = "i want two large pizzas with mushrooms and olives"
+    audio = synthesise(sentence, tmp_path)
+    capsys.readouterr()
+    assert main(["recognize", "--lm", str(model), str(audio)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["alternatives"][0]["text"] == sentence
+    assert main(["recognize", str(audio)]) == 2
+    assert "give at least one grammar, or --lm LM" in capsys.readouterr().err
