@@ -29,6 +29,7 @@ from .timers import expired_timer
 
 log = logging.getLogger("srgs.server")
 
+
 class AudioPath(SessionState):
     """A session's recognition: its audio, speech segments, results and timers."""
 
