@@ -8,6 +8,7 @@ against the grammar with those parameters. The commands run in this process (no 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from interpreter.cases import CasesFileError, location_with_params, read_cases
 from srgs.cli import main
-from srgs.load.builtins import BUILTIN_SUFFIXES, declared_params
+from srgs.load.builtins import BUILTIN_SUFFIXES, declared_params, parse_builtin, substitute_params
 
 BUILTIN = Path(__file__).resolve().parent.parent / "grammars" / "builtin"
 GRAMMARS = sorted(p for p in BUILTIN.rglob("*") if p.suffix in BUILTIN_SUFFIXES and p.is_file())
@@ -160,3 +161,22 @@ def test_a_case_with_params_runs_against_that_grammar(capsys, tmp_path):
     assert run(capsys, "test", location_with_params("builtin:dtmf/digits", "length=3"), str(cases))[0] == 0
     code, out, _ = run(capsys, "test", location_with_params("builtin:dtmf/digits", "length=4"), str(cases))
     assert code != 0 and "0 passed, 1 failed" in out
+
+
+def test_a_placeholder_may_be_the_difference_of_two_integer_parameters():
+    ref = parse_builtin("builtin:grammar/digits?lang=en-US;minlength=3;maxlength=5")
+    text = b'meta "srgs.param.minlength" is "1"; meta "srgs.param.maxlength" is "64"; meta "srgs.param.kind" is "a";\n'
+    out = substitute_params(ref, text + b"$upto__maxlength-minlength__ $d__minlength__ __kind-minlength__ __z-kind__",
+                            None)
+    assert out.endswith(b"$upto2 $d3 __kind-minlength__ __z-kind__")  # only two integer parameters subtract
+    defaults = parse_builtin("builtin:grammar/digits?lang=en-US")
+    assert substitute_params(defaults, text + b"__maxlength-minlength__", None).endswith(b"63")
+
+
+def test_the_generated_digits_grammar_is_current():
+    """grammars/builtin/voice/en-US/digits.gram is what grammars/tools/digits_voice.py writes."""
+    spec = importlib.util.spec_from_file_location("digits_voice", BUILTIN.parent / "tools" / "digits_voice.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.OUT.read_text(encoding="utf-8") == module.grammar()

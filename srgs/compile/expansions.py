@@ -23,6 +23,7 @@ the body's paths that read at least one word, and a body that reads nothing at a
 from __future__ import annotations
 
 import pynini
+import pywrapfst
 
 from ..bundle import GrammarBundle
 from ..errors import CompileError
@@ -41,6 +42,16 @@ NONTERMINAL_BASE = 1 << 30
 ROOT_LABEL = NONTERMINAL_BASE - 1
 
 BodyKey = tuple[RuleKey, int]
+# Tail calls are shared (``GrammarCompiler._tail_shared``) in an expansion that Replace would
+# make over TAIL_SHARING_FROM states, when sharing makes it at least TAIL_GAIN times smaller.
+TAIL_SHARING_FROM = 20_000
+TAIL_GAIN = 2
+# A tail call of a body: (state, arc position) -> (nonterminal, the output labels of the path from
+# its return state to a final state that has no arcs, that path's weight with its final weight).
+Tails = dict[tuple[int, int], tuple[int, tuple[int, ...], pywrapfst.Weight]]
+# A copy of a body in a tail-shared group: (body, the continuations pending below it).
+Copy = tuple[BodyKey | None, tuple[tuple[int, ...], ...]]
+TAIL_CONTINUATION = 4  # the longest continuation (arcs after a call) that still makes it a tail call
 
 
 class GrammarCompiler:
@@ -68,6 +79,11 @@ class GrammarCompiler:
         self._called: dict[BodyKey, dict[int, int]] = {}
         self._sizes: dict[BodyKey, int] = {}
         self._shared: set[BodyKey] = set()
+        # Tail sharing (see ``_tail_shared``): each body's tail calls, the copies its group
+        # makes (None: more than max_states) and the states of its tail-shared expansion.
+        self._tails: dict[BodyKey, Tails] = {}
+        self._reach: dict[BodyKey, frozenset[Copy] | None] = {}
+        self._tail_sizes: dict[BodyKey, int | None] = {}
         self._references = 0
         # Whether any token was split into CJK characters (its language is written without
         # spaces): the input text must then be split the same way.
@@ -137,6 +153,9 @@ class GrammarCompiler:
         self._bodies[body_key] = body
         self._called[body_key] = self._calls_in(body) if self._called[body_key] else {}
         self._sizes.pop(body_key, None)
+        self._tails.pop(body_key, None)
+        self._reach.pop(body_key, None)
+        self._tail_sizes.pop(body_key, None)
 
     def _nonterminal(self, body_key: BodyKey, label: int) -> int:
         """The nonterminal label of a reference to ``body_key`` that writes rule event ``label``."""
@@ -170,20 +189,34 @@ class GrammarCompiler:
     def _check_expanded_size(self, body_key: BodyKey, span: SourceSpan, what: str) -> None:
         size = self._expanded_size(body_key)
         if size > self.options.max_states:
-            raise CompileError(f"{what} needs {size} states, over the limit of "
-                               f"{self.options.max_states} (CompileOptions.max_states)", span)
+            tail_size = self._tail_size(body_key)
+            if tail_size is None or tail_size > self.options.max_states:
+                raise CompileError(f"{what} needs {size if tail_size is None else tail_size} states, over the "
+                                   f"limit of {self.options.max_states} (CompileOptions.max_states)", span)
 
     def _expand(self, fst: pynini.Fst, span: SourceSpan, what: str) -> pynini.Fst:
         """``fst`` with every reference replaced by the body it refers to, recursively: one
-        OpenFst Replace. Its size is counted first (``max_states``)."""
+        OpenFst Replace. Its size is counted first (``max_states``); when sharing the tail calls
+        (``_tail_shared``) makes it at least ``TAIL_GAIN`` times smaller, they are shared."""
         calls = self._calls_in(fst)
         if not calls:
             return fst
         size = fst.num_states() + sum(count * self._expanded_size(self._calls[nonterminal - NONTERMINAL_BASE][0])
                                       for nonterminal, count in calls.items())
+        tail_size = None
+        if size > min(TAIL_SHARING_FROM, self.options.max_states):
+            tails = self._tail_calls(fst)
+            reach = self._copies(None, tails)
+            tail_size = None if reach is None else self._group_size(reach, {None: fst}, {None: fst_calls(fst, tails)})
+        if tail_size is not None and tail_size * TAIL_GAIN <= size:
+            size = tail_size
+        else:
+            tail_size = None
         if size > self.options.max_states:
             raise CompileError(f"expanding {what} needs {size} states, over the limit of "
                                f"{self.options.max_states} (CompileOptions.max_states)", span)
+        if tail_size is not None:
+            return self._tail_shared(fst)
         needed: set[int] = set()
         pending = list(calls)
         while pending:
@@ -201,6 +234,188 @@ class GrammarCompiler:
                                 return_label=RULE_END_LABEL)
         result.relabel_pairs(opairs=relabel)
         return result
+
+    # --- tail sharing ----------------------------------------------------------------------
+    #
+    # Replace makes one copy of a body per call stack that reaches it, so a chain of rules each
+    # ending with a reference to the next one (``$left4 = $item $left3 | $pair $left2``: a
+    # counting grammar) expands to one copy per path through the chain: exponentially many. A
+    # call whose return state only leads, reading nothing, to a final state with no arcs (a
+    # tail call) needs nothing of its caller's frame but what that path writes, the caller's
+    # ``</rule>`` after it: so the callee is copied into its caller's group keyed by the
+    # continuations pending below it (the same for every path of a counting grammar: as many
+    # as there are paths' lengths), and only the other calls go through Replace.
+
+    def _tail_calls(self, fst: pynini.Fst) -> Tails:
+        """The tail calls of ``fst`` with their continuations (see ``Tails``)."""
+        tails: Tails = {}
+        zero = pywrapfst.Weight.zero("tropical")
+        for state in fst.states():
+            for position, arc in enumerate(fst.arcs(state)):
+                if arc.olabel < NONTERMINAL_BASE or arc.ilabel != 0:
+                    continue
+                outputs: list[int] = []
+                weight = pywrapfst.Weight.one("tropical")
+                current = arc.nextstate
+                for _ in range(TAIL_CONTINUATION + 1):
+                    final = fst.final(current)
+                    arcs = fst.num_arcs(current)
+                    if final != zero and arcs == 0:
+                        tails[(state, position)] = (arc.olabel, tuple(outputs), pywrapfst.times(weight, final))
+                        break
+                    if final != zero or arcs != 1:
+                        break
+                    (step,) = fst.arcs(current)
+                    if step.ilabel != 0 or step.olabel >= NONTERMINAL_BASE:
+                        break
+                    if step.olabel:
+                        outputs.append(step.olabel)
+                    weight = pywrapfst.times(weight, step.weight)
+                    current = step.nextstate
+        return tails
+
+    def _body_tails(self, body_key: BodyKey) -> Tails:
+        tails = self._tails.get(body_key)
+        if tails is None:
+            tails = self._tails[body_key] = self._tail_calls(self._bodies[body_key])
+        return tails
+
+    def _copies(self, body_key: BodyKey | None, tails: Tails) -> frozenset[Copy] | None:
+        """The copies the tail-shared group of a body makes (``body_key`` None: of the fst whose
+        ``tails`` are given), None when they are more than ``max_states``."""
+        found: set[Copy] = {(body_key, ())}
+        for nonterminal, outputs in {(nonterminal, outputs) for nonterminal, outputs, _ in tails.values()}:
+            callee = self._calls[nonterminal - NONTERMINAL_BASE][0]
+            below = self._body_copies(callee)
+            if below is None:
+                return None
+            found.update((key, (outputs, *pending)) for key, pending in below)
+            if len(found) > self.options.max_states:
+                return None
+        return frozenset(found)
+
+    def _body_copies(self, body_key: BodyKey) -> frozenset[Copy] | None:
+        if body_key not in self._reach:
+            self._reach[body_key] = self._copies(body_key, self._body_tails(body_key))
+        return self._reach[body_key]
+
+    def _group_size(self, copies: frozenset[Copy], fsts_of: dict[BodyKey | None, pynini.Fst],
+                    calls_of: dict[BodyKey | None, dict[int, int]]) -> int | None:
+        """The states of a tail-shared group's expansion: its copies, the states that close
+        them, and what Replace makes of the calls that are not tail calls."""
+        size = len({pending for _, pending in copies}) * (1 + TAIL_CONTINUATION)
+        for key, _ in copies:
+            if key not in fsts_of:
+                assert key is not None  # the group's own fst (None) is given
+                fsts_of[key] = self._bodies[key]
+                calls_of[key] = fst_calls(self._bodies[key], self._body_tails(key))
+            size += fsts_of[key].num_states()
+            for nonterminal, count in calls_of[key].items():
+                below = self._tail_size(self._calls[nonterminal - NONTERMINAL_BASE][0])
+                if below is None:
+                    return None
+                size += count * below
+            if size > self.options.max_states:
+                return None
+        return size
+
+    def _tail_size(self, body_key: BodyKey) -> int | None:
+        """The states of a body's tail-shared expansion; None when over ``max_states``."""
+        if body_key not in self._tail_sizes:
+            copies = self._body_copies(body_key)
+            self._tail_sizes[body_key] = None if copies is None else self._group_size(copies, {}, {})
+        return self._tail_sizes[body_key]
+
+    def _tail_shared(self, fst: pynini.Fst) -> pynini.Fst:
+        """``fst`` expanded with its tail calls shared: each group (the root, and each body
+        called other than by a tail call) built here, the other calls by one Replace."""
+        groups: dict[BodyKey | None, pynini.Fst] = {}
+        pending: list[BodyKey | None] = [None]
+        relabel: dict[int, int] = {}
+        while pending:
+            key = pending.pop()
+            if key in groups:
+                continue
+            group = groups[key] = self._group(key, fst if key is None else self._bodies[key])
+            for nonterminal in self._calls_in(group):
+                body_key, label = self._calls[nonterminal - NONTERMINAL_BASE]
+                relabel[nonterminal] = label
+                pending.append(body_key)
+        if not relabel:
+            return groups[None]
+        pairs = [(ROOT_LABEL, groups[None])]
+        for nonterminal in sorted(relabel):
+            pairs.append((nonterminal, groups[self._calls[nonterminal - NONTERMINAL_BASE][0]]))
+        result = pynini.replace(pairs, call_arc_labeling="output", return_arc_labeling="output",
+                                return_label=RULE_END_LABEL)
+        result.relabel_pairs(opairs=sorted(relabel.items()))
+        return result
+
+    def _group(self, top_key: BodyKey | None, top: pynini.Fst) -> pynini.Fst:
+        """The tail-shared group of one body: a copy of it, and of each body it reaches by tail
+        calls per continuations pending (a tail call is an arc that writes the callee's rule
+        event into that copy); where a copy ends, ``</rule>`` and the pending continuations
+        close it and the copies it was called from."""
+        zero = pywrapfst.Weight.zero("tropical")
+        one = pywrapfst.Weight.one("tropical")
+        group = pynini.Fst()
+        bases: dict[Copy, int] = {}
+        todo: list[Copy] = []
+        closers: dict[tuple[tuple[int, ...], ...], int] = {}
+
+        def closing(pending: tuple[tuple[int, ...], ...]) -> int:
+            """The state that writes the continuations ``pending``, innermost first, each
+            followed by the ``</rule>`` of the copy it continues (but the group's top), then is final."""
+            state = closers.get(pending)
+            if state is None:
+                if pending:
+                    state = closing(pending[:-1])
+                    labels = [*pending[-1], *([RULE_END_LABEL] if len(pending) > 1 else [])]
+                    for label in reversed(labels):
+                        before = group.add_state()
+                        group.add_arc(before, pywrapfst.Arc(0, label, one, state))
+                        state = before
+                else:
+                    state = group.add_state()
+                    group.set_final(state)
+                closers[pending] = state
+            return state
+
+        def base(copy: Copy) -> int:
+            offset = bases.get(copy)
+            if offset is None:
+                body = top if copy[0] is None else self._bodies[copy[0]]
+                offset = bases[copy] = group.num_states()
+                group.add_states(body.num_states())
+                todo.append(copy)
+            return offset
+
+        group.set_start(base((top_key, ())) + top.start())
+        while todo:
+            copy = todo.pop()
+            key, pending = copy
+            body = top if key is None else self._bodies[key]
+            tails = self._tail_calls(top) if key is None else self._body_tails(key)
+            offset = bases[copy]
+            for state in body.states():
+                for position, arc in enumerate(body.arcs(state)):
+                    tail = tails.get((state, position))
+                    if tail is None:
+                        group.add_arc(offset + state, pywrapfst.Arc(arc.ilabel, arc.olabel, arc.weight,
+                                                                 offset + arc.nextstate))
+                        continue
+                    nonterminal, outputs, weight = tail
+                    callee, label = self._calls[nonterminal - NONTERMINAL_BASE]
+                    entry = base((callee, (*pending, outputs))) + self._bodies[callee].start()
+                    group.add_arc(offset + state, pywrapfst.Arc(0, label, pywrapfst.times(arc.weight, weight), entry))
+                final = body.final(state)
+                if final != zero:
+                    if pending:
+                        group.add_arc(offset + state, pywrapfst.Arc(0, RULE_END_LABEL, final, closing(pending)))
+                    else:
+                        group.set_final(offset + state, final)
+        group.connect()
+        return group
 
     def _event(self, table: list, symbol, entry: tuple) -> int:
         """The output label of a table entry (rule, token or tag), added on first use."""
@@ -427,3 +642,14 @@ class GrammarCompiler:
         if fst.num_states() > self.options.max_states:
             raise CompileError(f"{what} needs {fst.num_states()} states, over the limit of "
                                f"{self.options.max_states} (CompileOptions.max_states)", span)
+
+
+def fst_calls(fst: pynini.Fst, tails: Tails) -> dict[int, int]:
+    """For each nonterminal label on an arc of ``fst`` that is not a tail call, how many states
+    its calls return to (the copies of its body Replace makes per copy of ``fst``)."""
+    returns: dict[int, set[int]] = {}
+    for state in fst.states():
+        for position, arc in enumerate(fst.arcs(state)):
+            if arc.olabel >= NONTERMINAL_BASE and (state, position) not in tails:
+                returns.setdefault(arc.olabel, set()).add(arc.nextstate)
+    return {nonterminal: len(states) for nonterminal, states in returns.items()}

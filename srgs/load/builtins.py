@@ -10,7 +10,9 @@
 Parameters follow ``?``, separated by ``;`` (VoiceXML 2.0): ``digits?minlength=3;maxlength=5``,
 ``digits?length=4`` (both lengths), ``boolean?y=1;n=2`` (a ``#`` key is written ``%23``). A grammar
 declares the parameters it takes as ``srgs.param.NAME`` metas whose content is the default, and
-writes ``__NAME__`` where the value goes; the bytes fetched have every placeholder replaced.
+writes ``__NAME__`` where the value goes, or ``__NAME-OTHER__`` for the difference of two integer
+parameters (``__maxlength-minlength__``: how many digits past the minimum are allowed); the bytes
+fetched have every placeholder replaced.
 Each distinct (name, language, parameters) is a distinct canonical URI, its parameters sorted:
 ``builtin:grammar/digits?lang=en-US;maxlength=5;minlength=3``.
 """
@@ -63,6 +65,7 @@ _XML_META = re.compile(rb"<meta\b[^>]*>")
 _XML_ATTR = re.compile(rb"""\b(name|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ABNF_META = re.compile(rb"""\bmeta\s+(?:"([^"]*)"|'([^']*)')\s+is\s+(?:"([^"]*)"|'([^']*)')\s*;""")
 _PARAM_META = "srgs.param."
+_DIFFERENCE = re.compile(rb"__([a-z][a-z0-9]*)-([a-z][a-z0-9]*)__")
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,4 +232,11 @@ def substitute_params(ref: BuiltinRef, data: bytes, span: SourceSpan | None) -> 
         raise ResolveError(f"{exc.message} (with the defaults of {ref.path.name})", span) from None
     for key, value in values.items():
         data = data.replace(f"__{key}__".encode("ascii"), value.encode("ascii"))
-    return data
+
+    def difference(match: re.Match[bytes]) -> bytes:
+        first, second = (values.get(name.decode("ascii"), "") for name in match.groups())
+        if not (first.isdigit() and second.isdigit()):
+            return match.group()  # not two integer parameters: left as written
+        return str(int(first) - int(second)).encode("ascii")
+
+    return _DIFFERENCE.sub(difference, data)

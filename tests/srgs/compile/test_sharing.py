@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from interpreter.parse import parse_words
+from interpreter.tree import ParseRule, ParseTag
 from srgs.bundle import GrammarBundle
-from srgs.compile import CompileOptions, compile_bundle, optimize
+from srgs.compile import CompileOptions, compile_bundle, expansions, optimize
 from srgs.errors import CompileError
 from srgs.model import Alternative, OneOf, Repeat, RuleRef, Sequence, Tag, Token
 
@@ -170,3 +171,74 @@ def test_without_optimisation_a_list_of_references_is_still_shared():
     assert parse_words(compiled, "a3 b4 c7w99 end".split())
     assert parse_words(compiled, "a3 b4 x c7w99 end".split())
     assert not parse_words(compiled, "a3 b4 c8w99 end".split())
+
+
+# --- tail calls: a chain of rules each ending with a reference to the next --------------------
+
+
+def _counting(length: int) -> list:
+    """$needN reads N units: "a" is one unit and "b" two, each followed by the rule of what is
+    left and the same tag (a counting grammar: Replace alone makes one copy per path, Fibonacci(N))."""
+    rules = [rule("main", ref(f"#need{length}"))]
+    rules.append(rule("need0", tag("out = '';"), scope="private"))
+    for n in range(1, length + 1):
+        steps = [seq(tok("a"), ref(f"#need{n - 1}"), tag("out += rules.latest();"))]
+        if n >= 2:
+            steps.append(seq(tok("b"), ref(f"#need{n - 2}"), tag("out += rules.latest();")))
+        rules.append(rule(f"need{n}", alts(*steps), scope="private"))
+    return rules
+
+
+def test_tail_calls_are_shared_so_a_counting_chain_is_polynomial():
+    # Replace alone: Fibonacci(40) = 10^8 copies, refused over max_states; with the tail calls
+    # shared, one copy per (rule, pending closings): about 40 x 40
+    clock = time.perf_counter()
+    compiled = compile_bundle(bundle(*_counting(40)))
+    assert time.perf_counter() - clock < 10
+    assert compiled.stats["raw_states"] < 40_000
+    assert parse_words(compiled, ["a"] * 40)
+    assert parse_words(compiled, ["b"] * 20)
+    assert parse_words(compiled, ["a", "b"] * 13 + ["a"])
+    assert not parse_words(compiled, ["a"] * 39)
+    assert not parse_words(compiled, ["b"] * 21)
+    (parse,) = parse_words(compiled, ["b"] * 20)
+    names, node = [], parse.tree
+    while node is not None:  # each $needN holds "b", $need(N-2) and its closing tag, in that order
+        names.append(node.name)
+        rules_in = [child for child in node.children if isinstance(child, ParseRule)]
+        assert node is parse.tree or isinstance(node.children[-1], ParseTag)
+        node = rules_in[0] if rules_in else None
+    assert names == ["main"] + [f"need{n}" for n in range(40, -1, -2)]
+
+
+def test_a_tail_shared_expansion_gives_the_parses_replace_gives(monkeypatch):
+    small = bundle(*_counting(5))
+    replaced = compile_bundle(small)
+    monkeypatch.setattr(expansions, "TAIL_SHARING_FROM", 0)
+    monkeypatch.setattr(expansions, "TAIL_GAIN", 0)  # shared however little it gains
+    shared = compile_bundle(small)
+    for words in (["a"] * 5, ["b", "a", "b"], ["a", "b", "b"], ["b", "b"]):
+        expected = [(notation(p.tree), round(p.cost, 4)) for p in parse_words(replaced, words, nbest=3)]
+        assert [(notation(p.tree), round(p.cost, 4)) for p in parse_words(shared, words, nbest=3)] == expected
+    assert notation(parse_words(shared, ["b", "a", "b"])[0].tree).startswith("$main[$need5[\"b\",$need3[")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_grammars(), st.lists(st.lists(st.sampled_from(VOCAB), max_size=4), min_size=1, max_size=6),
+       st.lists(st.sampled_from((None, 0.0, 1.5)), min_size=3, max_size=3))
+def test_sharing_tail_calls_changes_no_parse(rules, sentences, weights):
+    # the same grammars with their tail calls shared (forced, however little it gains): the same
+    # parses with the same costs (weights on the alternatives of main's last level, if any)
+    main = rules["main"]
+    if isinstance(main, OneOf):
+        main = OneOf(alternatives=tuple(Alternative(expansion=a.expansion, weight=w)
+                                        for a, w in zip(main.alternatives, weights, strict=False)))
+    grammar_bundle = bundle(*[rule(name, main if name == "main" else e) for name, e in rules.items()])
+    replaced = compile_bundle(grammar_bundle)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(expansions, "TAIL_SHARING_FROM", 0)
+        patch.setattr(expansions, "TAIL_GAIN", 0)
+        shared = compile_bundle(grammar_bundle)
+    for sentence in [[]] + sentences:
+        expected = {(notation(p.tree), round(p.cost, 3)) for p in parse_words(replaced, sentence, nbest=20)}
+        assert {(notation(p.tree), round(p.cost, 3)) for p in parse_words(shared, sentence, nbest=20)} == expected
