@@ -4,19 +4,22 @@
 
 "double five" is two digits and "triple seven" three, so ``minlength``/``maxlength``/``length``
 cannot be one SRGS repeat (a repeat counts items, and "triple seven" is one item of two words).
-The length is counted by rules instead, one item at a time, each item followed by the rule of
-what is left:
+The length is counted by rules instead, ONE RULE LEVEL PER DIGIT: each level reads the words of
+one digit position and ends with a reference to the level of the next position:
 
-- ``$needN``: N more digits are needed (N = minlength at the start); an item of k digits leads
-  to ``$need(N-k)``, or, once the minimum is reached, to ``$uptoE`` (E = maxlength - minlength,
-  written ``__maxlength-minlength__``, the loader's difference of two parameters) less what the
-  item went past the minimum (``$uptoElessO``, an alias of ``$upto(E-O)``);
-- ``$uptoR``: at most R more digits.
+- ``$needN``: N more digits are needed (N = minlength at the start); once the minimum is reached
+  the next level is ``$uptoE`` (E = maxlength - minlength, written ``__maxlength-minlength__``,
+  the loader's difference of two parameters);
+- ``$uptoR``: at most R more digits (``$NULL`` ends it);
+- a state's variants for the positions inside an item: "double five" is "double" at one level
+  and ``...dbl`` (reads "five", the value "55") at the next; "triple seven" is "triple", then
+  ``...tpl`` (reads nothing), then ``...trp`` (reads "seven", the value "777").
 
-So a grammar of 64 + 64 + 2 x 64 rules serves every (minlength, maxlength); only the rules
-reachable from the chosen ones are compiled. Every counting alternative ends with a reference
-and the same tag ``{out += rules.latest();}``: a tail call, whose copies the compiler shares per
-pending continuations (``srgs/compile/expansions.py``), so the expansion is polynomial.
+So the rules open at a position are as many as the digits before it, however the digits were
+said: the compiler's tail-call sharing (``srgs/compile/expansions.py``: every level ends with a
+reference and the same tag ``{out += rules.latest();}``) keeps the transducer linear in
+maxlength. 4 x (64 + 64) rules serve every (minlength, maxlength); only those reachable from the
+chosen ones are compiled.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "builtin" / "voice" / "en-US" / "digits.gram"
 MAX = 64  # srgs.load.builtins.MAX_LENGTH_PARAM
-ITEMS = ((1, "one"), (2, "two"), (3, "three"))
 EXTRA = "__maxlength-minlength__"
 
 HEADER = f"""#ABNF 1.0 UTF-8;
@@ -35,7 +37,9 @@ HEADER = f"""#ABNF 1.0 UTF-8;
 // Parameters (VoiceXML 2.0): minlength (default 1), maxlength (default 64), length (length=N
 // means minlength=N and maxlength=N: the loader turns it into those two placeholders).
 // The lengths count digits: "double five one two" is 4 digits, "triple seven one" is 4.
-// $needN: N more digits needed; $uptoR: at most R more ({EXTRA} is maxlength - minlength).
+// One rule level per digit: $needN: N more digits needed; $uptoR: at most R more ({EXTRA} is
+// maxlength - minlength); ...dbl: the digit of "double", ...tpl: the silent middle of "triple",
+// ...trp: the digit of "triple".
 language en-US;
 mode voice;
 root $digits;
@@ -47,10 +51,6 @@ meta "srgs.param.maxlength" is "64";
 /** @example double oh seven */
 public $digits = $need__minlength__ {{out = rules.latest();}};
 
-private $one = $digit {{out = rules.digit;}};
-private $two = double $digit {{out = rules.digit + rules.digit;}};
-private $three = triple $digit {{out = rules.digit + rules.digit + rules.digit;}};
-
 private $digit = zero {{out = "0";}} | oh {{out = "0";}} | o {{out = "0";}} | one {{out = "1";}} | two {{out = "2";}}
                | three {{out = "3";}} | four {{out = "4";}} | five {{out = "5";}} | six {{out = "6";}}
                | seven {{out = "7";}} | eight {{out = "8";}} | nine {{out = "9";}}
@@ -59,44 +59,43 @@ private $digit = zero {{out = "0";}} | oh {{out = "0";}} | o {{out = "0";}} | on
 """
 
 
-def step(name: str, rest: str) -> str:
-    """One item, then the rule of what is left (a tail call with the shared closing tag)."""
-    return f"${name} {{out = rules.{name};}} {rest} {{out += rules.latest();}}"
+def level(words: str, value: str, rest: str) -> str:
+    """One digit position: its words and value, then the level of the next position (a tail
+    call with the shared closing tag)."""
+    return f"{words}{{out = {value};}} {rest} {{out += rules.latest();}}"
 
 
-def need_rule(need: int) -> str:
-    alternatives = []
-    for count, name in ITEMS:
-        if count < need:
-            rest = f"$need{need - count}"
-        elif count == need:
-            rest = f"$upto{EXTRA}"
-        else:
-            rest = f"$upto{EXTRA}less{count - need}"
-        alternatives.append(step(name, rest))
-    return f"private $need{need} = " + "\n    | ".join(alternatives) + ";\n"
+ONE = "rules.digit"
+TWO = "rules.digit + rules.digit"
+THREE = "rules.digit + rules.digit + rules.digit"
+EMPTY = '""'
 
 
-def upto_rule(allowed: int) -> str:
-    alternatives = ['$NULL {out = "";}']
-    alternatives += [step(name, f"$upto{allowed - count}") for count, name in ITEMS if count <= allowed]
-    return f"private $upto{allowed} = " + "\n    | ".join(alternatives) + ";\n"
-
-
-def less_rule(allowed: int, over: int) -> str:
-    if allowed < over:
-        return f"private $upto{allowed}less{over} = $VOID;\n"
-    # the same closing tag as a counting step: the pending continuations stay alike
-    return f'private $upto{allowed}less{over} = {{out = "";}} $upto{allowed - over} {{out += rules.latest();}};\n'
+def state_rules(name: str, following: str | None, final: bool) -> str:
+    """A state's four rules: ``$NAME`` (an item starts here), ``$NAMEdbl`` (the digit of a
+    double), ``$NAMEtpl`` (the silent middle of a triple), ``$NAMEtrp`` (the digit of a triple).
+    ``following`` is the state of the next position (None: no position left)."""
+    starts = ['$NULL {out = "";}'] if final else []
+    if following is None:
+        rules = [f"private ${name} = {' | '.join(starts)};\n"]
+        rules += [f"private ${name}{variant} = $VOID;\n" for variant in ("dbl", "tpl", "trp")]
+        return "".join(rules)
+    starts += [level("$digit ", ONE, f"${following}"),
+               level("double ", EMPTY, f"${following}dbl"),
+               level("triple ", EMPTY, f"${following}tpl")]
+    return "".join([f"private ${name} = " + "\n    | ".join(starts) + ";\n",
+                    f"private ${name}dbl = " + level("$digit ", TWO, f"${following}") + ";\n",
+                    f"private ${name}tpl = " + level("", EMPTY, f"${following}trp") + ";\n",
+                    f"private ${name}trp = " + level("$digit ", THREE, f"${following}") + ";\n"])
 
 
 def grammar() -> str:
     parts = [HEADER, "\n// N more digits needed.\n"]
-    parts += [need_rule(need) for need in range(1, MAX + 1)]
+    for need in range(1, MAX + 1):
+        parts.append(state_rules(f"need{need}", f"need{need - 1}" if need > 1 else f"upto{EXTRA}", False))
     parts.append("\n// At most R more digits.\n")
-    parts += [upto_rule(allowed) for allowed in range(MAX)]
-    parts.append("\n// At most R more digits, less the O digits the last item went past the minimum.\n")
-    parts += [less_rule(allowed, over) for allowed in range(MAX) for over in (1, 2)]
+    for allowed in range(MAX):
+        parts.append(state_rules(f"upto{allowed}", f"upto{allowed - 1}" if allowed else None, True))
     return "".join(parts)
 
 

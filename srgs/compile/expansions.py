@@ -14,6 +14,12 @@ call arc of a reference reads nothing and writes ``<rule:j>``, each final state 
 returns with ``ε:</rule>``. Its size is counted from the bodies' sizes before anything is
 expanded, so a grammar over ``max_states`` is refused without building it.
 
+Tail calls are shared: Replace makes one copy of a body per call stack, exponentially many for a
+chain of rules each ending with a reference to the next (a counting grammar). A reference after
+which its caller only writes a fixed continuation (tags, ``</rule>``) and ends is copied into the
+caller's own group, keyed by the continuations pending (not the stack), when that makes the
+expansion at least ``TAIL_GAIN`` times smaller or brings it within ``max_states``.
+
 Recursion (SRGS §5.4) is bounded: a reference from a rule to a rule of its own recursion cycle
 goes one level deeper; past ``recursion_depth`` levels it becomes $VOID.
 Repeats (§2.5) never make a loop that reads no word: iterations beyond the minimum use only
@@ -197,7 +203,8 @@ class GrammarCompiler:
     def _expand(self, fst: pynini.Fst, span: SourceSpan, what: str) -> pynini.Fst:
         """``fst`` with every reference replaced by the body it refers to, recursively: one
         OpenFst Replace. Its size is counted first (``max_states``); when sharing the tail calls
-        (``_tail_shared``) makes it at least ``TAIL_GAIN`` times smaller, they are shared."""
+        (``_tail_shared``) makes it at least ``TAIL_GAIN`` times smaller, or is what brings it
+        within ``max_states``, they are shared."""
         calls = self._calls_in(fst)
         if not calls:
             return fst
@@ -208,7 +215,7 @@ class GrammarCompiler:
             tails = self._tail_calls(fst)
             reach = self._copies(None, tails)
             tail_size = None if reach is None else self._group_size(reach, {None: fst}, {None: fst_calls(fst, tails)})
-        if tail_size is not None and tail_size * TAIL_GAIN <= size:
+        if tail_size is not None and (tail_size * TAIL_GAIN <= size or size > self.options.max_states):
             size = tail_size
         else:
             tail_size = None
