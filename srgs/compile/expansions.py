@@ -90,6 +90,7 @@ class GrammarCompiler:
         self._tails: dict[BodyKey, Tails] = {}
         self._reach: dict[BodyKey, frozenset[Copy] | None] = {}
         self._tail_sizes: dict[BodyKey, int | None] = {}
+        self._other_calls: dict[BodyKey, dict[int, int]] = {}
         self._references = 0
         # Whether any token was split into CJK characters (its language is written without
         # spaces): the input text must then be split the same way.
@@ -162,6 +163,7 @@ class GrammarCompiler:
         self._tails.pop(body_key, None)
         self._reach.pop(body_key, None)
         self._tail_sizes.pop(body_key, None)
+        self._other_calls.pop(body_key, None)
 
     def _nonterminal(self, body_key: BodyKey, label: int) -> int:
         """The nonterminal label of a reference to ``body_key`` that writes rule event ``label``."""
@@ -214,7 +216,7 @@ class GrammarCompiler:
         if size > min(TAIL_SHARING_FROM, self.options.max_states):
             tails = self._tail_calls(fst)
             reach = self._copies(None, tails)
-            tail_size = None if reach is None else self._group_size(reach, {None: fst}, {None: fst_calls(fst, tails)})
+            tail_size = None if reach is None else self._group_size(reach, fst, fst_calls(fst, tails))
         if tail_size is not None and (tail_size * TAIL_GAIN <= size or size > self.options.max_states):
             size = tail_size
         else:
@@ -306,18 +308,20 @@ class GrammarCompiler:
             self._reach[body_key] = self._copies(body_key, self._body_tails(body_key))
         return self._reach[body_key]
 
-    def _group_size(self, copies: frozenset[Copy], fsts_of: dict[BodyKey | None, pynini.Fst],
-                    calls_of: dict[BodyKey | None, dict[int, int]]) -> int | None:
+    def _group_size(self, copies: frozenset[Copy], top: pynini.Fst | None = None,
+                    top_calls: dict[int, int] | None = None) -> int | None:
         """The states of a tail-shared group's expansion: its copies, the states that close
-        them, and what Replace makes of the calls that are not tail calls."""
+        them, and what Replace makes of the calls that are not tail calls (``top``: the fst of
+        the copy keyed None, with its calls that are not tail calls)."""
         size = len({pending for _, pending in copies}) * (1 + TAIL_CONTINUATION)
         for key, _ in copies:
-            if key not in fsts_of:
-                assert key is not None  # the group's own fst (None) is given
-                fsts_of[key] = self._bodies[key]
-                calls_of[key] = fst_calls(self._bodies[key], self._body_tails(key))
-            size += fsts_of[key].num_states()
-            for nonterminal, count in calls_of[key].items():
+            if key is None:
+                assert top is not None and top_calls is not None
+                states, calls = top.num_states(), top_calls
+            else:
+                states, calls = self._bodies[key].num_states(), self._body_other_calls(key)
+            size += states
+            for nonterminal, count in calls.items():
                 below = self._tail_size(self._calls[nonterminal - NONTERMINAL_BASE][0])
                 if below is None:
                     return None
@@ -326,11 +330,17 @@ class GrammarCompiler:
                 return None
         return size
 
+    def _body_other_calls(self, body_key: BodyKey) -> dict[int, int]:
+        calls = self._other_calls.get(body_key)
+        if calls is None:
+            calls = self._other_calls[body_key] = fst_calls(self._bodies[body_key], self._body_tails(body_key))
+        return calls
+
     def _tail_size(self, body_key: BodyKey) -> int | None:
         """The states of a body's tail-shared expansion; None when over ``max_states``."""
         if body_key not in self._tail_sizes:
             copies = self._body_copies(body_key)
-            self._tail_sizes[body_key] = None if copies is None else self._group_size(copies, {}, {})
+            self._tail_sizes[body_key] = None if copies is None else self._group_size(copies)
         return self._tail_sizes[body_key]
 
     def _tail_shared(self, fst: pynini.Fst) -> pynini.Fst:
