@@ -16,8 +16,10 @@ from interpreter.parse import parse_words
 from interpreter.tree import ParseRule, ParseTag
 from srgs.bundle import GrammarBundle
 from srgs.compile import CompileOptions, compile_bundle, expansions, optimize
+from srgs.compile.expansions import GrammarCompiler
 from srgs.errors import CompileError
 from srgs.model import Alternative, OneOf, Repeat, RuleRef, Sequence, Tag, Token
+from srgs.passes.recursion import analyse_rules
 
 from .models import alts, grammar, notation, ref, rep, rule, seq, tag, tok
 from .test_property import ends as model_ends
@@ -242,3 +244,50 @@ def test_sharing_tail_calls_changes_no_parse(rules, sentences, weights):
     for sentence in [[]] + sentences:
         expected = {(notation(p.tree), round(p.cost, 3)) for p in parse_words(replaced, sentence, nbest=20)}
         assert {(notation(p.tree), round(p.cost, 3)) for p in parse_words(shared, sentence, nbest=20)} == expected
+
+
+def test_sharing_tail_calls_of_a_recursive_rule_changes_no_parse(monkeypatch):
+    # right recursion (SRGS 5.4, bounded): the recursive reference is a tail call, with a tag after it
+    body = alts(seq(tok("a"), ref("#list"), tag("t")), seq(tok("b"), ref("#list")), tok("c"))
+    recursive = bundle(rule("main", seq(ref("#list"), tag("m"))), rule("list", body, scope="private"))
+    replaced = compile_bundle(recursive)
+    monkeypatch.setattr(expansions, "TAIL_SHARING_FROM", 0)
+    monkeypatch.setattr(expansions, "TAIL_GAIN", 0)
+    shared = compile_bundle(recursive)
+    for words in ("c", "a c", "a b a c", "b b b a c", "a a", "c c"):
+        expected = [(notation(p.tree), p.cost) for p in parse_words(replaced, words.split(), nbest=2)]
+        assert [(notation(p.tree), p.cost) for p in parse_words(shared, words.split(), nbest=2)] == expected
+    assert notation(parse_words(shared, ["a", "c"])[0].tree) == '$main[$list["a",$list["c"],{!{t}!}],{!{m}!}]'
+
+
+def test_the_weight_after_a_tail_call_stays_on_its_path(monkeypatch):
+    # a call whose return state reaches a final state by a weighted epsilon arc and a final
+    # weight is a tail call: those weights go onto the call, none is lost
+    grammar_bundle = bundle(rule("main", ref("#r")), rule("r", seq(tok("w"), tag("t")), scope="private"))
+    compiler = GrammarCompiler(grammar_bundle, analyse_rules(grammar_bundle, [(grammar_bundle.main, "main")]),
+                               CompileOptions())
+    compiler.compile_rules()
+    (nonterminal,) = compiler._nonterminals.values()
+    root = pynini.Fst()
+    root.add_states(3)
+    root.set_start(0)
+    root.add_arc(0, pywrapfst.Arc(0, nonterminal, 0.25, 1))
+    root.add_arc(1, pywrapfst.Arc(0, 0, 1.5, 2))
+    root.set_final(2, 0.5)
+    span = grammar_bundle.main_grammar.span
+
+    def total(fst: pynini.Fst) -> tuple[float, list[int]]:
+        path = pynini.shortestpath(fst).topsort()
+        labels, state, weight = [], path.start(), 0.0
+        while path.num_arcs(state):
+            (arc,) = path.arcs(state)
+            labels += [arc.olabel] if arc.olabel else []
+            weight += float(arc.weight)
+            state = arc.nextstate
+        return round(weight + float(path.final(state)), 6), labels
+
+    replaced = total(compiler._expand(root.copy(), span, "the test root"))
+    monkeypatch.setattr(expansions, "TAIL_SHARING_FROM", 0)
+    monkeypatch.setattr(expansions, "TAIL_GAIN", 0)
+    assert total(compiler._expand(root.copy(), span, "the test root")) == replaced
+    assert replaced[0] == 2.25
