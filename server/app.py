@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from server import http_api
 from server.asr_websocket import asr_endpoint
 from server.engine import ServerEngine
+from server.responses import error_response
 from srgs.config import ConfigError, EngineConfig
 
 CONFIG_FILE_VARIABLE = "SRGS_CONFIG_FILE"
@@ -62,7 +63,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "INVALID_REQUEST")
     detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
     message = f"no route {request.url.path}" if status == 404 else f"{request.method} {request.url.path}: {detail}"
-    response = http_api.error_response(status, code, message)
+    response = error_response(status, code, message)
     if isinstance(exc, HTTPException) and exc.headers:
         response.headers.update(exc.headers)
     return response

@@ -51,7 +51,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -72,7 +72,8 @@ from server.http_requests import (
     text_value,
 )
 from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from srgs.errors import ErrorRecord, GrammarErrors, SrgsError
+from server.responses import ApiJSONResponse, error_response
+from srgs.errors import GrammarErrors, SrgsError
 
 if TYPE_CHECKING:
     from server.engine import ServerEngine
@@ -81,26 +82,6 @@ log = logging.getLogger("srgs.server.http")
 
 T = TypeVar("T")
 STARTED = time.monotonic()
-
-
-class ApiJSONResponse(JSONResponse):
-    """JSON as one line of UTF-8 that stays valid for any value: lone surrogates (a client may
-    send ``"\\ud800"``) are written as escapes (``interpreter.formats.json_line``)."""
-
-    def render(self, content: Any) -> bytes:
-        from interpreter.formats import json_line
-
-        return json_line(content).encode("utf-8")
-
-
-def error_response(status: int, code: str, message: str, errors: list[ErrorRecord] | None = None) -> JSONResponse:
-    """The JSON error body every endpoint returns: ``{"error": {"code", "message"}}``, plus
-    ``errors`` beside it (one record per problem: file, line, column, message) for a grammar
-    (as the playground's endpoints answer)."""
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if errors:
-        body["errors"] = errors
-    return ApiJSONResponse(body, status_code=status)
 
 
 def engine_error_response(status: int, code: str, exc: SrgsError) -> JSONResponse:

@@ -34,12 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from interpreter.formats import json_line, to_json_dict, tree_notation
+from interpreter.formats import to_json_dict, tree_notation
 from interpreter.tree import ParseGarbage, ParseRule, ParseTag, ParseToken
-from srgs.errors import ErrorRecord, GrammarErrors, LimitExceededError, SrgsError
+from server.errors import engine_error_status
+from server.responses import ApiJSONResponse, error_response
+from srgs.errors import ErrorRecord, GrammarErrors, SrgsError
 from srgs.load.builtins import builtin_languages, builtin_names, parse_builtin
 from srgs.load.loader import bundle_from_text, sniff_form
 from srgs.load.sources import FetchOptions, fetch
@@ -79,28 +81,14 @@ class PlaygroundError(Exception):
         self.errors = errors
 
 
-class _Json(JSONResponse):
-    """JSON that stays valid UTF-8 whatever a tag returns (a lone surrogate is kept as an escape)."""
-
-    def render(self, content: Any) -> bytes:
-        return json_line(content).encode("utf-8")
-
-
-def _error_response(status: int, code: str, message: str, errors: list[ErrorRecord] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if errors is not None:
-        body["errors"] = errors
-    return _Json(body, status_code=status)
-
-
 def _grammar_refused(exc: SrgsError) -> PlaygroundError:
     """A grammar that does not load, compile or pass its tag check, with each problem positioned:
     403 when it reaches outside the access policy, 413 over a limit, else 422 (as the HTTP API)."""
     records = exc.records(SOURCE_NAME)
     first = records[0]["message"] if records else exc.message
     more = f" (and {len(records) - 1} more: see errors)" if len(records) > 1 else ""
-    status = 403 if exc.code == "ACCESS_DENIED" else 413 if isinstance(exc, LimitExceededError) else 422
-    return PlaygroundError(status, exc.code, f"{first}{more}", records)
+    status, code = engine_error_status(exc)
+    return PlaygroundError(status, code, f"{first}{more}", records)
 
 
 def _engine(request: Request) -> ServerEngine:
@@ -122,11 +110,11 @@ def _json_endpoint(action: str, handler: Handler) -> Handler:
             response = await handler(request)
         except PlaygroundError as exc:
             engine.metrics.count("playground_errors", action=action, code=exc.code)
-            return _error_response(exc.status, exc.code, exc.message, exc.errors)
+            return error_response(exc.status, exc.code, exc.message, exc.errors)
         except Exception:  # a fault of ours: logged here, never sent as a traceback
             log.exception("playground %s failed", action)
             engine.metrics.count("playground_errors", action=action, code="INTERNAL_ERROR")
-            return _error_response(500, "INTERNAL_ERROR", f"the server failed to {action} (see its log)")
+            return error_response(500, "INTERNAL_ERROR", f"the server failed to {action} (see its log)")
         engine.metrics.count("playground_requests", action=action)
         engine.metrics.observe("playground", time.perf_counter() - clock, action=action)
         return response
@@ -354,19 +342,19 @@ def _static(name: str, media_type: str) -> Callable[[Request], Awaitable[Respons
 async def _builtins(request: Request) -> Response:
     """The built-in grammars to pick from: uri, label, kind, language, form and example texts."""
     catalogue = await run_in_threadpool(builtin_catalogue)
-    return _Json({"grammars": list(catalogue)})
+    return ApiJSONResponse({"grammars": list(catalogue)})
 
 
 async def _source(request: Request) -> Response:
     """A built-in grammar's source text (?uri=builtin:...; parameters at their defaults)."""
     uri = request.query_params.get("uri", "")
-    return _Json(await run_in_threadpool(builtin_source, _engine(request), uri))
+    return ApiJSONResponse(await run_in_threadpool(builtin_source, _engine(request), uri))
 
 
 async def _check(request: Request) -> Response:
     """Check a grammar given as text, ABNF or XML ({"grammar"}): ok, form, and every problem with line and column."""
     body = await _json_body(request)
-    return _Json(await run_in_threadpool(check_grammar, _engine(request), _grammar_field(body)))
+    return ApiJSONResponse(await run_in_threadpool(check_grammar, _engine(request), _grammar_field(body)))
 
 
 async def _interpret(request: Request) -> Response:
@@ -376,7 +364,7 @@ async def _interpret(request: Request) -> Response:
     nbest = body.get("nbest", 1)
     if isinstance(nbest, bool) or not isinstance(nbest, int) or not 1 <= nbest <= MAX_PLAYGROUND_NBEST:
         raise PlaygroundError(400, "INVALID_REQUEST", f"'nbest' must be a whole number from 1 to {MAX_PLAYGROUND_NBEST}")
-    return _Json(await run_in_threadpool(interpret_text, _engine(request), grammar, text, nbest))
+    return ApiJSONResponse(await run_in_threadpool(interpret_text, _engine(request), grammar, text, nbest))
 
 
 async def _draw(request: Request) -> Response:
@@ -385,7 +373,7 @@ async def _draw(request: Request) -> Response:
     acceptor = body.get("acceptor", False)
     if not isinstance(acceptor, bool):
         raise PlaygroundError(400, "INVALID_REQUEST", "'acceptor' must be true or false")
-    return _Json(await run_in_threadpool(draw_grammar, _engine(request), _grammar_field(body), acceptor))
+    return ApiJSONResponse(await run_in_threadpool(draw_grammar, _engine(request), _grammar_field(body), acceptor))
 
 
 routes: list[BaseRoute] = [
