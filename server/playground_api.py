@@ -23,9 +23,6 @@ import functools
 import json
 import logging
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from functools import cache
@@ -238,10 +235,9 @@ def tree_nodes(tree: ParseRule) -> list[dict[str, Any]]:
 def draw_grammar(engine: ServerEngine, grammar: str, acceptor: bool) -> dict[str, Any]:
     """The compiled transducer (or token acceptor) drawn by graphviz ``dot`` as SVG text, as
     ``srgs draw -o X.svg`` draws it."""
-    from srgs.compile.sample import display_symbols
+    from srgs.compile.draw import DrawError, DrawTimeout, DrawUnavailable, dot_text, graphviz_available, render
 
-    dot = shutil.which("dot")
-    if dot is None:
+    if not graphviz_available():
         raise PlaygroundError(501, "DRAW_UNAVAILABLE", "drawing needs the graphviz 'dot' program, which this server "
                                                        "does not have (install graphviz)")
     try:
@@ -254,23 +250,19 @@ def draw_grammar(engine: ServerEngine, grammar: str, acceptor: bool) -> dict[str
         raise PlaygroundError(422, "TOO_LARGE_TO_DRAW", f"the automaton has {states} states; the playground draws "
                                                         f"up to {MAX_DRAW_STATES} (use srgs draw for larger ones)")
     arcs = sum(fst.num_arcs(state) for state in fst.states())
-    symbols = display_symbols(compiled)
-    with tempfile.TemporaryDirectory(prefix="srgs-draw-") as tmp:
-        source = Path(tmp) / "fst.dot"
+    try:
         # a large page: graphviz shrinks a drawing to fit it, and the page scrolls instead
-        fst.copy().draw(str(source), isymbols=symbols, osymbols=symbols, acceptor=acceptor, title="grammar",
-                        width=200, height=200, portrait=True)
-        if not source.is_file():
-            raise PlaygroundError(500, "DRAW_FAILED", "OpenFst could not draw the grammar")
-        try:
-            done = subprocess.run([dot, "-Tsvg", str(source)], capture_output=True, timeout=DRAW_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise PlaygroundError(422, "DRAW_TIMEOUT", f"graphviz dot took more than {DRAW_TIMEOUT_S:g} s") from None
-    svg = done.stdout.decode("utf-8", errors="replace")
+        source = dot_text(compiled, acceptor=acceptor, title="grammar", page_inches=200)
+        svg = render(source, "svg", timeout_s=DRAW_TIMEOUT_S).decode("utf-8", errors="replace")
+    except DrawUnavailable as exc:
+        raise PlaygroundError(501, exc.code, exc.message) from None
+    except DrawTimeout as exc:
+        raise PlaygroundError(422, exc.code, exc.message) from None
+    except DrawError as exc:
+        raise PlaygroundError(500, exc.code, exc.message) from None
     start = svg.find("<svg")
-    if done.returncode != 0 or start < 0:
-        reason = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        raise PlaygroundError(500, "DRAW_FAILED", f"graphviz dot failed: {reason[-1] if reason else done.returncode}")
+    if start < 0:
+        raise PlaygroundError(500, "DRAW_FAILED", "graphviz dot gave no SVG")
     return {"svg": svg[start:], "states": states, "arcs": arcs, "acceptor": acceptor}
 
 

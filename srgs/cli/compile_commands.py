@@ -11,10 +11,7 @@ import argparse
 import contextlib
 import errno
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +19,7 @@ from typing import TYPE_CHECKING
 
 from srgs.cli import EXIT_ERROR, EXIT_OK, EXIT_STATUS_HELP, error, json_line, write_line
 from srgs.compile.options import CompileOptions
-from srgs.errors import CompileError, SrgsError
-from srgs.model import SourceSpan
+from srgs.errors import CompileError
 
 if TYPE_CHECKING:  # imported where used: start-up time
     from srgs.compile.artifact import CompiledGrammar
@@ -205,45 +201,23 @@ def drawing_path(text: str) -> str:
 
 
 def run_draw(args: argparse.Namespace) -> int:
-    from srgs.compile.sample import display_symbols
+    from srgs.compile.draw import dot_text, graphviz_available, render
 
     graphviz_format = DRAW_FORMATS[Path(args.output).suffix.lower()]
-    dot = shutil.which("dot") if graphviz_format else None
-    if graphviz_format and dot is None:
+    if graphviz_format and not graphviz_available():
         error("draw", f"writing .{graphviz_format} needs the graphviz 'dot' program: install graphviz, or write a "
                       ".dot file instead")
         return EXIT_ERROR
     try:
         with output_file(args.output) as partial:
             compiled = _compile(args)
-            fst = (compiled.acceptor if args.acceptor else compiled.transducer).copy()
-            symbols = display_symbols(compiled)
-            title = Path(args.grammar).name
-            with tempfile.TemporaryDirectory() as tmp:
-                source = Path(tmp) / "fst.dot"
-                fst.draw(str(source), isymbols=symbols, osymbols=symbols, acceptor=args.acceptor, title=title,
-                         portrait=True)
-                if not source.is_file():
-                    raise SrgsError("OpenFst could not draw the grammar", SourceSpan(args.output, 0, 0))
-                if graphviz_format is None:
-                    _copy(source, partial, args.output)
-                else:
-                    assert dot is not None  # found above: a graphviz format needs it
-                    drawn = Path(tmp) / f"fst.{graphviz_format}"
-                    result = subprocess.run([dot, f"-T{graphviz_format}", str(source), "-o", str(drawn)],
-                                            capture_output=True, text=True)
-                    if result.returncode != 0 or not drawn.is_file():
-                        raise SrgsError(f"graphviz dot failed: {result.stderr.strip() or result.returncode}",
-                                        SourceSpan(args.output, 0, 0))
-                    _copy(drawn, partial, args.output)
+            source = dot_text(compiled, acceptor=args.acceptor, title=Path(args.grammar).name)
+            data = source.encode("utf-8") if graphviz_format is None else render(source, graphviz_format)
+            try:
+                partial.write_bytes(data)
+            except OSError as exc:
+                raise CannotWrite(args.output, exc.strerror or str(exc)) from None
     except CannotWrite as exc:
         error("draw", str(exc))
         return EXIT_ERROR
     return EXIT_OK
-
-
-def _copy(source: Path, partial: Path, target: str) -> None:
-    try:
-        shutil.copyfile(source, partial)
-    except OSError as exc:
-        raise CannotWrite(target, exc.strerror or str(exc)) from None

@@ -161,9 +161,9 @@ def fake_dot(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "dot"
-    script.write_text(f"#!{sys.executable}\n"  # dot -TFORMAT IN -o OUT
-                      "import sys\n_, fmt, source, _, out = sys.argv\n"
-                      "open(out, 'w').write(f'FAKE {fmt[2:]}\\n' + open(source).read())\n")
+    script.write_text(f"#!{sys.executable}\n"  # dot -TFORMAT < DOT > PICTURE
+                      "import sys\n_, fmt = sys.argv\n"
+                      "sys.stdout.write(f'FAKE {fmt[2:]}\\n' + sys.stdin.read())\n")
     script.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     return script
