@@ -17,6 +17,7 @@ import pytest
 
 from interpreter.cases import CasesFileError, location_with_params, read_cases
 from srgs.cli import main
+from srgs.errors import ResolveError
 from srgs.load.builtins import BUILTIN_SUFFIXES, declared_params, parse_builtin, substitute_params
 
 BUILTIN = Path(__file__).resolve().parent.parent / "grammars" / "builtin"
@@ -171,6 +172,13 @@ def test_a_placeholder_may_be_the_difference_of_two_integer_parameters():
     assert out.endswith(b"$upto2 $d3 __kind-minlength__ __z-kind__")  # only two integer parameters subtract
     defaults = parse_builtin("builtin:grammar/digits?lang=en-US")
     assert substitute_params(defaults, text + b"__maxlength-minlength__", None).endswith(b"63")
+    # a maxlength whose declared default is "none" (no upper bound): the difference is "none" too
+    unbounded = text.replace(b'maxlength" is "64"', b'maxlength" is "none"')
+    assert substitute_params(defaults, unbounded + b"$upto__maxlength-minlength__ __maxlength__", None).endswith(
+        b"$uptonone none")
+    assert substitute_params(ref, unbounded + b"$upto__maxlength-minlength__", None).endswith(b"$upto2")
+    with pytest.raises(ResolveError, match="maxlength='none' must be an integer from 1 to 64"):
+        parse_builtin("builtin:grammar/digits?lang=en-US;maxlength=none")
 
 
 def test_the_generated_digits_grammar_is_current():

@@ -12,7 +12,9 @@ Parameters follow ``?``, separated by ``;`` (VoiceXML 2.0): ``digits?minlength=3
 declares the parameters it takes as ``srgs.param.NAME`` metas whose content is the default, and
 writes ``__NAME__`` where the value goes, or ``__NAME-OTHER__`` for the difference of two integer
 parameters (``__maxlength-minlength__``: how many digits past the minimum are allowed); the bytes
-fetched have every placeholder replaced.
+fetched have every placeholder replaced. A grammar may declare ``none`` as the default of
+``maxlength`` (no upper bound unless one is given): its placeholder, and any difference with it,
+is then the word ``none``.
 Each distinct (name, language, parameters) is a distinct canonical URI, its parameters sorted:
 ``builtin:grammar/digits?lang=en-US;maxlength=5;minlength=3``.
 """
@@ -34,6 +36,7 @@ BUILTIN_KINDS = ("examples", "grammar", "dtmf")
 DEFAULT_LANGUAGE = "en-US"
 MAX_LENGTH_PARAM = 64  # the largest minlength/maxlength a built-in grammar accepts
 DTMF_KEYS = "0123456789*#"
+NO_BOUND = "none"  # a maxlength default that sets no upper bound (VoiceXML gives none)
 
 
 def builtin_names() -> list[str]:
@@ -182,8 +185,12 @@ def _pick_language(uri: str, asked: str | None, referrer: str | None, default: s
     raise AssertionError("unreachable: the default language is always set")
 
 
-def _check_values(uri: str, params: dict[str, str], span: SourceSpan | None) -> None:
+def _check_values(uri: str, params: dict[str, str], span: SourceSpan | None, *,
+                  unbounded: tuple[str, ...] = ()) -> None:
+    """Checks parameter values; a key in ``unbounded`` may be ``none`` (a declared default)."""
     for key, value in params.items():
+        if key in unbounded and value == NO_BOUND:
+            continue
         if key in ("minlength", "maxlength"):
             if not value.isdigit() or not 1 <= int(value) <= MAX_LENGTH_PARAM:
                 raise ResolveError(f"{uri}: {key}={value!r} must be an integer from 1 to {MAX_LENGTH_PARAM}", span)
@@ -194,7 +201,8 @@ def _check_values(uri: str, params: dict[str, str], span: SourceSpan | None) -> 
         elif not _PARAM_VALUE.match(value):
             raise ResolveError(f"{uri}: {key}={value!r}: a parameter value is 1 to 64 letters, digits or _.+*#-",
                                span)
-    if "minlength" in params and "maxlength" in params and int(params["minlength"]) > int(params["maxlength"]):
+    if ("minlength" in params and "maxlength" in params and NO_BOUND not in (params["minlength"], params["maxlength"])
+            and int(params["minlength"]) > int(params["maxlength"])):
         raise ResolveError(f"{uri}: minlength={params['minlength']} is greater than maxlength={params['maxlength']}",
                            span)
     if "y" in params and params.get("y") == params.get("n"):
@@ -227,7 +235,8 @@ def substitute_params(ref: BuiltinRef, data: bytes, span: SourceSpan | None) -> 
                            f"({'it takes: ' + takes if takes else 'it takes no parameters'})", span)
     values = {**declared, **dict(ref.params)}
     try:
-        _check_values(ref.uri, values, span)
+        _check_values(ref.uri, values, span,
+                      unbounded=tuple(k for k, v in declared.items() if k == "maxlength" and v == NO_BOUND))
     except ResolveError as exc:
         raise ResolveError(f"{exc.message} (with the defaults of {ref.path.name})", span) from None
     for key, value in values.items():
@@ -235,6 +244,8 @@ def substitute_params(ref: BuiltinRef, data: bytes, span: SourceSpan | None) -> 
 
     def difference(match: re.Match[bytes]) -> bytes:
         first, second = (values.get(name.decode("ascii"), "") for name in match.groups())
+        if NO_BOUND in (first, second) and all(name.decode("ascii") in values for name in match.groups()):
+            return NO_BOUND.encode("ascii")
         if not (first.isdigit() and second.isdigit()):
             return match.group()  # not two integer parameters: left as written
         return str(int(first) - int(second)).encode("ascii")
