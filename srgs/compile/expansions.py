@@ -55,9 +55,42 @@ TAIL_GAIN = 2
 # A tail call of a body: (state, arc position) -> (nonterminal, the output labels of the path from
 # its return state to a final state that has no arcs, that path's weight with its final weight).
 Tails = dict[tuple[int, int], tuple[int, tuple[int, ...], pywrapfst.Weight]]
-# A copy of a body in a tail-shared group: (body, the continuations pending below it).
-Copy = tuple[BodyKey | None, tuple[tuple[int, ...], ...]]
+# A copy of a body in a tail-shared group: (body, the continuations pending below it, as an id
+# of ``Pendings``).
+Copy = tuple[BodyKey | None, int]
 TAIL_CONTINUATION = 4  # the longest continuation (arcs after a call) that still makes it a tail call
+
+
+class Pendings:
+    """Stacks of pending continuations (each the output labels a tail call's caller writes
+    after it), interned: id 0 is the empty stack, any other id stands for (the stack below its
+    innermost continuation, that continuation, its depth). Pushing and putting a continuation
+    under a stack cost one lookup each, however deep the stack."""
+
+    def __init__(self) -> None:
+        self.nodes: list[tuple[int, tuple[int, ...], int]] = [(-1, (), 0)]
+        self._ids: dict[tuple[int, tuple[int, ...]], int] = {}
+        self._under: dict[tuple[tuple[int, ...], int], int] = {}
+
+    def push(self, pending: int, outputs: tuple[int, ...]) -> int:
+        """``pending`` with ``outputs`` as its new innermost continuation."""
+        found = self._ids.get((pending, outputs))
+        if found is None:
+            found = self._ids[(pending, outputs)] = len(self.nodes)
+            self.nodes.append((pending, outputs, self.nodes[pending][2] + 1))
+        return found
+
+    def under(self, outputs: tuple[int, ...], pending: int) -> int:
+        """``pending`` with ``outputs`` as its new outermost continuation."""
+        chain = []
+        below = pending
+        while below and (outputs, below) not in self._under:
+            chain.append(below)
+            below = self.nodes[below][0]
+        result = self._under[(outputs, below)] if below else self.push(0, outputs)
+        for node in reversed(chain):
+            result = self._under[(outputs, node)] = self.push(result, self.nodes[node][1])
+        return result
 
 
 class GrammarCompiler:
@@ -91,6 +124,7 @@ class GrammarCompiler:
         self._reach: dict[BodyKey, frozenset[Copy] | None] = {}
         self._tail_sizes: dict[BodyKey, int | None] = {}
         self._other_calls: dict[BodyKey, dict[int, int]] = {}
+        self._pendings = Pendings()
         self._references = 0
         # Whether any token was split into CJK characters (its language is written without
         # spaces): the input text must then be split the same way.
@@ -292,20 +326,21 @@ class GrammarCompiler:
     def _copies(self, body_key: BodyKey | None, tails: Tails) -> frozenset[Copy] | None:
         """The copies the tail-shared group of a body makes (``body_key`` None: of the fst whose
         ``tails`` are given), None when they are more than ``max_states``."""
-        found: set[Copy] = {(body_key, ())}
+        found: set[Copy] = {(body_key, 0)}
+        under = self._pendings.under
         for nonterminal, outputs in {(nonterminal, outputs) for nonterminal, outputs, _ in tails.values()}:
             callee = self._calls[nonterminal - NONTERMINAL_BASE][0]
             below = self._body_copies(callee)
             if below is None:
                 return None
-            found.update((key, (outputs, *pending)) for key, pending in below)
+            found.update((key, under(outputs, pending)) for key, pending in below)
             if len(found) > self.options.max_states:
                 return None
         return frozenset(found)
 
     def _body_copies(self, body_key: BodyKey) -> frozenset[Copy] | None:
         if body_key not in self._reach:
-            self._reach[body_key] = self._copies(body_key, self._body_tails(body_key))
+            self._prepare_tails(body_key)
         return self._reach[body_key]
 
     def _group_size(self, copies: frozenset[Copy], top: pynini.Fst | None = None,
@@ -339,9 +374,28 @@ class GrammarCompiler:
     def _tail_size(self, body_key: BodyKey) -> int | None:
         """The states of a body's tail-shared expansion; None when over ``max_states``."""
         if body_key not in self._tail_sizes:
-            copies = self._body_copies(body_key)
-            self._tail_sizes[body_key] = None if copies is None else self._group_size(copies)
+            self._prepare_tails(body_key)
         return self._tail_sizes[body_key]
+
+    def _prepare_tails(self, body_key: BodyKey) -> None:
+        """The copies and tail-shared sizes of a body and of every body below it, callees
+        first, so that none of it recurses deeper than one call (a chain of rules may be
+        longer than Python's recursion limit)."""
+        order: list[BodyKey] = []
+        seen: set[BodyKey] = set()
+        stack: list[tuple[BodyKey, bool]] = [(body_key, False)]
+        while stack:
+            key, callees_done = stack.pop()
+            if callees_done:
+                order.append(key)
+            elif key not in seen and key not in self._tail_sizes:
+                seen.add(key)
+                stack.append((key, True))
+                stack.extend((self._calls[nonterminal - NONTERMINAL_BASE][0], False)
+                             for nonterminal in self._called[key])
+        for key in order:
+            copies = self._reach[key] = self._copies(key, self._body_tails(key))
+            self._tail_sizes[key] = None if copies is None else self._group_size(copies)
 
     def _tail_shared(self, fst: pynini.Fst) -> pynini.Fst:
         """``fst`` expanded with its tail calls shared: each group (the root, and each body
@@ -378,24 +432,26 @@ class GrammarCompiler:
         group = pynini.Fst()
         bases: dict[Copy, int] = {}
         todo: list[Copy] = []
-        closers: dict[tuple[tuple[int, ...], ...], int] = {}
+        nodes = self._pendings.nodes
+        closers: dict[int, int] = {0: group.add_state()}
+        group.set_final(closers[0])
 
-        def closing(pending: tuple[tuple[int, ...], ...]) -> int:
+        def closing(pending: int) -> int:
             """The state that writes the continuations ``pending``, innermost first, each
             followed by the ``</rule>`` of the copy it continues (but the group's top), then is final."""
-            state = closers.get(pending)
-            if state is None:
-                if pending:
-                    state = closing(pending[:-1])
-                    labels = [*pending[-1], *([RULE_END_LABEL] if len(pending) > 1 else [])]
-                    for label in reversed(labels):
-                        before = group.add_state()
-                        group.add_arc(before, pywrapfst.Arc(0, label, one, state))
-                        state = before
-                else:
-                    state = group.add_state()
-                    group.set_final(state)
-                closers[pending] = state
+            chain = []
+            below = pending
+            while below not in closers:
+                chain.append(below)
+                below = nodes[below][0]
+            state = closers[below]
+            for node in reversed(chain):
+                _, outputs, depth = nodes[node]
+                for label in reversed([*outputs, *([RULE_END_LABEL] if depth > 1 else [])]):
+                    before: int = group.add_state()
+                    group.add_arc(before, pywrapfst.Arc(0, label, one, state))
+                    state = before
+                closers[node] = state
             return state
 
         def base(copy: Copy) -> int:
@@ -407,7 +463,7 @@ class GrammarCompiler:
                 todo.append(copy)
             return offset
 
-        group.set_start(base((top_key, ())) + top.start())
+        group.set_start(base((top_key, 0)) + top.start())
         while todo:
             copy = todo.pop()
             key, pending = copy
@@ -423,7 +479,7 @@ class GrammarCompiler:
                         continue
                     nonterminal, outputs, weight = tail
                     callee, label = self._calls[nonterminal - NONTERMINAL_BASE]
-                    entry = base((callee, (*pending, outputs))) + self._bodies[callee].start()
+                    entry = base((callee, self._pendings.push(pending, outputs))) + self._bodies[callee].start()
                     group.add_arc(offset + state, pywrapfst.Arc(0, label, pywrapfst.times(arc.weight, weight), entry))
                 final = body.final(state)
                 if final != zero:
