@@ -45,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.accuracy.audio import speech_file  # noqa: E402
+from benchmarks.accuracy.audio import read_samples, speech_file  # noqa: E402
 from benchmarks.accuracy.jsgf import bundle_to_jsgf  # noqa: E402
 from benchmarks.accuracy.sets import (  # noqa: E402
     ALL_SETS,
@@ -264,22 +264,54 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def decode_all(name: str, utterances: Sequence[Utterance], paths: Sequence[Path], jobs: int) -> list[Outcome]:
-    items = [(u.grammar, str(p)) for u, p in zip(utterances, paths, strict=True)]
-    if jobs <= 1:
-        return _decode_chunk((name, items))
-    import multiprocessing
+CHUNK = 24  # utterances per task: a decoder process that dies loses at most these
 
-    # grammars grouped so each worker makes few sessions; chunks interleaved for balance
-    order = sorted(range(len(items)), key=lambda i: items[i][0])
-    chunks: list[list[int]] = [order[k::jobs] for k in range(jobs)]
-    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-        results = pool.map(_decode_chunk, [(name, [items[i] for i in chunk]) for chunk in chunks])
-    out: list[Outcome | None] = [None] * len(items)
-    for chunk, outcomes in zip(chunks, results, strict=True):
-        for index, outcome in zip(chunk, outcomes, strict=True):
-            out[index] = outcome
-    return [outcome for outcome in out if outcome is not None]
+
+def _limit_memory(limit: int) -> None:
+    """Worker initializer: this decoder process's address space capped (a runaway back end fails
+    alone instead of starving the machine)."""
+    if limit > 0:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def decode_all(name: str, utterances: Sequence[Utterance], paths: Sequence[Path], jobs: int,
+               memory_limit: int = 0) -> list[Outcome]:
+    """Every utterance decoded by back end ``name`` in ``jobs`` worker processes (each with its own
+    model, capped at ``memory_limit`` bytes). Tasks a dying worker took down are retried, each in a
+    fresh process; a task that kills its process again is reported as ERROR outcomes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    items = [(u.grammar, str(p)) for u, p in zip(utterances, paths, strict=True)]
+    order = sorted(range(len(items)), key=lambda i: items[i][0])  # grammars grouped: few sessions per worker
+    chunks = [order[k:k + CHUNK] for k in range(0, len(order), CHUNK)]
+    out: dict[int, Outcome] = {}
+    context = multiprocessing.get_context("spawn")
+
+    def run(batch: list[list[int]], workers: int) -> list[list[int]]:
+        failed: list[list[int]] = []
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_memory,
+                                 initargs=(memory_limit,)) as pool:
+            futures = [(pool.submit(_decode_chunk, (name, [items[i] for i in chunk])), chunk) for chunk in batch]
+            for future, chunk in futures:
+                try:
+                    outcomes = future.result()
+                except (BrokenProcessPool, MemoryError, OSError):
+                    failed.append(chunk)
+                    continue
+                out.update(zip(chunk, outcomes, strict=True))
+        return failed
+
+    for chunk in [c for failed in run(chunks, jobs) for c in run([failed], 1)]:
+        for i in chunk:
+            u = utterances[i]
+            seconds = float(len(read_samples(paths[i]))) / (8000 if u.condition == "telephone" else 16000)
+            out[i] = Outcome("ERROR", (), None, seconds, 0.0, 0.0,
+                             "the decoder process died on this batch of utterances (memory limit or crash)")
+    return [out[i] for i in range(len(items))]
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -474,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the synthesised audio, kept between runs (default: a folder in the temp dir)")
     parser.add_argument("--jobs", type=int, default=1, help="decoder processes per back end (default 1)")
+    parser.add_argument("--memory-limit", type=int, default=4096, metavar="MB",
+                        help="address-space limit of each decoder process in MB (default 4096; 0: none)")
     parser.add_argument("--examples", type=int, default=3, help="lost utterances shown per back end, set and kind")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--save", type=Path, default=None, metavar="FILE", help="also write the JSON output to FILE")
@@ -511,7 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         cls = backend_class(name)
         chosen = [i for i, u in enumerate(utterances) if u.language in cls.languages]
-        outcomes = decode_all(name, [utterances[i] for i in chosen], [paths[i] for i in chosen], args.jobs)
+        outcomes = decode_all(name, [utterances[i] for i in chosen], [paths[i] for i in chosen], args.jobs,
+                              args.memory_limit * 1024 * 1024)
         results[name] = [(utterances[i], o) for i, o in zip(chosen, outcomes, strict=True)]
         if len(chosen) < len(utterances):
             missing = sorted({u.language for u in utterances if u.language not in cls.languages})
