@@ -319,8 +319,8 @@ class GrammarCompiler:
 
     def _body_tails(self, body_key: BodyKey) -> Tails:
         tails = self._tails.get(body_key)
-        if tails is None:
-            tails = self._tails[body_key] = self._tail_calls(self._bodies[body_key])
+        if tails is None:  # (a body without references has no call to scan for)
+            tails = self._tails[body_key] = self._tail_calls(self._bodies[body_key]) if self._called[body_key] else {}
         return tails
 
     def _copies(self, body_key: BodyKey | None, tails: Tails) -> frozenset[Copy] | None:
@@ -368,7 +368,8 @@ class GrammarCompiler:
     def _body_other_calls(self, body_key: BodyKey) -> dict[int, int]:
         calls = self._other_calls.get(body_key)
         if calls is None:
-            calls = self._other_calls[body_key] = fst_calls(self._bodies[body_key], self._body_tails(body_key))
+            calls = self._other_calls[body_key] = (fst_calls(self._bodies[body_key], self._body_tails(body_key))
+                                                   if self._called[body_key] else {})
         return calls
 
     def _tail_size(self, body_key: BodyKey) -> int | None:
