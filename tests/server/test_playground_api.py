@@ -97,7 +97,7 @@ def test_builtins_list_examples_and_voice_grammars_with_example_texts(client: Te
 
 def test_a_builtin_source_has_its_parameters_at_their_defaults_and_checks_ok(client: TestClient):
     source = client.get("/playground/source", params={"uri": "builtin:grammar/digits?lang=en-US"}).json()["text"]
-    assert "__minlength__" not in source and "<1-64>" in source
+    assert "__minlength__" not in source and "public $digits = $need1 {" in source and "$uptonone" in source
     report = client.post("/playground/check", json={"grammar": source}).json()
     assert report["ok"] and report["root"] == "digits"
     missing = client.get("/playground/source", params={"uri": "file:///etc/passwd"})
