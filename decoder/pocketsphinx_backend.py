@@ -397,14 +397,16 @@ class PocketsphinxModel:
 
     def pronounce(self, word: str) -> str | None:
         """The dictionary spelling of ``word``, adding it to this model's dictionary first when it is
-        missing (a digit as its number word, anything else by G2P); None when neither works."""
+        missing (a digit as its number word, a hyphenated word as its parts, anything else by G2P);
+        None when none of these works."""
         found = self.spell(word)
         if found is not None or not word or any(ch.isspace() for ch in word):
             return found
         spelling = word.lower()
-        if len(spelling) == 1 and spelling in "0123456789":
+        phones = self._compound_phones(spelling) if "-" in spelling.strip("-") else None
+        if phones is None and len(spelling) == 1 and spelling in "0123456789":
             phones = self.spell_phones(DIGIT_WORDS[int(spelling)])
-        else:
+        elif phones is None:
             phones = self.g2p_phones(spelling)
         if not phones:
             return None
@@ -416,6 +418,21 @@ class PocketsphinxModel:
                     return None
                 self.added[spelling] = str(phones)
         return spelling
+
+    def _compound_phones(self, spelling: str) -> str | None:
+        """A hyphenated word ("seventy-two") said as its parts, when the dictionary (or the digit
+        table) has every part: G2P reads such words poorly, and the dictionary lacks most."""
+        parts: list[str] = []
+        for part in spelling.split("-"):
+            if not part:
+                continue
+            if len(part) == 1 and part in "0123456789":
+                part = DIGIT_WORDS[int(part)]
+            phones = self.spell_phones(part)
+            if phones is None:
+                return None
+            parts.append(phones)
+        return " ".join(parts) if parts else None
 
     def dictionary_for(self, words: Sequence[str]) -> str:
         """Dictionary text (``word PHONES`` lines) of ``words`` with all their pronunciations

@@ -56,6 +56,22 @@ def test_digit_tokens_take_the_number_words_pronunciations(model):
     assert model.added["7"] == model.spell_phones("seven")
 
 
+def test_hyphenated_words_are_said_as_their_dictionary_parts(model):
+    assert model.spell("seventy-two") is None  # not in the dictionary: added from its parts
+    assert model.pronounce("seventy-two") == "seventy-two"
+    assert model.added["seventy-two"] == f"{model.spell_phones('seventy')} {model.spell_phones('two')}"
+    assert model.pronounce("forty-2") == "forty-2"
+    assert model.added["forty-2"] == f"{model.spell_phones('forty')} {model.spell_phones('two')}"
+
+
+def test_builtin_number_grammar_is_recognised_from_speech(store, model, speech):
+    activation = store.activate(["builtin:grammar/number"])
+    with model.session(activation) as session:
+        recognition = session.decode(read_wav(synthesise("seventy two", speech)))
+    assert recognition.result.status == "RECOGNIZED"
+    assert recognition.result.alternatives[0].interpretations[0].value == "72"
+
+
 @pytest.mark.parametrize("text, value", [("one two three", "123"), ("four five six", "456")])
 def test_builtin_digits_grammar_is_recognised_from_speech(store, model, speech, text, value):
     audio = read_wav(synthesise(text, speech))
