@@ -1,0 +1,398 @@
+"""Free speech on the CTC back end: hama's phoneme CTC emissions searched under an n-gram model.
+
+``ctc_free_speech_session(model, location)`` makes a ``DecoderSession`` (``decoder.base``) over a
+shared ``CtcModel`` whose ``decode(audio)`` finds the best word sequences of the language model's
+vocabulary in the CTC log-probabilities, as ``decoder.free_speech`` does with pocketsphinx.
+
+Search: the ARPA model is read as a back-off automaton (``NgramAutomaton``: one state per
+n-gram context of order < N, an arc per n-gram to the longest context it leads to, an epsilon
+back-off arc from each context to its suffix at the back-off weight, ``</s>`` as final costs)
+and handed to the CTC back end's graph builder and frame-synchronous Viterbi beam search
+(``decoder.ctc_backend.build_graph`` / ``viterbi``) in place of a grammar: every n-gram arc gets a
+copy of its word's pronunciations (English lexicon: CMU dictionary + hama's G2P), so hypotheses
+are merged by (pronunciation state, LM state) and word ends pay ``lm_weight`` times the n-gram
+cost (-ln p) minus ``word_bonus`` (the insertion bonus). Back-off is the usual Viterbi
+approximation (the cheaper of the explicit n-gram and the backed-off path). The n-best word
+sequences are then rescored with the exact sentence probability from KenLM
+(``decoder.lm.LanguageModel``): their acoustic log-probability (the path's score without its
+automaton costs) plus ``lm_weight`` times KenLM's cost. The graph is kept in the model's graph
+cache (key: the file, its size and time, the weights), so sessions on the same model share it.
+
+Size: the graph has about (n-grams x pronunciation length x 2 x pronunciations) states; a model
+over ``MAX_NGRAM_ARCS`` word arcs is refused with a one-line error (``builtin:slm/general``, 72k
+words and millions of n-grams, is refused before it is read: use the pocketsphinx back end for
+it). Models are ARPA text (plain or gzip; ``srgs lm build`` writes them); KenLM binary and
+pocketsphinx binary files are refused (the automaton needs the n-grams listed).
+
+Who may name a file: as ``decoder.free_speech`` (``resolve_free_speech_location`` under the
+caller's ``AccessPolicy``; default ``AccessPolicy.closed()``).
+
+Results as ``decoder.free_speech``'s: RECOGNIZED with the n-best texts as alternatives (``lm`` =
+the location, one interpretation each whose value is the text), scores the texts' posteriors
+(softmax of the rescored n-best), word times and confidences from the best path; NO_MATCH when
+the search ends in no word (silence) or the audio is digital silence. No rejection score.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from decoder.audio import Audio
+from decoder.base import DecoderError, DecoderSession, Recognition, WordTime
+from decoder.ctc_backend import BEAM, CtcModel, FloatArray, SearchGraph, SearchParams, build_graph, viterbi
+from decoder.lexicon import Pronunciation
+from decoder.lm import BOS, EOS, GENERAL, UNK, LanguageModel, LmError
+from decoder.stream import BufferedStream
+from interpreter.results import Alternative, Interpretation, RecognitionResult
+from interpreter.tree import ParseRule, ParseToken
+from srgs.load.policy import AccessPolicy
+from srgs.model import SourceSpan
+
+LN10 = math.log(10.0)
+FIRST_WORD_LABEL = 5  # labels below are the constraint symbols' reserved ones (epsilon, any, unk, ...)
+MAX_NGRAM_ARCS = 60_000  # word arcs of the automaton the search graph may copy pronunciations into
+DEFAULT_LM_WEIGHT = 0.5  # measured by benchmarks/bench_ctc_free_speech.py
+DEFAULT_WORD_BONUS = 1.0
+MAX_ACTIVE = 6000
+NBEST_PATHS = 20  # distinct word sequences read from the search for rescoring and posteriors
+SILENCE_PEAK = 2
+
+
+# --- the n-gram model as an automaton ---------------------------------------------------------------
+
+
+def read_arpa(path: str, *, location: str | None = None) -> list[dict[tuple[str, ...], tuple[float, float]]]:
+    """The n-grams of an ARPA file (plain or gzip) by order: words -> (log10 p, log10 back-off).
+    The file is checked first (``decoder.free_speech.copy_checked_arpa``: problems are an
+    ``LmError`` at their line)."""
+    from decoder.free_speech import _open_model, copy_checked_arpa
+
+    copy_checked_arpa(path, None, location=location)
+    tables: list[dict[tuple[str, ...], tuple[float, float]]] = []
+    order = 0
+    with _open_model(path) as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                continue
+            if line.startswith("\\"):
+                if line.endswith("-grams:"):
+                    order = int(line[1:line.index("-")])
+                    tables.append({})
+                elif line == "\\end\\":
+                    break
+                continue
+            if order == 0:
+                continue
+            fields = line.split()
+            words = tuple(fields[1:order + 1])
+            backoff = float(fields[order + 1]) if len(fields) > order + 1 else 0.0
+            tables[order - 1][words] = (float(fields[0]), backoff)
+    return tables
+
+
+class NgramAutomaton:
+    """A back-off n-gram model as the constraint interface ``build_graph`` reads (``start``,
+    ``arcs``, ``final``, ``words``, ``num_states``), over the words ``keep`` accepts."""
+
+    def __init__(self, tables: Sequence[dict[tuple[str, ...], tuple[float, float]]], keep: set[str]):
+        order = len(tables)
+        contexts: dict[tuple[str, ...], int] = {(): 0}
+        for table in tables[: order - 1]:
+            for words in table:
+                if words[-1] != EOS:
+                    contexts.setdefault(words, len(contexts))
+        self.num_states = len(contexts)
+        self.words = ["<eps>", "<any>", "<unk>", "<garbage>", "<rule-end>"]
+        labels: dict[str, int] = {}
+        arcs: list[list[tuple[int, int, float]]] = [[] for _ in range(self.num_states)]
+        finals = [math.inf] * self.num_states
+        self.word_arcs = 0
+
+        def landing(words: tuple[str, ...]) -> int:
+            words = words[len(words) - (order - 1):] if order > 1 else ()
+            while words not in contexts:
+                words = words[1:]
+            return contexts[words]
+
+        for table in tables:
+            for words, (log10p, _) in table.items():
+                context, word = words[:-1], words[-1]
+                source = contexts.get(context)
+                if source is None or word in (BOS, UNK) or log10p <= -98:
+                    continue
+                cost = -log10p * LN10
+                if word == EOS:
+                    finals[source] = min(finals[source], cost)
+                    continue
+                if word not in keep:
+                    continue
+                label = labels.get(word)
+                if label is None:
+                    label = labels[word] = len(self.words)
+                    self.words.append(word)
+                arcs[source].append((label, landing(words), cost))
+                self.word_arcs += 1
+        # back-off: a context to its suffix, at its back-off weight
+        for words, state in contexts.items():
+            if words:
+                backoff = tables[len(words) - 1].get(words, (0.0, 0.0))[1]
+                arcs[state].append((0, landing(words[1:]) if len(words) > 1 else 0, -backoff * LN10))
+        self._arcs = [tuple(found) for found in arcs]
+        self._finals = finals
+        self._labels = labels
+        self._start = contexts.get((BOS,), 0)
+        self._by_label = [{label: (target, cost) for label, target, cost in found if label} for found in arcs]
+
+    def start(self) -> int:
+        return self._start
+
+    def arcs(self, state: int) -> tuple[tuple[int, int, float], ...]:
+        return self._arcs[state]
+
+    def final(self, state: int) -> float:
+        return self._finals[state]
+
+    def _closure(self, costs: dict[int, float]) -> dict[int, float]:
+        out = dict(costs)
+        stack = list(costs)
+        while stack:
+            state = stack.pop()
+            for label, target, cost in self._arcs[state]:
+                if label == 0 and out[state] + cost < out.get(target, math.inf):
+                    out[target] = out[state] + cost
+                    stack.append(target)
+        return out
+
+    def path_cost(self, words: Iterable[str]) -> float:
+        """The cheapest automaton cost of ``words`` then the end (what the Viterbi search paid)."""
+        costs = {self._start: 0.0}
+        for word in words:
+            label = self._labels.get(word)
+            following: dict[int, float] = {}
+            for state, cost in self._closure(costs).items():
+                step = self._by_label[state].get(label) if label is not None else None
+                if step is not None and cost + step[1] < following.get(step[0], math.inf):
+                    following[step[0]] = cost + step[1]
+            costs = following
+        return min((cost + self._finals[state] for state, cost in self._closure(costs).items()), default=math.inf)
+
+
+# --- the session -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Model:
+    """What sessions over the same file and weights share (kept in the CtcModel's graph cache)."""
+
+    graph: SearchGraph
+    automaton: NgramAutomaton
+    lm: LanguageModel
+    unpronounceable: tuple[str, ...]
+
+
+class CtcFreeSpeechSession:
+    """One caller's CTC free-speech decoder over an ARPA model (see the module docstring)."""
+
+    def __init__(self, model: CtcModel, location: str, *, nbest: int | None = None, policy: AccessPolicy | None = None,
+                 lm_weight: float = DEFAULT_LM_WEIGHT, word_bonus: float = DEFAULT_WORD_BONUS, beam: float = BEAM):
+        from decoder.free_speech import _model_kind, resolve_free_speech_location
+        from interpreter.api import check_nbest
+
+        try:
+            self.nbest = check_nbest(1 if nbest is None else nbest)
+        except ValueError as exc:
+            raise DecoderError(str(exc)) from None
+        for name, value in (("lm_weight", lm_weight), ("word_bonus", word_bonus), ("beam", beam)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise DecoderError(f"{name} must be a finite number, got {value!r}")
+        self.model = model
+        self.location = location
+        self.closed = False
+        self.beam = float(beam)
+        self.lm_weight = float(lm_weight)
+        self.word_bonus = float(word_bonus)
+        path = resolve_free_speech_location(location, policy)  # the access policy decides first
+        if location == GENERAL:
+            raise LmError(f"{GENERAL} (72k words) is too large for the CTC back end's free-speech search: use the "
+                          "pocketsphinx back end for it, or a smaller ARPA model (srgs lm build)")
+        kind = _model_kind(path)
+        if kind != "text":
+            raise LmError(f"the CTC back end's free speech reads ARPA models (srgs lm build writes them), not a {kind} "
+                          "binary file", SourceSpan(location, 0, 0))
+        self.path = path
+        stat = os.stat(path)
+        key = ("ctc-free-speech", path, stat.st_size, stat.st_mtime_ns, self.lm_weight, self.word_bonus)
+        found: object = model.cached_graph(key)
+        if isinstance(found, _Model):
+            shared = found
+        else:
+            shared = self._build(path)
+            model.keep_graph(key, shared)  # type: ignore[arg-type]  # the cache holds any shared search
+        self._shared: _Model = shared
+        self.unpronounceable = shared.unpronounceable
+
+    def _build(self, path: str) -> _Model:
+        tables = read_arpa(path, location=self.location)
+        lexicon = self.model.lexicon("en-US")
+        pronunciations: dict[str, tuple[Pronunciation, ...]] = {}
+        missing: list[str] = []
+        for word in tables[0]:
+            if len(word) != 1 or word[0] in (BOS, EOS, UNK) or word[0].startswith(("<", "[")):
+                continue
+            found = lexicon.pronunciations(word[0])
+            if found:
+                pronunciations[word[0]] = found
+            else:
+                missing.append(word[0])
+        if not pronunciations:
+            raise LmError("none of the language model's words has a pronunciation", SourceSpan(self.location, 0, 0))
+        automaton = NgramAutomaton(tables, set(pronunciations))
+        if automaton.word_arcs > MAX_NGRAM_ARCS:
+            raise LmError(f"the language model has {automaton.word_arcs} n-grams of pronounceable words: over the CTC "
+                          f"back end's {MAX_NGRAM_ARCS}; use the pocketsphinx back end or a smaller model",
+                          SourceSpan(self.location, 0, 0))
+        params = SearchParams(grammar_weight=self.lm_weight, word_bonus=self.word_bonus)
+        # build_graph reads only the constraint interface NgramAutomaton implements (typed narrower there)
+        graph = build_graph(automaton, lambda state, word: pronunciations[word],  # type: ignore[arg-type]
+                            self.model.unit_ids,
+                            self.model.blank_ids(), len(self.model.units), params)
+        return _Model(graph=graph, automaton=automaton, lm=LanguageModel(path), unpronounceable=tuple(missing))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> CtcFreeSpeechSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stream(self, *, nbest: int | None = None) -> BufferedStream:
+        """Audio fed in chunks, decoded whole at ``finish`` (``decoder.stream.BufferedStream``)."""
+        if self.closed:
+            raise DecoderError("this decoder session is closed")
+        return BufferedStream(lambda audio: self.decode(audio, nbest=nbest), sample_rate=self.model.sample_rate,
+                              partial_decode=lambda audio: self.decode(audio, nbest=1))
+
+    def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
+        """Decode one whole utterance with the language model."""
+        from interpreter.api import check_nbest
+
+        if self.closed:
+            raise DecoderError("this decoder session is closed")
+        try:
+            count = self.nbest if nbest is None else check_nbest(nbest)
+        except ValueError as exc:
+            raise DecoderError(str(exc)) from None
+        began = time.perf_counter()
+        samples = audio.samples
+        if not len(samples) or int(np.abs(samples.astype(np.int32)).max()) <= SILENCE_PEAK:
+            return self._recognition([], (), audio.seconds, began, count)
+        log_probs = self.model.log_probs(audio)
+        return self.decode_log_probs(log_probs, audio_seconds=audio.seconds, nbest=count, began=began)
+
+    def decode_log_probs(self, log_probs: FloatArray, *, audio_seconds: float, nbest: int | None = None,
+                         began: float | None = None) -> Recognition:
+        """Decode emissions already computed (``[frames x units]`` log-probabilities)."""
+        began = time.perf_counter() if began is None else began
+        count = self.nbest if nbest is None else nbest
+        shared = self._shared
+        graph = shared.graph
+        result = viterbi(graph, log_probs, beam=self.beam, max_active=MAX_ACTIVE, max_ends=NBEST_PATHS)
+        if not result.ends:
+            return self._recognition([], (), audio_seconds, began, count)
+        # rescore the n-best with KenLM's exact sentence probability
+        scored: list[tuple[tuple[str, ...], float]] = []
+        for arcs, total, *_ in result.ends:
+            words = tuple(graph.arc_words[a] for a in arcs)
+            paid = shared.automaton.path_cost(words)
+            acoustic = total + self.lm_weight * paid - self.word_bonus * len(words)
+            exact = -shared.lm.score(words) * LN10
+            scored.append((words, acoustic - self.lm_weight * exact + self.word_bonus * len(words)))
+        scored.sort(key=lambda item: -item[1])
+        best_score = scored[0][1]
+        mass = [(words, math.exp(score - best_score)) for words, score in scored]
+        total_mass = math.fsum(value for _, value in mass)
+        texts = [(words, value / total_mass) for words, value in mass]
+        times = self._times(result, log_probs, texts)
+        return self._recognition(texts, times, audio_seconds, began, count,
+                                 [(words, best_score - score, self.location) for words, score in scored])
+
+    def _times(self, result: object, log_probs: FloatArray,
+               texts: list[tuple[tuple[str, ...], float]]) -> tuple[WordTime, ...]:
+        """The Viterbi-best path's words, times and confidences (when it is also the rescored best)."""
+        from decoder.ctc_backend import SearchResult
+
+        assert isinstance(result, SearchResult)
+        graph = self._shared.graph
+        best_arcs, _, entry, last_start, last_end = result.ends[0]
+        best_words = texts[0][0]
+        if tuple(graph.arc_words[a] for a in best_arcs) != best_words:
+            # the rescored best is another path: read its times from its own entry
+            for arcs, _, other_entry, start, end in result.ends:
+                if tuple(graph.arc_words[a] for a in arcs) == best_words:
+                    best_arcs, entry, last_start, last_end = arcs, other_entry, start, end
+                    break
+        chain: list[int] = []
+        while entry >= 0:
+            chain.append(entry)
+            entry = int(result.history_prev[entry])
+        chain.reverse()
+        spans = [(graph.arc_words[int(result.history_arc[item])], int(result.history_start[item]),
+                  int(result.history_end[item])) for item in chain]
+        spans.append((graph.arc_words[best_arcs[-1]], last_start, last_end))
+        seconds = self.model.frame_seconds
+        times = []
+        for index, (word, start, end) in enumerate(spans):
+            confidence = _word_confidence(texts, best_words, index) if index < len(best_words) else 0.0
+            times.append(WordTime(word=word, start=start * seconds, end=(end + 1) * seconds,
+                                  confidence=max(0, min(100, round(100 * confidence)))))
+        return tuple(times)
+
+    def _recognition(self, texts: list[tuple[tuple[str, ...], float]], times: tuple[WordTime, ...],
+                     audio_seconds: float, began: float, count: int,
+                     hypotheses: Sequence[tuple[tuple[str, ...], float, str | None]] = ()) -> Recognition:
+        alternatives = []
+        for words, posterior in texts[:count]:
+            text = " ".join(words)
+            score = max(0, min(100, round(100 * posterior)))
+            tree = ParseRule(name="free_speech", label="$free_speech", grammar=self.location,
+                             children=tuple(ParseToken(text=word, words=(word,)) for word in words))
+            alternatives.append(Alternative(text=text, score=score, lm=self.location,
+                                            interpretations=(Interpretation(value=text, score=score, tree=tree),)))
+        if alternatives:
+            outcome = RecognitionResult(status="RECOGNIZED", alternatives=tuple(alternatives), mode="voice")
+        else:
+            outcome = RecognitionResult(status="NO_MATCH", alternatives=(), mode="voice")
+            times = ()
+        return Recognition(result=outcome, words=times, hypotheses=tuple(hypotheses[:count]),
+                           audio_seconds=audio_seconds, decode_seconds=time.perf_counter() - began)
+
+
+def _word_confidence(texts: list[tuple[tuple[str, ...], float]], best: tuple[str, ...], index: int) -> float:
+    """The posterior mass of the texts with ``best[index]`` at the same place (from either end)."""
+    word = best[index]
+    back = len(best) - index
+    return math.fsum(posterior for words, posterior in texts
+                     if (index < len(words) and words[index] == word) or (back <= len(words) and words[-back] == word))
+
+
+def ctc_free_speech_session(model: CtcModel, location: str, *, nbest: int | None = None,
+                            policy: AccessPolicy | None = None, lm_weight: float = DEFAULT_LM_WEIGHT,
+                            word_bonus: float = DEFAULT_WORD_BONUS) -> DecoderSession:
+    """A free-speech ``DecoderSession`` on the CTC back end with the ARPA model at ``location``
+    (``nbest``: default alternatives, 1; ``policy``: who may name files, default
+    ``AccessPolicy.closed()``; ``builtin:slm/general`` is refused: too large for this search)."""
+    return CtcFreeSpeechSession(model, location, nbest=nbest, policy=policy, lm_weight=lm_weight,
+                                word_bonus=word_bonus)
+
+
+__all__ = ["CtcFreeSpeechSession", "DEFAULT_LM_WEIGHT", "DEFAULT_WORD_BONUS", "NgramAutomaton",
+           "ctc_free_speech_session", "read_arpa"]
