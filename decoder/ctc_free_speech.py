@@ -30,7 +30,9 @@ caller's ``AccessPolicy``; default ``AccessPolicy.closed()``).
 Results as ``decoder.free_speech``'s: RECOGNIZED with the n-best texts as alternatives (``lm`` =
 the location, one interpretation each whose value is the text), scores the texts' posteriors
 (softmax of the rescored n-best), word times and confidences from the best path; NO_MATCH when
-the search ends in no word (silence) or the audio is digital silence. No rejection score.
+no frame's most likely unit is a phone (silence, noise: the CTC model hears only blanks; the
+search would still fit a short word somewhere) or the audio is digital silence. No rejection
+score.
 """
 
 from __future__ import annotations
@@ -305,6 +307,11 @@ class CtcFreeSpeechSession:
         count = self.nbest if nbest is None else nbest
         shared = self._shared
         graph = shared.graph
+        speech = np.ones(log_probs.shape[1], dtype=np.bool_)
+        speech[self.model.blank_ids()] = False
+        if not log_probs.size or not speech[log_probs.argmax(axis=1)].any():
+            # no frame where a phone beats the blank: silence or noise, nothing was said
+            return self._recognition([], (), audio_seconds, began, count)
         result = viterbi(graph, log_probs, beam=self.beam, max_active=MAX_ACTIVE, max_ends=NBEST_PATHS)
         if not result.ends:
             return self._recognition([], (), audio_seconds, began, count)
