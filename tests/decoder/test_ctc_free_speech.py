@@ -112,3 +112,15 @@ def test_refused_locations_are_one_line_errors(ctc, pizza_lm, tmp_path):
         ctc_free_speech_session(ctc, str(broken), policy=AccessPolicy.local())
     with pytest.raises(DecoderError, match="lm_weight must be a finite number"):
         CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), lm_weight=math.nan)
+
+
+def test_models_too_large_for_the_search_graph_are_refused(ctc, session, pizza_lm, monkeypatch):
+    import decoder.ctc_free_speech as module
+
+    states = session._shared.graph.num_emitting  # the estimate made before building is exact
+    monkeypatch.setattr(module, "MAX_GRAPH_STATES", states - 1)
+    with pytest.raises(LmError, match=f"too large for the CTC back end's free-speech search .*{states} search states"):
+        CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.25)  # not the cached graph
+    monkeypatch.setattr(module, "MAX_GRAPH_STATES", states)
+    built = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.75)
+    assert built._shared.graph.num_emitting == states
