@@ -191,6 +191,7 @@ def recognize_free_speech(args: argparse.Namespace, location: str | None = None)
     ``location`` (default: ``free_speech_requested(args)``), print the JSON result (``srgs
     interpret``'s, plus ``words``). Uses ``args.nbest`` (None: 1)."""
     from decoder.audio import read_wav
+    from decoder.base import DecoderSession
     from decoder.free_speech import free_speech_session
     from decoder.pocketsphinx_backend import PocketsphinxModel
     from interpreter.formats import to_json_dict
@@ -203,12 +204,21 @@ def recognize_free_speech(args: argparse.Namespace, location: str | None = None)
     if getattr(args, "lm", None) and getattr(args, "grammars", None):
         error("recognize", "give grammars or --lm, not both")
         return 2
-    if getattr(args, "backend", None) not in (None, "pocketsphinx"):
-        error("recognize", f"free speech runs on the pocketsphinx back end, not {args.backend}")
+    backend = getattr(args, "backend", None)
+    if backend not in (None, "pocketsphinx", "ctc"):
+        error("recognize", f"free speech runs on the pocketsphinx or ctc back end, not {backend}")
         return 2
     audio = read_wav(args.audio)
-    model = PocketsphinxModel()
-    session = free_speech_session(model, location, nbest=getattr(args, "nbest", None), policy=AccessPolicy.local())
+    session: DecoderSession
+    if backend == "ctc":
+        from decoder.ctc_backend import CtcModel
+        from decoder.ctc_free_speech import ctc_free_speech_session
+
+        session = ctc_free_speech_session(CtcModel(), location, nbest=getattr(args, "nbest", None),
+                                          policy=AccessPolicy.local())
+    else:
+        session = free_speech_session(PocketsphinxModel(), location, nbest=getattr(args, "nbest", None),
+                                      policy=AccessPolicy.local())
     try:
         recognition = session.decode(audio)
     finally:

@@ -71,3 +71,21 @@ def test_the_configured_back_end_and_rejection_threshold_decode_the_grammars(mon
     engine, pocketsphinx, ctc = _engine(monkeypatch, **{"decoder.rejection_threshold": "0.4"})
     engine.decoder_session(activation)  # type: ignore[arg-type]
     assert pocketsphinx.calls == [{"rejection_threshold": 0.4}]
+
+
+def test_free_speech_follows_the_back_end_except_the_general_model(monkeypatch):
+    import decoder.ctc_free_speech
+    import decoder.free_speech
+
+    made: list[tuple[str, object, str]] = []
+    monkeypatch.setattr(decoder.free_speech, "free_speech_session",
+                        lambda model, location, **_: made.append(("pocketsphinx", model, location)) or _Model())
+    monkeypatch.setattr(decoder.ctc_free_speech, "ctc_free_speech_session",
+                        lambda model, location, **_: made.append(("ctc", model, location)) or _Model())
+    engine, pocketsphinx, ctc = _engine(monkeypatch, **{"decoder.backend": "ctc"})
+    engine.decoder_session(None, ["shop.arpa"])
+    engine.decoder_session(None, ["builtin:slm/general"])  # 72k words: too large for the CTC search
+    engine, pocketsphinx2, _ = _engine(monkeypatch)
+    engine.decoder_session(None, ["shop.arpa"])
+    assert made == [("ctc", ctc, "shop.arpa"), ("pocketsphinx", pocketsphinx, "builtin:slm/general"),
+                    ("pocketsphinx", pocketsphinx2, "shop.arpa")]

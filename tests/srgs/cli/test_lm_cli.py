@@ -130,9 +130,6 @@ def test_free_speech_recognition_usage_errors(tmp_path, capsys):
     assert "grammars or --lm, not both" in capsys.readouterr().err
     args = argparse.Namespace(audio="a.wav", lm=None, grammars=["builtin:examples/pizza"], nbest=None)
     assert recognize_free_speech(args) == 2
-    args = argparse.Namespace(audio="a.wav", lm="builtin:slm/general", grammars=[], nbest=None, backend="ctc")
-    assert recognize_free_speech(args) == 2
-    assert "pocketsphinx" in capsys.readouterr().err
 
 
 def test_srgs_recognize_takes_a_language_model_instead_of_grammars(corpus, tmp_path, capsys):
@@ -144,5 +141,10 @@ def test_srgs_recognize_takes_a_language_model_instead_of_grammars(corpus, tmp_p
     assert main(["recognize", "--lm", str(model), str(audio)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["alternatives"][0]["text"] == sentence
+    assert main(["recognize", "--backend", "ctc", "--lm", str(model), str(audio)]) == 0  # CTC free speech
+    result = json.loads(capsys.readouterr().out)
+    assert result["alternatives"][0]["text"] == sentence and [w["word"] for w in result["words"]] == sentence.split()
+    assert main(["recognize", "--backend", "ctc", "--lm", "builtin:slm/general", str(audio)]) == 1
+    assert "too large for the CTC back end" in capsys.readouterr().err
     assert main(["recognize", str(audio)]) == 2
     assert "give at least one grammar, or --lm LM" in capsys.readouterr().err
