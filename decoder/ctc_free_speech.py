@@ -55,11 +55,10 @@ import numpy as np
 from decoder.audio import Audio
 from decoder.base import DecoderError, DecoderSession, Recognition, WordTime
 from decoder.ctc_backend import BEAM, CtcModel, FloatArray, SearchGraph, SearchParams, build_graph, viterbi
+from decoder.free_speech import free_speech_result, word_confidence
 from decoder.lexicon import Pronunciation
 from decoder.lm import BOS, EOS, GENERAL, UNK, LanguageModel, LmError
 from decoder.stream import BufferedStream
-from interpreter.results import Alternative, Interpretation, RecognitionResult
-from interpreter.tree import ParseRule, ParseToken
 from srgs.load.policy import AccessPolicy
 from srgs.model import SourceSpan
 
@@ -370,7 +369,7 @@ class CtcFreeSpeechSession:
         seconds = self.model.frame_seconds
         times = []
         for index, (word, start, end) in enumerate(spans):
-            confidence = _word_confidence(texts, best_words, index) if index < len(best_words) else 0.0
+            confidence = word_confidence(texts, best_words, index) if index < len(best_words) else 0.0
             times.append(WordTime(word=word, start=start * seconds, end=(end + 1) * seconds,
                                   confidence=max(0, min(100, round(100 * confidence)))))
         return tuple(times)
@@ -378,29 +377,11 @@ class CtcFreeSpeechSession:
     def _recognition(self, texts: list[tuple[tuple[str, ...], float]], times: tuple[WordTime, ...],
                      audio_seconds: float, began: float, count: int,
                      hypotheses: Sequence[tuple[tuple[str, ...], float, str | None]] = ()) -> Recognition:
-        alternatives = []
-        for words, posterior in texts[:count]:
-            text = " ".join(words)
-            score = max(0, min(100, round(100 * posterior)))
-            tree = ParseRule(name="free_speech", label="$free_speech", grammar=self.location,
-                             children=tuple(ParseToken(text=word, words=(word,)) for word in words))
-            alternatives.append(Alternative(text=text, score=score, lm=self.location,
-                                            interpretations=(Interpretation(value=text, score=score, tree=tree),)))
-        if alternatives:
-            outcome = RecognitionResult(status="RECOGNIZED", alternatives=tuple(alternatives), mode="voice")
-        else:
-            outcome = RecognitionResult(status="NO_MATCH", alternatives=(), mode="voice")
+        outcome = free_speech_result(self.location, texts, count)
+        if outcome.status == "NO_MATCH":
             times = ()
         return Recognition(result=outcome, words=times, hypotheses=tuple(hypotheses[:count]),
                            audio_seconds=audio_seconds, decode_seconds=time.perf_counter() - began)
-
-
-def _word_confidence(texts: list[tuple[tuple[str, ...], float]], best: tuple[str, ...], index: int) -> float:
-    """The posterior mass of the texts with ``best[index]`` at the same place (from either end)."""
-    word = best[index]
-    back = len(best) - index
-    return math.fsum(posterior for words, posterior in texts
-                     if (index < len(words) and words[index] == word) or (back <= len(words) and words[-back] == word))
 
 
 def ctc_free_speech_session(model: CtcModel, location: str, *, nbest: int | None = None,

@@ -46,6 +46,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from struct import error as struct_error
@@ -417,7 +418,7 @@ class FreeSpeechSession:
             for word, start, end in segments:
                 if _is_filler(word):
                     continue
-                confidence = _word_confidence(texts, best_words, position)
+                confidence = word_confidence(texts, best_words, position)
                 times.append(WordTime(word=_base_word(word), start=start / rate_frames, end=(end + 1) / rate_frames,
                                       confidence=max(0, min(100, round(100 * confidence)))))
                 position += 1
@@ -455,17 +456,7 @@ class FreeSpeechSession:
         return texts, hypotheses
 
     def _result(self, texts: list[tuple[tuple[str, ...], float]], count: int) -> RecognitionResult:
-        if not texts:
-            return RecognitionResult(status="NO_MATCH", alternatives=(), mode="voice")
-        alternatives = []
-        for words, posterior in texts[:count]:
-            text = " ".join(words)
-            score = max(0, min(100, round(100 * posterior)))
-            tree = ParseRule(name="free_speech", label="$free_speech", grammar=self.location,
-                             children=tuple(ParseToken(text=word, words=(word,)) for word in words))
-            alternatives.append(Alternative(text=text, score=score, lm=self.location,
-                                            interpretations=(Interpretation(value=text, score=score, tree=tree),)))
-        return RecognitionResult(status="RECOGNIZED", alternatives=tuple(alternatives), mode="voice")
+        return free_speech_result(self.location, texts, count)
 
     def stream(self, *, nbest: int | None = None) -> DecoderStream:
         """An utterance fed in chunks (``decoder.stream.BufferedStream``): decoded whole at
@@ -492,7 +483,23 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(_base_word(word) for word in text.split() if not _is_filler(word))
 
 
-def _word_confidence(texts: list[tuple[tuple[str, ...], float]], best: tuple[str, ...], index: int) -> float:
+def free_speech_result(location: str, texts: Sequence[tuple[tuple[str, ...], float]], count: int) -> RecognitionResult:
+    """RECOGNIZED with each text as its own interpretation (``lm`` = the model's location), best
+    first, at most ``count``; NO_MATCH when nothing was recognised. Every free-speech back end's."""
+    if not texts:
+        return RecognitionResult(status="NO_MATCH", alternatives=(), mode="voice")
+    alternatives = []
+    for words, posterior in texts[:count]:
+        text = " ".join(words)
+        score = max(0, min(100, round(100 * posterior)))
+        tree = ParseRule(name="free_speech", label="$free_speech", grammar=location,
+                         children=tuple(ParseToken(text=word, words=(word,)) for word in words))
+        alternatives.append(Alternative(text=text, score=score, lm=location,
+                                        interpretations=(Interpretation(value=text, score=score, tree=tree),)))
+    return RecognitionResult(status="RECOGNIZED", alternatives=tuple(alternatives), mode="voice")
+
+
+def word_confidence(texts: list[tuple[tuple[str, ...], float]], best: tuple[str, ...], index: int) -> float:
     """The posterior mass of the word strings that have ``best[index]`` at the same place,
     counted from the start or from the end."""
     word = best[index]
@@ -522,5 +529,6 @@ def is_free_speech_location(location: str) -> bool:
     return name.lower().endswith((".arpa", ".arpa.gz", ".lm", ".lm.bin", ".lm.gz"))
 
 
-__all__ = ["FreeSpeechSession", "GENERAL_SEARCH", "NBEST_PATHS", "copy_checked_arpa", "free_speech_session",
-           "is_free_speech_location", "resolve_free_speech_location"]
+__all__ = ["FreeSpeechSession", "GENERAL_SEARCH", "NBEST_PATHS", "copy_checked_arpa", "free_speech_result",
+           "free_speech_session",
+           "is_free_speech_location", "resolve_free_speech_location", "word_confidence"]
