@@ -60,6 +60,7 @@ from typing import IO, Any
 
 from decoder.base import DecoderError
 from srgs.model import SourceSpan
+from srgs.user_cache import private_cache_directory
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 RESERVED = frozenset([BOS, EOS])
@@ -274,17 +275,8 @@ def sphinx_general_lm() -> str:
 
 
 def cache_directory() -> Path | None:
-    """The user's private cache directory (``$XDG_CACHE_HOME/srgs-engine``, else
-    ``~/.cache/srgs-engine``), created 0700; None when it cannot be had or is not private."""
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srgs-engine"
-        base.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = base.stat()
-        if info.st_uid != os.getuid() or info.st_mode & 0o022:
-            return None
-    except (OSError, RuntimeError, KeyError):
-        return None
-    return base
+    """Where the converted general model is kept: the user's private cache directory."""
+    return private_cache_directory()
 
 
 def general_arpa(*, cache: Path | None = None) -> Path:

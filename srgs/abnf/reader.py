@@ -19,7 +19,6 @@ one run reports every syntax error and the validator still sees every rule name.
 from __future__ import annotations
 
 import codecs
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +30,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from ..errors import GrammarSyntaxError, InputLimitError, SrgsError
 from ..limits import DEFAULT_LIMITS, Limits, SourceKind, check_size
 from ..model import Grammar, Rule, Scope, SourceSpan, SpecialRef
+from ..user_cache import private_cache_directory
 from .builder import ModelBuilder, grammar_of
 from .context import STATE, ReadContext, start_of
 from .errors import describe_unexpected
@@ -291,15 +291,8 @@ def _parser_cache_file() -> Path | None:
     starts ~50 ms faster): a directory of the user's own (``$XDG_CACHE_HOME/srgs-engine``, else
     ``~/.cache/srgs-engine``), made private; never a shared one such as /tmp, since lark's cache
     is a pickle. None (no cache) when no such directory can be had."""
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "srgs-engine"
-        base.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = base.stat()
-        if info.st_uid != os.getuid() or info.st_mode & 0o022:
-            return None
-    except (OSError, RuntimeError, KeyError):
-        return None
-    return base / f"abnf-lark-{lark_version}.cache"
+    base = private_cache_directory()
+    return base / f"abnf-lark-{lark_version}.cache" if base is not None else None
 
 
 # --- bytes to text (§4.1: BOM first, then the header's charset, UTF-8 by default) -------------
