@@ -50,7 +50,6 @@ from __future__ import annotations
 import math
 import os
 import struct
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -556,15 +555,6 @@ class LanguageModel:
         if not words:
             raise LmError("no sentence to compute a perplexity over")
         return float(10.0 ** (-total / words))
-
-
-def progress_printer(stream: IO[str] | None = None) -> Callable[[int], None]:
-    """A ``progress`` callback for ``estimate`` that prints the sentence count on ``stream`` (stderr)."""
-
-    def report(count: int) -> None:
-        print(f"srgs lm: {count} sentences read", file=stream or sys.stderr, flush=True)
-
-    return report
 
 
 __all__ = ["BOS", "EOS", "GENERAL", "UNK", "ArpaModel", "LanguageModel", "LmError", "LmState", "SphinxTrie",
