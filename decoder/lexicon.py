@@ -336,9 +336,10 @@ class EnglishLexicon(Lexicon):
 NASALS = ("n", "m", "ŋ")
 # espeak-ng pt-BR IPA segment -> (units, optional). Vowels first.
 PT_VOWELS: dict[str, tuple[str, ...]] = {
-    "a": ("ɑ", "a", "æ", "ʌ"), "æ": ("ə", "ʌ", "æ", "ɑ", "a"), "ɐ": ("ə", "ʌ", "æ", "ɑ", "a"),
-    "e": ("eɪ", "e", "ɛ"), "ɛ": ("ɛ", "æ", "e", "eɪ"), "i": ("i", "ɪ"), "ɪ": ("ɪ", "i"), "y": ("i", "ɪ"),
-    "o": ("oʊ", "o", "ɔ"), "ɔ": ("ɔ", "ɑ", "oʊ"), "u": ("u", "ʊ"), "ʊ": ("ʊ", "u", "oʊ", "ə"), "ə": ("ə", "ɪ", "ʌ"),
+    "a": ("ɑ", "a", "æ", "ʌ"), "æ": ("ə", "ʌ", "æ", "ɑ", "a", "ɝ"), "ɐ": ("ə", "ʌ", "æ", "ɑ", "a", "ɝ"),
+    "e": ("eɪ", "e", "ɛ", "ɪ", "i"), "ɛ": ("ɛ", "æ", "e", "eɪ"), "i": ("i", "ɪ"), "ɪ": ("ɪ", "i"), "y": ("i", "ɪ"),
+    "o": ("oʊ", "o", "ɔ"), "ɔ": ("ɔ", "ɑ", "oʊ"), "u": ("u", "ʊ", "oʊ", "o"), "ʊ": ("ʊ", "u", "oʊ", "ə", "o", "w"),
+    "ə": ("ə", "ɪ", "ʌ"),
 }
 # a vowel followed by a glide: the General-American diphthong that sounds like the pair
 PT_DIPHTHONGS: dict[tuple[str, str], str] = {
@@ -348,12 +349,15 @@ PT_DIPHTHONGS: dict[tuple[str, str], str] = {
 }
 PT_GLIDES: dict[str, tuple[str, ...]] = {"ɪ": ("ɪ", "i", "j"), "y": ("ɪ", "i", "j"), "ʊ": ("ʊ", "u", "w", "l")}
 PT_CONSONANTS: dict[str, tuple[str, ...]] = {
-    "p": ("p", "b"), "b": ("b", "p"), "t": ("t", "d"), "d": ("d", "t"), "k": ("k", "g"), "ɡ": ("g", "ɡ", "k"),
-    "g": ("g", "ɡ", "k"), "f": ("f",), "v": ("v", "f"), "s": ("s", "z"), "z": ("z", "s"), "ʃ": ("ʃ", "s", "t͡ʃ"),
-    "ʒ": ("ʒ", "ʃ", "d͡ʒ", "z"), "m": ("m", "n"), "n": ("n", "m"), "l": ("l",), "ɾ": ("ɹ", "d", "t", "l"),
-    "r": ("ɹ", "d", "t", "l"), "x": ("h", "ɹ", "k"), "h": ("h",), "tʃ": ("t͡ʃ", "t", "ʃ"),
+    "p": ("p", "b"), "b": ("b", "p"), "t": ("t", "d", "θ"), "d": ("d", "t", "ð", "θ"), "k": ("k", "g", "t"), "ɡ": ("g", "ɡ", "k"),
+    "g": ("g", "ɡ", "k"), "f": ("f",), "v": ("v", "f", "w", "b", "ɹ"), "s": ("s", "z"), "z": ("z", "s"), "ʃ": ("ʃ", "s", "t͡ʃ"),
+    "ʒ": ("ʒ", "ʃ", "d͡ʒ", "z"), "m": ("m", "n"), "n": ("n", "m", "l"), "l": ("l",), "ɾ": ("ɹ", "d", "t", "l", "θ", "ð"),
+    "r": ("ɹ", "d", "t", "l", "θ", "ð"), "x": ("h", "ɹ", "k"), "h": ("h",), "tʃ": ("t͡ʃ", "t", "ʃ"),
     "dʒ": ("d͡ʒ", "d", "ʒ"), "ɲ": ("n",), "ʎ": ("l",), "j": ("j", "i", "ɪ"), "w": ("w", "u", "ʊ"), "ŋ": NASALS,
 }
+PT_LIQUIDS = frozenset({"ɾ", "r", "l"})
+PT_CLUSTER_FIRST = frozenset({"p", "b", "t", "d", "k", "g", "ɡ", "f", "v"})
+PT_EPENTHETIC = frozenset({"ə", "ʌ", "ɑ", "a", "ɔ", "oʊ", "ɪ"})  # a vowel heard inside a consonant cluster
 PT_IGNORED = frozenset("ˈˌː.-_ \u0361")
 
 
@@ -416,6 +420,8 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
             optional = segment == "ə"  # espeak's epenthetic schwa (porta: pɔɾətæ)
             if nasal and segment in ("ɐ", "a"):
                 units |= {"aʊ", "ʌ", "ɑ", "oʊ"}  # ão is heard as "aʊ" or "oʊ"
+                if following == "ʊ":
+                    units.add("o")  # and, from espeak's male voice, as "o" (não: "n o")
             elif nasal and segment in ("e", "ɛ"):
                 units |= {"eɪ"}
             elif nasal and segment == "o":
@@ -449,6 +455,10 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
             continue
         elif segment == "j" and index > 0:
             optional = True
+        if segment in PT_LIQUIDS and index > 0 and segments[index - 1][0] in PT_CLUSTER_FIRST:
+            # a consonant + r/l cluster (três, quatro, placa): espeak-ng's voices put a short vowel
+            # between the two that the model hears ("t ɔ ɹ i s", "k w æ t l oʊ")
+            positions.append(Position(PT_EPENTHETIC, True))
         positions.append(Position(frozenset(units_tuple), optional))
     if not positions or all(position.optional for position in positions):
         raise ValueError(f"no required position in {ipa!r}")

@@ -54,9 +54,9 @@ def test_missing_words_are_named_in_one_error():
 
 
 def test_pt_br_respelling_uses_sets_of_general_american_phones():
-    # três: espeak trˈes; the tap r is any of ɹ, d, t, l
+    # três: espeak trˈes; the tap r is any of ɹ, d, t, l, θ, ð
     tres = respell_pt_br_ipa("trˈes")
-    assert tres[1] == Position(frozenset({"ɹ", "d", "t", "l"}))
+    assert tres[2] == Position(frozenset({"ɹ", "d", "t", "l", "θ", "ð"}))
     # final r is optional (pagar: paɡˈar)
     assert respell_pt_br_ipa("paɡˈar")[-1].optional
     # coda nasal optional (cinco: sˈiŋkʊ); nasal vowel + glide: a diphthong set (não: nˈɐ̃ʊ̃)
@@ -68,6 +68,29 @@ def test_pt_br_respelling_uses_sets_of_general_american_phones():
     assert [p.optional for p in respell_pt_br_ipa("pˈɔɾətæ")] == [False, False, False, True, False, False]
     with pytest.raises(ValueError, match="no respelling rule for 'ʕ'"):
         respell_pt_br_ipa("ʕa")
+
+
+def test_pt_br_respelling_follows_what_the_model_hears_in_espeak_speech():
+    # measured on greedy decodes of espeak-ng pt-BR speech: a consonant + r cluster gets an optional
+    # vowel between the two (três "t ɔ ɹ i s"), stressed e is often "i"/"ɪ", final o "o"/"w",
+    # u "oʊ" (duzentos "t oʊ ..."), t/d "θ"/"ð", v "w"/"b"/"ɹ" (vinte "ɹ i t i"), final a "ɝ"
+    tres = respell_pt_br_ipa("trˈes")
+    assert tres[1].optional and {"ɔ", "oʊ", "ə"} <= tres[1].phones and not tres[2].optional
+    assert {"i", "ɪ"} <= tres[3].phones and "θ" in tres[0].phones
+    assert [p.optional for p in respell_pt_br_ipa("kwˈatrʊ")] == [False, False, False, False, True, False, False]
+    assert {"o", "w"} <= respell_pt_br_ipa("kwˈatrʊ")[-1].phones
+    assert "oʊ" in respell_pt_br_ipa("dˌuzˈeɪŋtʊs")[1].phones
+    assert {"w", "b", "ɹ"} <= respell_pt_br_ipa("vˈiŋtʃy")[0].phones
+    assert "ɝ" in respell_pt_br_ipa("trˈiŋtæ")[-1].phones
+    assert not any(p.optional for p in respell_pt_br_ipa("sˈɛtʃy"))  # no cluster: no inserted vowel
+
+
+def test_the_shipped_pt_br_lexicon_has_the_forms_words_take_inside_a_sentence():
+    # the conjunction e is "ɛ" alone but "i" in "vinte e três"; the article o is "ʊ" in a sentence
+    lexicon = TextLexicon.shipped("pt-BR")
+    assert respell_pt_br_ipa("i") in lexicon.pronunciations("e")
+    assert respell_pt_br_ipa("ˈɛ") in lexicon.pronunciations("e")
+    assert respell_pt_br_ipa("ʊ") in lexicon.pronunciations("o")
 
 
 def test_the_shipped_pt_br_lexicon_has_every_word_of_the_pt_br_builtins():
