@@ -338,8 +338,8 @@ NASALS = ("n", "m", "ŋ")
 PT_VOWELS: dict[str, tuple[str, ...]] = {
     "a": ("ɑ", "a", "æ", "ʌ"), "æ": ("ə", "ʌ", "æ", "ɑ", "a", "ɝ"), "ɐ": ("ə", "ʌ", "æ", "ɑ", "a", "ɝ"),
     "e": ("eɪ", "e", "ɛ", "ɪ", "i"), "ɛ": ("ɛ", "æ", "e", "eɪ"), "i": ("i", "ɪ"), "ɪ": ("ɪ", "i"), "y": ("i", "ɪ"),
-    "o": ("oʊ", "o", "ɔ"), "ɔ": ("ɔ", "ɑ", "oʊ"), "u": ("u", "ʊ", "oʊ", "o"), "ʊ": ("ʊ", "u", "oʊ", "ə", "o", "w"),
-    "ə": ("ə", "ɪ", "ʌ"),
+    "o": ("oʊ", "o", "ɔ", "ə"), "ɔ": ("ɔ", "ɑ", "oʊ"), "u": ("u", "ʊ", "oʊ", "o"), "ʊ": ("ʊ", "u", "oʊ", "ə", "o", "w", "ɔ"),
+    "ə": ("ə", "ɪ", "ʌ", "i"),
 }
 # a vowel followed by a glide: the General-American diphthong that sounds like the pair
 PT_DIPHTHONGS: dict[tuple[str, str], str] = {
@@ -347,13 +347,16 @@ PT_DIPHTHONGS: dict[tuple[str, str], str] = {
     ("a", "ʊ"): "aʊ", ("ɐ", "ʊ"): "aʊ", ("o", "ʊ"): "oʊ", ("ɐ", "y"): "aɪ", ("e", "y"): "eɪ", ("o", "y"): "ɔɪ",
     ("a", "y"): "aɪ", ("u", "ɪ"): "ɔɪ",
 }
+# what the model also hears for the pair (oito: "i t oʊ", "eɪ t oʊ", "w eɪ t oʊ")
+PT_DIPHTHONG_HEARD: dict[tuple[str, str], frozenset[str]] = {("o", "ɪ"): frozenset({"eɪ", "ɪ"})}
 PT_GLIDES: dict[str, tuple[str, ...]] = {"ɪ": ("ɪ", "i", "j"), "y": ("ɪ", "i", "j"), "ʊ": ("ʊ", "u", "w", "l")}
 PT_CONSONANTS: dict[str, tuple[str, ...]] = {
-    "p": ("p", "b"), "b": ("b", "p"), "t": ("t", "d", "θ"), "d": ("d", "t", "ð", "θ"), "k": ("k", "g", "t"), "ɡ": ("g", "ɡ", "k"),
+    "p": ("p", "b"), "b": ("b", "p"), "t": ("t", "d", "θ"), "d": ("d", "t", "ð", "θ", "d͡ʒ"),
+    "k": ("k", "g", "t"), "ɡ": ("g", "ɡ", "k"),
     "g": ("g", "ɡ", "k"), "f": ("f",), "v": ("v", "f", "w", "b", "ɹ"), "s": ("s", "z"), "z": ("z", "s"), "ʃ": ("ʃ", "s", "t͡ʃ"),
     "ʒ": ("ʒ", "ʃ", "d͡ʒ", "z"), "m": ("m", "n"), "n": ("n", "m", "l"), "l": ("l",), "ɾ": ("ɹ", "d", "t", "l", "θ", "ð"),
     "r": ("ɹ", "d", "t", "l", "θ", "ð"), "x": ("h", "ɹ", "k"), "h": ("h",), "tʃ": ("t͡ʃ", "t", "ʃ"),
-    "dʒ": ("d͡ʒ", "d", "ʒ"), "ɲ": ("n",), "ʎ": ("l",), "j": ("j", "i", "ɪ"), "w": ("w", "u", "ʊ"), "ŋ": NASALS,
+    "dʒ": ("d͡ʒ", "d", "ʒ"), "ɲ": ("n",), "ʎ": ("l",), "j": ("j", "i", "ɪ", "eɪ"), "w": ("w", "u", "ʊ", "l"), "ŋ": NASALS,
 }
 PT_LIQUIDS = frozenset({"ɾ", "r", "l"})
 PT_CLUSTER_FIRST = frozenset({"p", "b", "t", "d", "k", "g", "ɡ", "f", "v"})
@@ -409,7 +412,8 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
                 diphthong = PT_DIPHTHONGS.get((previous_nucleus, segment))
                 if diphthong is not None:
                     prior = positions[-1]
-                    positions[-1] = Position(prior.phones | {diphthong}, prior.optional)
+                    extra = PT_DIPHTHONG_HEARD.get((previous_nucleus, segment), frozenset())
+                    positions[-1] = Position(prior.phones | {diphthong} | extra, prior.optional)
                 units = set(PT_GLIDES[segment])
                 if nasal:
                     units |= set(NASALS)
@@ -426,6 +430,8 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
                 units |= {"eɪ"}
             elif nasal and segment == "o":
                 units |= {"oʊ"}
+                if following in ("j", "ɪ", "y"):
+                    units |= {"ʊ", "u"}  # ões (milhões: "m i j ʊ l eɪ z")
             elif nasal and segment == "u":
                 units |= {"ʌ", "ə", "ɪ", "oʊ"}  # um: heard as "ɪn", "ʌn", "oʊ"
             positions.append(Position(frozenset(units), optional))

@@ -83,6 +83,14 @@ def test_pt_br_respelling_follows_what_the_model_hears_in_espeak_speech():
     assert {"w", "b", "ɹ"} <= respell_pt_br_ipa("vˈiŋtʃy")[0].phones
     assert "ɝ" in respell_pt_br_ipa("trˈiŋtæ")[-1].phones
     assert not any(p.optional for p in respell_pt_br_ipa("sˈɛtʃy"))  # no cluster: no inserted vowel
+    # oito "i t oʊ" / "eɪ t oʊ"; milhões "m i j ʊ l eɪ z" (ões, not the õ of conta); quatro's w as "l";
+    # espeak's inserted schwa as "i" (vírgula "v i ð i b u l æ")
+    assert {"ɔɪ", "eɪ", "ɪ"} <= respell_pt_br_ipa("ˈoɪtʊ")[0].phones
+    milhoes = respell_pt_br_ipa("miljˈõjs")
+    assert "ʊ" in milhoes[4].phones and "eɪ" in milhoes[6].phones
+    assert "ʊ" not in respell_pt_br_ipa("kˈõŋtæ")[1].phones
+    assert "l" in respell_pt_br_ipa("kwˈatrʊ")[1].phones
+    assert "i" in respell_pt_br_ipa("vˈiɾəɡulæ")[3].phones and respell_pt_br_ipa("vˈiɾəɡulæ")[3].optional
 
 
 def test_the_shipped_pt_br_lexicon_has_the_forms_words_take_inside_a_sentence():
