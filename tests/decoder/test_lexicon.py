@@ -91,6 +91,7 @@ def test_pt_br_respelling_follows_what_the_model_hears_in_espeak_speech():
     assert "ʊ" not in respell_pt_br_ipa("kˈõŋtæ")[1].phones
     assert "l" in respell_pt_br_ipa("kwˈatrʊ")[1].phones
     assert "i" in respell_pt_br_ipa("vˈiɾəɡulæ")[3].phones and respell_pt_br_ipa("vˈiɾəɡulæ")[3].optional
+    assert "j" in respell_pt_br_ipa("mˈiʊ")[1].phones  # mil: "m j u"
 
 
 def test_the_shipped_pt_br_lexicon_has_the_forms_words_take_inside_a_sentence():
