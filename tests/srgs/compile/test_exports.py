@@ -3,27 +3,19 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 from pathlib import Path
 
 import pytest
 
 import srgs.compile
+from tests.lazy_exports import type_checking_imports
 
 INIT = Path(srgs.compile.__file__)
 
 
 def _type_checking_imports() -> dict[str, str]:
-    tree = ast.parse(INIT.read_text(encoding="utf-8"))
-    block = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
-    names: dict[str, str] = {}
-    for node in block.body:
-        assert isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
-        for alias in node.names:
-            assert alias.asname == alias.name, f"{alias.name} is not re-exported explicitly (`X as X`)"
-            names[alias.name] = node.module
-    return names
+    return type_checking_imports(INIT)
 
 
 def test_all_is_the_lazy_table_sorted():
