@@ -47,7 +47,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -56,7 +56,6 @@ from decoder.audio import Audio
 from decoder.base import DecoderError, Recognition, WordTime
 from decoder.lexicon import EnglishLexicon, Lexicon, MissingPronunciationsError, Position, RuleLexicon, TextLexicon
 from decoder.stream import BufferedStream
-from srgs.compile.constraint import GrammarConstraint
 from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
 
 if TYPE_CHECKING:
@@ -233,6 +232,20 @@ class CtcModel:
 # --- the search graph -----------------------------------------------------------------------------
 
 
+class SearchAutomaton(Protocol):
+    """What ``build_graph`` reads of a constraint: a grammar's ``GrammarConstraint``, a
+    ``WordLoop`` or a free-speech n-gram automaton. Labels index ``words`` (0 is epsilon, 1 ``<any>``)."""
+
+    num_states: int
+    words: list[str]
+
+    def start(self) -> int: ...
+
+    def arcs(self, state: int) -> tuple[tuple[int, int, float], ...]: ...
+
+    def final(self, state: int) -> float: ...
+
+
 class WordLoop:
     """The constraint interface ``build_graph`` reads, for a loop of ``words`` (any sequence of
     them, each at ``cost``): the rejection reference of languages whose lexicon is a closed list."""
@@ -279,7 +292,7 @@ class SearchGraph:
     words: int  # grammar word arcs
 
 
-def _closure_pairs(constraint: GrammarConstraint | WordLoop) -> list[tuple[int, int, float]]:
+def _closure_pairs(constraint: SearchAutomaton) -> list[tuple[int, int, float]]:
     """(src, dst, cost) for every state and every state reachable from it by epsilon arcs."""
     pairs: list[tuple[int, int, float]] = []
     eps: dict[int, list[tuple[int, float]]] = {}
@@ -328,7 +341,7 @@ def _before(pronunciation: Sequence[Position], index: int, skippable: bool,
     return list(found.items())
 
 
-def build_graph(constraint: GrammarConstraint | WordLoop, pronounce: Callable[[int, str], tuple[tuple[Position, ...], ...]],
+def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tuple[tuple[Position, ...], ...]],
                 unit_ids: dict[str, int], blank_ids: Sequence[int], num_units: int,
                 params: SearchParams | None = None, max_states: int | None = None) -> SearchGraph:
     """The search graph; ``pronounce(state, word)`` gives the pronunciations of a word read from

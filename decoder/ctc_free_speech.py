@@ -272,8 +272,7 @@ class CtcFreeSpeechSession:
                           f"n-grams, {states} search states, at most {MAX_GRAPH_STATES}): use the pocketsphinx back end "
                           "or a smaller model", SourceSpan(self.location, 0, 0))
         params = SearchParams(grammar_weight=self.lm_weight, word_bonus=self.word_bonus)
-        # build_graph reads only the constraint interface NgramAutomaton implements (typed narrower there)
-        graph = build_graph(automaton, lambda state, word: pronunciations[word],  # type: ignore[arg-type]
+        graph = build_graph(automaton, lambda state, word: pronunciations[word],
                             self.model.unit_ids,
                             self.model.blank_ids(), len(self.model.units), params)
         return _Model(graph=graph, automaton=automaton, lm=LanguageModel(path), unpronounceable=tuple(missing))
