@@ -177,16 +177,10 @@ class JsgfBaseline(Backend):
         self.count = 0
 
     def spell(self, word: str) -> str | None:
-        """The word as our back end spells it (dictionary, digit words, G2P), added to this decoder's
-        dictionary; a hyphenated compound none of those pronounce ("seventy-two") gets its parts'
-        dictionary pronunciations joined, as a pocketsphinx user would add it to the dictionary."""
+        """The word as our back end spells it (dictionary, digit words, a hyphenated compound as its
+        parts, G2P: ``PocketsphinxModel.pronounce``), added to this decoder's dictionary."""
         found = self.lexicon.pronounce(word)
         phones = self.lexicon.spell_phones(found) if found is not None else None
-        if found is None and "-" in word.strip("-"):
-            parts = [self.lexicon.pronounce(part) for part in word.split("-") if part]
-            spelled = [self.lexicon.spell_phones(part) if part is not None else None for part in parts]
-            if all(spelled):
-                found, phones = word, " ".join(str(p) for p in spelled)
         if found is None or phones is None:
             return None
         if not self.decoder.lookup_word(found):
