@@ -20,6 +20,17 @@ one thread) and the search's share.
 
     python benchmarks/bench_ctc.py [--count 20] [--cache DIR] [--threshold T]
 
+``--pt-tuning`` runs instead the pt-BR TUNING set, the one the pt-BR lexicon's sets, search
+weights and rejection threshold are chosen on, kept apart from bench_accuracy.py's held-out pt-BR
+sets: sentences sampled from the pt-BR grammars at other seeds (none of bench_accuracy's texts),
+voices ``pt-br``, ``pt-br+f3`` and ``pt-br+m3`` at speeds 125 and 190 (bench_accuracy speaks at
+140 and 175), each sentence in two voice x speed combinations, and ``PT_TUNING_OOG``, Portuguese
+requests that are not bench_accuracy's. It prints the figures per grammar, the
+threshold -> accuracy/rejection trade-off and the threshold chosen by the pt-BR rule (the lowest
+0.01 step rejecting at least 90% of the out-of-grammar utterances)::
+
+    python benchmarks/bench_ctc.py --pt-tuning --cache /tmp/srgs-tune [--count 40]
+
 Needs espeak-ng and sox (as the decoder tests do).
 """
 
@@ -64,6 +75,156 @@ OUT_OF_GRAMMAR = {
 
 CACHED_NOTE = "; emissions read from the cache, model time not measured"
 
+# --- the pt-BR tuning set ---------------------------------------------------------------------------
+
+PT_TUNING_VOICES = ("pt-br", "pt-br+f3", "pt-br+m3")
+PT_TUNING_SPEEDS = (125, 190)
+PT_TUNING_SEED = 31337
+PT_TUNING_TARGET = 0.90  # out-of-grammar rejection the pt-BR threshold must reach on this set
+# Portuguese requests none of the pt-BR grammars accepts, none of them bench_accuracy's
+# OUT_OF_GRAMMAR_PT (some short, some with a grammar word inside: the hard cases).
+PT_TUNING_OOG = (
+    "qual é a previsão para o fim de semana", "eu preciso de um táxi", "desligue a televisão", "que dia é hoje",
+    "feche a janela do quarto", "coloque uma música calma", "como chego ao aeroporto",
+    "envie uma mensagem para a maria", "quero cancelar meu pedido", "qual é o saldo da minha conta",
+    "a internet está muito lenta", "onde deixei as chaves do carro", "me lembre de comprar leite",
+    "quem ganhou o jogo ontem", "traduza isso para o inglês", "ligue o ar condicionado",
+    "reserve uma mesa para dois", "meu cartão foi bloqueado", "preciso falar com o gerente",
+    "repita a pergunta por favor", "quanto custa o frete", "mude meu endereço de entrega", "a senha não funciona",
+    "abra o aplicativo do banco", "boa noite", "tchau", "obrigado pela ajuda", "estou com fome",
+    "o trem sai da plataforma", "vamos ao cinema hoje", "eu gosto de café", "a reunião foi adiada",
+    "chame um médico", "tire uma foto", "aumente o volume", "bom dia", "olá", "me conte uma piada",
+    "qual é a capital da frança", "o céu está azul",
+)
+
+
+@dataclass(frozen=True)
+class TuningCase:
+    grammar: str
+    text: str
+    value: str | None  # canonical JSON of the expected interpretation; None: out of grammar
+    voice: str
+    speed: int
+
+
+def pt_tuning_cases(store: GrammarStore, count: int) -> list[TuningCase]:
+    """The pt-BR tuning utterances: ``count`` sampled sentences per pt-BR grammar (none of
+    bench_accuracy's held-out texts), each in two voice x speed combinations, and every
+    ``PT_TUNING_OOG`` sentence under every grammar in one combination (rotating)."""
+    from benchmarks.accuracy.sets import FULL, MAX_WORDS, OUT_OF_GRAMMAR_PT, PT_GRAMMARS, canonical, grammar_texts, \
+        out_of_grammar_texts
+
+    overlap = set(PT_TUNING_OOG) & set(OUT_OF_GRAMMAR_PT)
+    if overlap:
+        raise ValueError(f"tuning out-of-grammar sentences also held out: {sorted(overlap)}")
+    held_out = {text for spec in PT_GRAMMARS for text, _ in grammar_texts(store, spec, FULL.pt_per_grammar)}
+    combos = [(voice, speed) for speed in PT_TUNING_SPEEDS for voice in PT_TUNING_VOICES]
+    cases: list[TuningCase] = []
+    for spec in PT_GRAMMARS:
+        activation = store.activate([spec.location])
+        interpreter = activation.interpreter()
+        compiled = activation.grammars[0].compiled
+        texts: dict[str, str] = {}
+        for attempt in range(20):
+            for sentence in sample_sentences(compiled, 4 * count, seed=PT_TUNING_SEED + attempt):
+                text = str(sentence["text"])
+                if len(texts) >= count or text in texts or text in held_out or any(ch.isdigit() for ch in text) \
+                        or not 0 < len(text.split()) <= MAX_WORDS:
+                    continue
+                result = interpreter.interpret(text)
+                if result.status == "RECOGNIZED" and result.alternatives:
+                    texts[text] = canonical(result.alternatives[0].interpretations[0].value)
+            if len(texts) >= count:
+                break
+        for index, (text, value) in enumerate(texts.items()):
+            for shift in range(2):
+                voice, speed = combos[(2 * index + shift) % len(combos)]
+                cases.append(TuningCase(spec.location, text, value, voice, speed))
+        for index, text in enumerate(out_of_grammar_texts(store, spec, PT_TUNING_OOG)):
+            voice, speed = combos[index % len(combos)]
+            cases.append(TuningCase(spec.location, text, None, voice, speed))
+    return cases
+
+
+def tuning_log_probs(model: CtcModel, cases: list[TuningCase], folder: Path) -> list[tuple[np.ndarray, float]]:
+    """Each case's emissions and audio seconds (the audio and the emissions cached in ``folder``)."""
+    from benchmarks.accuracy.audio import speech_file
+
+    out: list[tuple[np.ndarray, float]] = []
+    for case in cases:
+        path = speech_file(folder, case.text, voice=case.voice, speed=case.speed, condition="clean")
+        cached = path.with_suffix(".npy")
+        audio = read_wav(path)
+        if cached.exists():
+            log_probs = np.load(cached)
+        else:
+            log_probs = model.log_probs(audio)
+            np.save(cached, log_probs)
+        out.append((log_probs, audio.seconds))
+    return out
+
+
+def run_pt_tuning(args: argparse.Namespace) -> int:
+    from benchmarks.accuracy.sets import canonical
+
+    store = GrammarStore()
+    model = CtcModel()
+    cases = pt_tuning_cases(store, args.count)
+    folder = Path(args.cache or tempfile.mkdtemp(prefix="srgs-tune-"))
+    emissions = tuning_log_probs(model, cases, folder)
+    sessions = {grammar: model.session(store.activate([grammar]), rejection_threshold=0.0)
+                for grammar in dict.fromkeys(case.grammar for case in cases)}
+    scored: list[tuple[TuningCase, bool, float]] = []  # case, right with rejection off, rejection score
+    search_s = audio_s = 0.0
+    for case, (log_probs, seconds) in zip(cases, emissions, strict=True):
+        began = time.process_time()
+        recognition = sessions[case.grammar].decode_log_probs(log_probs, audio_seconds=seconds)
+        search_s += time.process_time() - began
+        audio_s += seconds
+        result = recognition.result
+        value = None
+        if result.status == "RECOGNIZED" and result.alternatives and result.alternatives[0].interpretations:
+            value = canonical(result.alternatives[0].interpretations[0].value)
+        scored.append((case, case.value is not None and value == case.value, recognition.rejection_score or 0.0))
+    inside = [item for item in scored if item[0].value is not None]
+    outside = [item for item in scored if item[0].value is None]
+    chosen = next((step / 100 for step in range(101)
+                   if sum(score < step / 100 for _, _, score in outside) >= PT_TUNING_TARGET * len(outside)), 1.0)
+    threshold = args.threshold if args.threshold is not None else chosen
+    default = DEFAULT_REJECTION_THRESHOLD.get("pt", 0.0)
+    print(f"pt-BR tuning set: {len(inside)} in-grammar and {len(outside)} out-of-grammar decodes "
+          f"(voices {', '.join(PT_TUNING_VOICES)}; speeds {PT_TUNING_SPEEDS}); threshold {threshold:.2f} "
+          f"(rule: lowest reaching {PT_TUNING_TARGET:.0%} rejection: {chosen:.2f}; default {default:.2f})")
+    for grammar in sessions:
+        mine = [item for item in inside if item[0].grammar == grammar]
+        theirs = [item for item in outside if item[0].grammar == grammar]
+        right = sum(ok and score >= threshold for _, ok, score in mine)
+        print(f"  {grammar:36} semantic {right}/{len(mine)} ({100 * right / max(1, len(mine)):.1f}%; "
+              f"{sum(ok for _, ok, _ in mine)} with rejection off), false rejections "
+              f"{sum(score < threshold for _, _, score in mine)}, out-of-grammar rejected "
+              f"{sum(score < threshold for _, _, score in theirs)}/{len(theirs)}")
+    right = sum(ok and score >= threshold for _, ok, score in inside)
+    false = sum(score < threshold for _, _, score in inside)
+    rejected = sum(score < threshold for _, _, score in outside)
+    print(f"  total: semantic {right}/{len(inside)} ({100 * right / max(1, len(inside)):.1f}%; "
+          f"{100 * sum(ok for _, ok, _ in inside) / max(1, len(inside)):.1f}% with rejection off), false rejections "
+          f"{100 * false / max(1, len(inside)):.1f}%, out-of-grammar rejected {rejected}/{len(outside)} "
+          f"({100 * rejected / max(1, len(outside)):.1f}%)")
+    cells = []
+    for step in range(4, 19):
+        value = step / 20
+        semantic = sum(ok and score >= value for _, ok, score in inside)
+        cells.append(f"{value:.2f}: {100 * semantic / max(1, len(inside)):.0f}%/"
+                     f"{100 * sum(score < value for _, _, score in outside) / max(1, len(outside)):.0f}%")
+    print("  threshold: semantic/out-of-grammar rejected  " + " ".join(cells))
+    if args.verbose:
+        for case, ok, score in scored:
+            if (case.value is not None and (not ok or score < threshold)) or (case.value is None and score >= threshold):
+                print(f"    {'miss' if case.value is not None else 'accepted'} {score:.3f} {case.grammar.split('/')[-1]} "
+                      f"{case.voice} {case.speed}: {case.text!r}")
+    print(f"search RTF (CPU, one thread, emissions cached) {search_s / max(audio_s, 1e-9):.3f}")
+    return 0
+
 
 @dataclass
 class Row:
@@ -104,7 +265,11 @@ def main() -> int:
     parser.add_argument("--languages", default="pt-BR,en-US")
     parser.add_argument("--no-word-loop", action="store_true",
                         help="pt-BR rejection against the unconstrained best path, not the lexicon's word loop")
+    parser.add_argument("--pt-tuning", action="store_true", help="run the pt-BR tuning set instead (see above)")
+    parser.add_argument("--verbose", action="store_true", help="with --pt-tuning: list the losses")
     args = parser.parse_args()
+    if args.pt_tuning:
+        return run_pt_tuning(args)
     store = GrammarStore()
     model = CtcModel()
     rows: list[Row] = []
