@@ -28,6 +28,9 @@ the body's paths that read at least one word, and a body that reads nothing at a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, overload
+
 import pynini
 import pywrapfst
 
@@ -59,6 +62,8 @@ Tails = dict[tuple[int, int], tuple[int, tuple[int, ...], pywrapfst.Weight]]
 # of ``Pendings``).
 Copy = tuple[BodyKey | None, int]
 TAIL_CONTINUATION = 4  # the longest continuation (arcs after a call) that still makes it a tail call
+# An entry of one of the event tables (``GrammarCompiler.tokens``, ``rules``, ``tags``).
+_Entry = TypeVar("_Entry", bound=tuple[object, ...])
 
 
 class Pendings:
@@ -108,8 +113,8 @@ class GrammarCompiler:
         self.tokens: list[tuple[str, tuple[str, ...]]] = []
         self.rules: list[tuple[str, str, str]] = []
         self.tags: list[tuple[str, str]] = []
-        self._ids: dict[tuple, int] = {}
-        self._event_labels: dict[int, dict[tuple, int]] = {id(self.rules): {}, id(self.tokens): {}, id(self.tags): {}}
+        self._event_labels: dict[int, dict[tuple[object, ...], int]] = {
+            id(self.rules): {}, id(self.tokens): {}, id(self.tags): {}}
         self._bodies: dict[BodyKey, pynini.Fst] = {}
         # Nonterminal label -> (body, rule event label) and back; what each body calls, and
         # how many states its full expansion has (counted, never built).
@@ -491,7 +496,7 @@ class GrammarCompiler:
         group.connect()
         return group
 
-    def _event(self, table: list, symbol, entry: tuple) -> int:
+    def _event(self, table: list[_Entry], symbol: Callable[[int], int], entry: _Entry) -> int:
         """The output label of a table entry (rule, token or tag), added on first use."""
         labels = self._event_labels[id(table)]
         label = labels.get(entry)
@@ -571,17 +576,24 @@ class GrammarCompiler:
             pieces.append(fsts.chains(chains))
         return self._union(pieces)
 
+    @overload
+    def _chain(self, node: Token | Tag, rule: RuleKey, depth: int) -> list[tuple[int, int]]: ...
+
+    @overload
+    def _chain(self, node: Expansion, rule: RuleKey, depth: int) -> list[tuple[int, int]] | None: ...
+
     def _chain(self, node: Expansion, rule: RuleKey, depth: int) -> list[tuple[int, int]] | None:
         """A token, a tag or a sequence of tokens, tags and rule references as label pairs,
         packed between references (see ``fsts.pack``; a reference is its one call arc, which
-        stays where it is); None for anything else, or a reference to a $VOID rule. The hot loop
-        of a word list, and of a list of sequences of references: one call per entry."""
-        kind = type(node)
-        if kind is Sequence:
+        stays where it is); None for anything else, or a reference to a $VOID rule (so never
+        None for a token or a tag). The hot loop of a word list, and of a list of sequences of
+        references: one call per entry."""
+        items: tuple[Expansion, ...]
+        if isinstance(node, Sequence):
             items = node.items
             if not all(type(item) is Token or type(item) is Tag or type(item) is RuleRef for item in items):
                 return None
-        elif kind is Token or kind is Tag:
+        elif isinstance(node, (Token, Tag)):
             items = (node,)
         else:
             return None
@@ -591,24 +603,23 @@ class GrammarCompiler:
         pairs: list[tuple[int, int]] = []
         inputs: list[int] = []
         outputs: list[int] = []
-        for item in items:
-            if type(item) is Tag:
+        for item in items:  # each a token, a tag or a rule reference (checked above)
+            if type(item) is Token:
+                language = item.lang or grammar.language
+                words = token_words(item.text, mode=grammar.mode, language=language)
+                if not self.character_words and splits_characters(language):
+                    self.character_words = True
+                outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
+                inputs.extend([word_label(word) for word in words])
+            elif type(item) is Tag:
                 outputs.append(self._tag_label(item, grammar_key))
-                continue
-            if type(item) is RuleRef:
+            elif type(item) is RuleRef:
                 call = self._call(item, rule, depth)
                 if call is None:
                     return None
                 pairs += fsts.pack(inputs, outputs)
                 pairs.append((0, call))
                 inputs, outputs = [], []
-                continue
-            language = item.lang or grammar.language
-            words = token_words(item.text, mode=grammar.mode, language=language)
-            if not self.character_words and splits_characters(language):
-                self.character_words = True
-            outputs.append(self._event(self.tokens, self.symbols.token, (item.text, words)))
-            inputs.extend([word_label(word) for word in words])
         return pairs + fsts.pack(inputs, outputs)
 
     def _union(self, pieces: list[pynini.Fst]) -> pynini.Fst:
