@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from srgs.model import Grammar, SourceSpan, Tag, iter_expansions
 
@@ -27,7 +27,7 @@ from .script import (
     ScriptSandbox,
     SemanticError,
 )
-from .sisr_program import PYTHON_WORK, GrammarProgram, NotInPython, PythonScope, describe_tag
+from .sisr_program import PYTHON_WORK, Event, GrammarProgram, NotInPython, PythonScope, describe_tag
 from .tree import ParseGarbage, ParseRule, ParseTag, ParseToken
 
 if TYPE_CHECKING:
@@ -70,6 +70,13 @@ class GrammarSemantics:
                    tuple(rule_tags), tuple(spans.items()))
 
 
+# One entry of the runtime's event list (see sisr_runtime.js): a rule's start ``[grammar index,
+# rule name]``, its end -1, a word string, a tag's event (``Event``), a literal tag's value
+# ``[value]``, a rule evaluated here ``[-3, name, value, text]``.
+RuntimeEvent = Event | str | list[object]
+# The grammars a parse uses: grammar index -> (its program, rule -> the script tags it ran).
+Used = dict[int, tuple[GrammarProgram, dict[str, set[int]]]]
+
 _END = object()
 _PRIMITIVES = (str, int, float, bool, type(None))
 _MAX_FOLD_DEPTH = 200  # deeper parse trees are evaluated by the engine alone (no recursion here)
@@ -81,10 +88,10 @@ class _TooDeep(Exception):
 
 def _tree_shaped(value: object, seen: set[int]) -> bool:
     """Whether no array or object is reached twice from ``value`` (no cycle, no sharing)."""
-    kind = value.__class__
-    if kind is dict:
+    items: Iterable[object]
+    if value.__class__ is dict:
         items = value.values()
-    elif kind is list:
+    elif value.__class__ is list:
         items = value
     else:
         return True
@@ -106,8 +113,8 @@ class _Fold:
     def __init__(self, root: GrammarProgram, record: bool = True):
         self.root = root
         self.budget = [PYTHON_WORK]
-        self.events: list | None = [] if record else None
-        self.used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
+        self.events: list[RuntimeEvent] | None = [] if record else None
+        self.used: Used = {}
         self.headers: list[GrammarProgram] = []
 
 
@@ -176,6 +183,7 @@ class SemanticEvaluator:
         if not record:
             fold = _Fold(root, True)
             self._fold(tree, root, fold, 0)
+        assert fold.events is not None  # a recording fold (record=True) always has its list
         return self._run(fold.events, fold.used, score)
 
     def evaluate_in_engine(self, tree: ParseRule, *, score: float = 1.0) -> object:
@@ -184,7 +192,7 @@ class SemanticEvaluator:
         events, used = self._encode(tree)
         return self._run(events, used, score)
 
-    def _run(self, events: list, used: dict, score: float) -> object:
+    def _run(self, events: list[RuntimeEvent], used: Used, score: float) -> object:
         sandbox = self._sandbox()
         try:
             for program, cases in used.values():
@@ -242,15 +250,14 @@ class SemanticEvaluator:
         cases: list[int] | None = None
         programs = self._programs
         plans = program._plans.get(name)
-        for child in node.children:
-            kind = child.__class__
-            if kind is ParseToken or kind is ParseGarbage:
+        for child in node.children:  # node kinds told apart by ``type(child) is``: cheaper than isinstance
+            if type(child) is ParseToken or type(child) is ParseGarbage:
                 if child.words:
                     text = " ".join(child.words)
                     parts.append(text)
                     if events is not None:
                         events.append(text)
-            elif kind is ParseTag:
+            elif type(child) is ParseTag:
                 if literal:
                     scope.out = literal_tag_value(child.text)
                     if events is not None:
@@ -263,7 +270,7 @@ class SemanticEvaluator:
                 event = plan[0]
                 if events is not None:
                     events.append(event)
-                if event.__class__ is tuple:
+                if isinstance(event, tuple):
                     scope.out = event[1]
                     continue
                 if cases is None:
@@ -278,7 +285,7 @@ class SemanticEvaluator:
                             plan[1](scope)
                         except NotInPython:
                             ok = False
-            else:
+            else:  # a ParseRule (the node classes are final)
                 if depth >= _MAX_FOLD_DEPTH:
                     raise _TooDeep
                 child_program = programs.get(child.grammar) or self._program(child.grammar, child.name)
@@ -325,12 +332,14 @@ class SemanticEvaluator:
                 ks.update(cases)
         return ok, out, text, pinned
 
-    def _encode(self, tree: ParseRule) -> tuple[list, dict[int, tuple[GrammarProgram, dict[str, set[int]]]]]:
+    def _encode(self, tree: ParseRule) -> tuple[list[RuntimeEvent], Used]:
         """The runtime's flat event list (see sisr_runtime.js) for the whole tree and the
         grammars used with the script tags each rule ran (rule -> case numbers)."""
-        events: list = []
-        used: dict[int, tuple[GrammarProgram, dict[str, set[int]]]] = {}
-        stack: list = [(tree, None, "", None)]
+        events: list[RuntimeEvent] = []
+        used: Used = {}
+        # (node or _END, the program, rule and case numbers of the rule the node is in: None
+        # for the root and for _END)
+        stack: list[tuple[object, GrammarProgram | None, str, dict[str, set[int]] | None]] = [(tree, None, "", None)]
         while stack:
             node, program, rule, cases = stack.pop()
             if node is _END:
@@ -348,6 +357,7 @@ class SemanticEvaluator:
                 if node.words:
                     events.append(" ".join(node.words))
             elif isinstance(node, ParseTag):
+                assert program is not None and cases is not None  # a tag is always inside a rule
                 if program.literal:
                     program.require_supported(node.text)
                     events.append([literal_tag_value(node.text)])
@@ -361,7 +371,7 @@ class SemanticEvaluator:
                         ks.add(event)
         return events, used
 
-    def _error(self, failure: ScriptFailure, position: list | None) -> SemanticError:
+    def _error(self, failure: ScriptFailure, position: list[Any] | None) -> SemanticError:
         what = {
             "timeout": f"ran longer than the {self._limits.time_s:g} s script time limit",
             "memory": f"used more than the {self._limits.memory_bytes // (1024 * 1024)} MB "
@@ -397,7 +407,7 @@ def tag_problems(bundle: GrammarBundle, *, limits: ScriptLimits = DEFAULT_SCRIPT
 
 
 def _grammar_tag_problems(key: str, grammar: Grammar, limits: ScriptLimits) -> list[SemanticError]:
-    tags = [(None, tag) for tag in grammar.tags]
+    tags: list[tuple[str | None, Tag]] = [(None, tag) for tag in grammar.tags]
     for rule in grammar.rules:
         tags.extend((rule.name, node) for node in iter_expansions(rule.expansion) if isinstance(node, Tag))
     if not tags:
@@ -425,7 +435,8 @@ def literal_tag_value(text: str) -> str:
         inner = value[1:-1]
         if value[0] == '"':
             try:
-                return json.loads(value)
+                decoded: str = json.loads(value)  # valid JSON in double quotes is one string
+                return decoded
             except ValueError:
                 return inner
         return inner

@@ -7,8 +7,11 @@ evaluator (SISR) and the result writers read only these classes, never the FST.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import final
 
 
+# Final: no subclasses, so ``type(node) is ...`` tells every node kind apart (and narrows).
+@final
 @dataclass(frozen=True, slots=True)
 class ParseToken:
     """A grammar token as written (``text``) and the normalised input words it consumed."""
@@ -17,6 +20,7 @@ class ParseToken:
     words: tuple[str, ...]
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class ParseGarbage:
     """Input words swallowed by ``$GARBAGE``; not shown in the W3C tree notation."""
@@ -24,6 +28,7 @@ class ParseGarbage:
     words: tuple[str, ...]
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class ParseTag:
     """A tag reached on the path; ``text`` exactly as in the grammar."""
@@ -31,6 +36,7 @@ class ParseTag:
     text: str
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class ParseRule:
     """A matched rule.
