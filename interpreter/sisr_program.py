@@ -38,10 +38,12 @@ from ``GrammarSemantics.rule_tags``); a new script tag bumps ``version``.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 import threading
 from collections.abc import Callable, Hashable, Mapping
+from typing import Final, Literal, TypeAlias
 
 from srgs.model import SourceSpan
 
@@ -55,7 +57,10 @@ LITERAL_FORMATS = frozenset({"semantics/1.0-literals", "semantics/1.0.2006-liter
 WHOLE_PROGRAM_CASES = 1024
 WHOLE_PROGRAM_CHARS = 256 * 1024
 
-Event = int | tuple  # a script tag's case number, or (-1, value) for `out = <primitive>;`
+Event = int | tuple[int, object]  # a script tag's case number, or (-1, value) for `out = <primitive>;`
+# A tag Python evaluates itself (``compile_python``), and a tag's plan (``GrammarProgram.plan``).
+PythonForm = Callable[["PythonScope"], None]
+Plan = tuple[Event, PythonForm | None, int]
 
 
 def describe_tag(text: str, limit: int = 60) -> str:
@@ -87,9 +92,10 @@ class GrammarProgram:
         self._scripted = 0
         self._scripted_chars = 0
         self._syntax: dict[str, str] = {}  # tag text -> the engine's complaint (bad tags only)
-        self._python: dict = {}  # (rule, case) -> (tags in the rule then, python form)
-        self._plans: dict[str, dict[str, tuple]] = {}  # rule -> tag text -> plan()
-        self._python_header: object = _NOT_LITERAL  # not made yet
+        # (rule, case) -> (tags in the rule then, python form)
+        self._python: dict[tuple[str, int], tuple[int, PythonForm | None]] = {}
+        self._plans: dict[str, dict[str, Plan]] = {}  # rule -> tag text -> plan()
+        self._python_header: dict[str, object] | None | _Missing = _NOT_LITERAL  # not made yet
         self._whole: str | None = None
         self.version = 0
         self._header_checked = False
@@ -151,7 +157,7 @@ class GrammarProgram:
         self.require_supported(text)
         return self._register(rule, text, literal_assignment(text))
 
-    def plan(self, rule: str, text: str) -> tuple:
+    def plan(self, rule: str, text: str) -> Plan:
         """``(event, python_form or None, version)`` of a tag of ``rule`` (registering it if new),
         kept until a new script tag changes ``version``; ``_plans[rule][text]`` holds it."""
         event = self.event(rule, text)
@@ -164,7 +170,7 @@ class GrammarProgram:
         found = plans[text] = (event, form, self.version)
         return found
 
-    def python_form(self, rule: str, k: int) -> Callable[[PythonScope], None] | None:
+    def python_form(self, rule: str, k: int) -> PythonForm | None:
         """Script tag ``k`` of ``rule`` as statements Python evaluates (``python_tag``), None
         when the engine must run it. A header variable it reads must not be declared by any
         other script tag of the rule (their ``var``s share the rule function's scope)."""
@@ -172,15 +178,18 @@ class GrammarProgram:
         found = self._python.get((rule, k))
         if found is not None and found[0] == len(texts):
             return found[1]
-        form = python_tag(texts[k])
-        if form is not None:
-            statements, variables = form
+        form = None
+        parsed = python_tag(texts[k])
+        if parsed is not None:
+            statements, variables = parsed
+            usable = True
             if variables:
                 header = self.python_header
                 if header is None or not variables <= header.keys() or len(texts) > SHADOW_SCAN_TAGS \
                         or any(_may_declare(other, variables) for other in texts):
-                    statements = None
-            form = None if statements is None else compile_python(statements)
+                    usable = False
+            if usable:
+                form = compile_python(statements)
         self._python[(rule, k)] = (len(texts), form)
         return form
 
@@ -316,7 +325,16 @@ def _case(text: str, k: int) -> str:
     return f"case {k}: {{\n{text}\n}}\nbreak;\n"
 
 
-_NOT_LITERAL = object()
+class _Missing(enum.Enum):
+    """A sentinel's type (an enum member, so that ``is _NOT_LITERAL`` narrows for mypy)."""
+
+    NOT_LITERAL = enum.auto()
+
+    def __repr__(self) -> str:
+        return "_NOT_LITERAL"
+
+
+_NOT_LITERAL: Final = _Missing.NOT_LITERAL
 # ECMAScript's WhiteSpace and LineTerminator (not Python's \s, which also has \x1c-\x1f, \x85)
 _JS_SPACE = "[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 _LITERAL_ASSIGNMENT = re.compile(
@@ -356,6 +374,29 @@ def literal_assignment(text: str) -> object:
 # ``meta.current().text``, ``out.NAME``, and a grammar's header variables (``var NAME = <literal
 # or flat object of literals>;``) as ``NAME`` or ``NAME[EXPR]``. No comments, no line break
 # between statements without ``;`` (no automatic semicolon insertion to reason about).
+#
+# ``_TagParser`` gives them as tuples tagged by their kind (``_statement`` / ``_expression``
+# compile them to closures):
+
+Expr: TypeAlias = (
+    tuple[Literal["lit"], object]
+    | tuple[Literal["array"], tuple["Expr", ...]]
+    | tuple[Literal["or"], "Expr", "Expr"]
+    | tuple[Literal["concat"], "Expr", "Expr"]
+    | tuple[Literal["plus"], "Expr", "Expr"]
+    | tuple[Literal["rule"], str]  # rules.NAME
+    | tuple[Literal["latest"]]  # rules.latest()
+    | tuple[Literal["text"]]  # meta.current().text
+    | tuple[Literal["out"]]
+    | tuple[Literal["get"], str]  # out.NAME
+    | tuple[Literal["variable"], str]  # a header variable
+    | tuple[Literal["index"], str, "Expr"]  # NAME[EXPR] of a header variable
+)
+Statement: TypeAlias = (
+    tuple[Literal["out"], Expr]  # out = EXPR
+    | tuple[Literal["set"], str, Expr]  # out.NAME = EXPR
+    | tuple[Literal["push"], str, Expr]  # out.NAME.push(EXPR)
+)
 
 OBJECT_PROTOTYPE_NAMES = frozenset({  # Object.prototype's own properties in QuickJS
     "constructor", "toString", "toLocaleString", "valueOf", "hasOwnProperty", "isPrototypeOf",
@@ -423,6 +464,7 @@ def _tokens(text: str) -> list[tuple[str, object]] | None:
             return None
         position = match.end()
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         if kind == "space":
             continue
         token = match.group(kind)
@@ -474,14 +516,20 @@ class _TagParser:
             return True
         return False
 
-    def property_name(self) -> str:
+    def name(self) -> str:
+        """The name here (``_Syntax`` for any other token)."""
         name = self.take("name")
+        assert isinstance(name, str)  # _tokens writes a name as its text
+        return name
+
+    def property_name(self) -> str:
+        name = self.name()
         if name in OBJECT_PROTOTYPE_NAMES:
             raise _Syntax  # inherited, or an accessor: not a plain own property
         return name
 
-    def statements(self) -> tuple:
-        out = []
+    def statements(self) -> tuple[Statement, ...]:
+        out: list[Statement] = []
         while self.peek() is not None:
             out.append(self.statement())
             if self.peek() is not None:
@@ -490,7 +538,7 @@ class _TagParser:
             raise _Syntax
         return tuple(out)
 
-    def statement(self) -> tuple:
+    def statement(self) -> Statement:
         self.take("name", "out")
         if self.accept("punct", "="):
             return ("out", self.expression())
@@ -509,13 +557,13 @@ class _TagParser:
         self.take("punct", ")")
         return ("push", name, value)
 
-    def expression(self) -> tuple:
+    def expression(self) -> Expr:
         left = self.postfix()
         while self.accept("punct", "||"):
             left = ("or", left, self.postfix())
         return left
 
-    def postfix(self) -> tuple:
+    def postfix(self) -> Expr:
         node = self.primary()
         while self.peek() == ("punct", ".") and self.peek(1) == ("name", "concat"):
             self.at += 2
@@ -525,7 +573,7 @@ class _TagParser:
             node = ("concat", node, argument)
         return node
 
-    def primary(self) -> tuple:
+    def primary(self) -> Expr:
         token = self.peek()
         if token is None:
             raise _Syntax
@@ -535,7 +583,7 @@ class _TagParser:
             return ("lit", value)
         if token == ("punct", "["):
             self.at += 1
-            items = []
+            items: list[Expr] = []
             if not self.accept("punct", "]"):
                 items.append(self.expression())
                 while self.accept("punct", ","):
@@ -550,9 +598,10 @@ class _TagParser:
         if kind != "name":
             raise _Syntax
         self.at += 1
+        assert isinstance(value, str)  # _tokens writes a name as its text
         if value == "rules":
             self.take("punct", ".")
-            name = self.take("name")
+            name = self.name()
             if name == "latest" and self.accept("punct", "("):
                 self.take("punct", ")")
                 return ("latest",)
@@ -575,7 +624,7 @@ class _TagParser:
         return ("variable", value)
 
 
-def python_tag(text: str) -> tuple[tuple, frozenset[str]] | None:
+def python_tag(text: str) -> tuple[tuple[Statement, ...], frozenset[str]] | None:
     """The statements of a tag in the subset Python evaluates, with the header variables it
     reads; None when the tag is anything else."""
     tokens = _tokens(text)
@@ -602,7 +651,7 @@ def python_header(texts: tuple[str, ...]) -> dict[str, object] | None:
             while parser.peek() is not None:
                 parser.take("name", "var")
                 while True:
-                    name = parser.take("name")
+                    name = parser.name()
                     if name in _RESERVED or name.startswith("__srgs"):
                         return None
                     parser.take("punct", "=")
@@ -650,7 +699,7 @@ class PythonScope:
                  "budget")
 
     def __init__(self, program: GrammarProgram, budget: list[int]):
-        self.initial: dict = {}
+        self.initial: dict[str, object] = {}
         self.out: object = self.initial
         self.defined: dict[str, object] | None = None
         self.latest: object = None
@@ -661,7 +710,7 @@ class PythonScope:
         self.budget = budget  # [units left] shared by the evaluation (see PYTHON_WORK)
 
 
-def compile_python(statements: tuple) -> Callable[[PythonScope], None]:
+def compile_python(statements: tuple[Statement, ...]) -> PythonForm:
     """A tag's statements (``python_tag``) as one function of a ``PythonScope``; it raises
     ``NotInPython`` when the engine must decide."""
     steps = tuple(_statement(statement) for statement in statements)
@@ -675,9 +724,8 @@ def compile_python(statements: tuple) -> Callable[[PythonScope], None]:
     return run
 
 
-def _statement(node: tuple) -> Callable[[PythonScope], None]:
-    kind = node[0]
-    if kind == "out":
+def _statement(node: Statement) -> PythonForm:
+    if node[0] == "out":
         value = _expression(node[1])
 
         def assign(scope: PythonScope) -> None:
@@ -688,7 +736,7 @@ def _statement(node: tuple) -> Callable[[PythonScope], None]:
 
         return assign
     name, value = node[1], _expression(node[2])
-    if kind == "set":
+    if node[0] == "set":
         def set_property(scope: PythonScope) -> None:
             target = scope.out
             if target.__class__ is not dict:
@@ -715,12 +763,11 @@ def _statement(node: tuple) -> Callable[[PythonScope], None]:
     return push
 
 
-def _expression(node: tuple) -> Callable[[PythonScope], object]:
-    kind = node[0]
-    if kind == "lit":
+def _expression(node: Expr) -> Callable[[PythonScope], object]:
+    if node[0] == "lit":
         constant = node[1]
         return lambda scope: constant
-    if kind == "rule":
+    if node[0] == "rule":
         name = node[1]
 
         def rule(scope: PythonScope) -> object:
@@ -730,7 +777,7 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
             return defined[name]
 
         return rule
-    if kind == "get":
+    if node[0] == "get":
         name = node[1]
 
         def get(scope: PythonScope) -> object:
@@ -740,7 +787,7 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
             return target.get(name, UNDEFINED)
 
         return get
-    if kind == "or":
+    if node[0] == "or":
         left, right = _expression(node[1]), _expression(node[2])
 
         def either(scope: PythonScope) -> object:
@@ -748,10 +795,10 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
             return value if _truthy(value) else right(scope)
 
         return either
-    if kind == "array":
+    if node[0] == "array":
         items = tuple(_expression(item) for item in node[1])
 
-        def array(scope: PythonScope) -> list:
+        def array(scope: PythonScope) -> list[object]:
             _spend(scope, len(items))
             values = [item(scope) for item in items]
             if UNDEFINED in values:
@@ -759,10 +806,10 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
             return values
 
         return array
-    if kind == "concat":
+    if node[0] == "concat":
         receiver, argument = _expression(node[1]), _expression(node[2])
 
-        def concat(scope: PythonScope) -> list:
+        def concat(scope: PythonScope) -> list[object]:
             head = receiver(scope)
             if head.__class__ is not list:
                 raise NotInPython
@@ -776,22 +823,22 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
             return head + [tail]
 
         return concat
-    if kind == "out":
+    if node[0] == "out":
         return lambda scope: scope.out
-    if kind == "plus":
+    if node[0] == "plus":
         left, right = _expression(node[1]), _expression(node[2])
 
         def plus(scope: PythonScope) -> object:
             return _plus(left(scope), right(scope))
 
         return plus
-    if kind == "text":
+    if node[0] == "text":
         def text(scope: PythonScope) -> str:
             _spend(scope, len(scope.parts))
             return " ".join(scope.parts)
 
         return text
-    if kind == "latest":
+    if node[0] == "latest":
         def latest(scope: PythonScope) -> object:
             if not scope.has_child or (scope.defined is not None and "latest" in scope.defined):
                 raise NotInPython  # undefined, or a child named latest replaced the function
@@ -799,7 +846,7 @@ def _expression(node: tuple) -> Callable[[PythonScope], object]:
 
         return latest
     name = node[1]
-    if kind == "variable":
+    if node[0] == "variable":
         def variable(scope: PythonScope) -> object:
             found = _header_value(scope, name)
             if found.__class__ is dict:
@@ -836,15 +883,22 @@ _EXACT = 2 ** 53  # integers a double holds exactly
 
 def _plus(left: object, right: object) -> object:
     """``left + right`` where both are strings or both numbers (no conversion to reason about)."""
-    kind, other = left.__class__, right.__class__
-    if kind is str and other is str:
-        return left + right
-    if (kind is int or kind is float) and (other is int or other is float):
-        if (kind is int and abs(left) > _EXACT) or (other is int and abs(right) > _EXACT):
+    if left.__class__ is str:
+        if right.__class__ is str:
+            return left + right
+        raise NotInPython  # a string and something else: the engine's conversions
+    if left.__class__ is int:
+        if abs(left) > _EXACT:
             raise NotInPython
-        result = float(left) + float(right)  # the engine's double addition
-        return int(result) if result.is_integer() and abs(result) < 1e21 else result
-    raise NotInPython  # undefined, objects, mixed types: the engine's conversions
+    elif left.__class__ is not float:
+        raise NotInPython  # undefined, objects, booleans: the engine's conversions
+    if right.__class__ is int:
+        if abs(right) > _EXACT:
+            raise NotInPython
+    elif right.__class__ is not float:
+        raise NotInPython
+    result = float(left) + float(right)  # the engine's double addition
+    return int(result) if result.is_integer() and abs(result) < 1e21 else result
 
 
 def _truthy(value: object) -> bool:
@@ -852,7 +906,7 @@ def _truthy(value: object) -> bool:
         return False
     kind = value.__class__
     if kind is bool:
-        return value
+        return value is True
     if kind is int or kind is float:
         return value == value and value != 0  # NaN and 0 are false
     if kind is str:
