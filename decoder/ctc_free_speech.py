@@ -45,7 +45,6 @@ score.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -55,9 +54,10 @@ import numpy as np
 from decoder.audio import Audio
 from decoder.base import DecoderError, DecoderSession, Recognition, WordTime
 from decoder.ctc_backend import BEAM, CtcModel, FloatArray, SearchGraph, SearchParams, build_graph, viterbi
-from decoder.free_speech import free_speech_result, word_confidence
+from decoder.ctc_lexicon_search import BEAM_SIZE, BEAM_THRESHOLD, LexiconSearch, file_key
+from decoder.free_speech import copy_checked_arpa, free_speech_result, word_confidence
 from decoder.lexicon import Pronunciation
-from decoder.lm import BOS, EOS, GENERAL, UNK, LanguageModel, LmError
+from decoder.lm import BOS, EOS, GENERAL, UNK, LanguageModel, LmError, general_arpa
 from decoder.stream import BufferedStream
 from srgs.load.policy import AccessPolicy
 from srgs.model import SourceSpan
@@ -68,7 +68,11 @@ MAX_GRAPH_STATES = 1_000_000  # search states a model's graph may have (about 15
 # one of 30k states takes about 0.3 s)
 DEFAULT_LM_WEIGHT = 0.5  # times -ln p of each word; measured by benchmarks/bench_ctc_free_speech.py --sweep
 DEFAULT_WORD_BONUS = 1.0  # nats per word (the insertion penalty's opposite); same sweep
+# the dynamic search's (KenLM's exact costs, CMU pronunciations): bench_ctc_free_speech.py --general --sweep
+DYNAMIC_LM_WEIGHT = 0.8
+DYNAMIC_WORD_BONUS = 0.0
 MAX_ACTIVE = 6000
+MAX_STATIC_NGRAMS = 100_000  # models with more n-grams go to the dynamic search without a static graph's estimate
 NBEST_PATHS = 20  # distinct word sequences read from the search for rescoring and posteriors
 SILENCE_PEAK = 2
 
@@ -206,11 +210,39 @@ class _Model:
     unpronounceable: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _TooLarge:
+    """A model whose static graph would exceed ``MAX_GRAPH_STATES`` (kept in the cache too, so the
+    next session goes to the dynamic search without reading the n-grams again)."""
+
+    ngrams: int
+    states: int
+
+
+def arpa_counts(path: str, *, location: str | None = None) -> list[int]:
+    """The n-gram counts an ARPA file's header declares (``ngram N=count`` lines)."""
+    from decoder.free_speech import _open_model
+
+    counts: list[int] = []
+    with _open_model(path) as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", "replace").strip()
+            if line.startswith("ngram ") and "=" in line:
+                try:
+                    counts.append(int(line.partition("=")[2]))
+                except ValueError:
+                    raise LmError(f"bad ARPA header line {line!r}", SourceSpan(location or path, 0, 0)) from None
+            elif line.startswith("\\") and line.endswith("-grams:"):
+                break
+    return counts
+
+
 class CtcFreeSpeechSession:
     """One caller's CTC free-speech decoder over an ARPA model (see the module docstring)."""
 
     def __init__(self, model: CtcModel, location: str, *, nbest: int | None = None, policy: AccessPolicy | None = None,
-                 lm_weight: float = DEFAULT_LM_WEIGHT, word_bonus: float = DEFAULT_WORD_BONUS, beam: float = BEAM):
+                 lm_weight: float | None = None, word_bonus: float | None = None, beam: float = BEAM,
+                 search: str = "auto"):
         from decoder.free_speech import _model_kind, resolve_free_speech_location
         from interpreter.api import check_nbest
 
@@ -219,35 +251,81 @@ class CtcFreeSpeechSession:
         except ValueError as exc:
             raise DecoderError(str(exc)) from None
         for name, value in (("lm_weight", lm_weight), ("word_bonus", word_bonus), ("beam", beam)):
+            if value is None and name != "beam":
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise DecoderError(f"{name} must be a finite number, got {value!r}")
         self.model = model
         self.location = location
         self.closed = False
         self.beam = float(beam)
-        self.lm_weight = float(lm_weight)
-        self.word_bonus = float(word_bonus)
+        self.beam_size = BEAM_SIZE
+        self.beam_threshold = BEAM_THRESHOLD
+        self.lm_weight = float(DEFAULT_LM_WEIGHT if lm_weight is None else lm_weight)
+        self.word_bonus = float(DEFAULT_WORD_BONUS if word_bonus is None else word_bonus)
         path = resolve_free_speech_location(location, policy)  # the access policy decides first
         if location == GENERAL:
-            raise LmError(f"{GENERAL} (72k words) is too large for the CTC back end's free-speech search: use the "
-                          "pocketsphinx back end for it, or a smaller ARPA model (srgs lm build)")
+            path = str(general_arpa())  # KenLM reads the wheel's model converted to ARPA (once, cached)
         kind = _model_kind(path)
         if kind != "text":
             raise LmError(f"the CTC back end's free speech reads ARPA models (srgs lm build writes them), not a {kind} "
                           "binary file", SourceSpan(location, 0, 0))
+        if search not in ("auto", "static", "dynamic"):
+            raise DecoderError(f"search must be 'auto', 'static' or 'dynamic', got {search!r}")
         self.path = path
-        stat = os.stat(path)
-        key = ("ctc-free-speech", path, stat.st_size, stat.st_mtime_ns, self.lm_weight, self.word_bonus)
-        found: object = model.cached_graph(key)
-        if isinstance(found, _Model):
-            shared = found
+        self.search = "static"
+        self._shared: _Model | None = None
+        self._dynamic: LexiconSearch | None = None
+        ngrams = sum(arpa_counts(path, location=location))
+        large = location == GENERAL or ngrams > MAX_STATIC_NGRAMS
+        if search == "static" and large:
+            raise LmError(f"the language model is too large for the CTC back end's static free-speech search ({ngrams} "
+                          f"n-grams, at most {MAX_STATIC_NGRAMS}): use search='dynamic'", SourceSpan(location, 0, 0))
+        if search == "dynamic" or large:
+            self._dynamic = self._lexicon_search(path)
         else:
-            shared = self._build(path)
-            model.keep_graph(key, shared)  # type: ignore[arg-type]  # the cache holds any shared search
-        self._shared: _Model = shared
-        self.unpronounceable = shared.unpronounceable
+            key = ("ctc-free-speech", *file_key(path), self.lm_weight, self.word_bonus)
+            found: object = model.cached_graph(key)
+            if isinstance(found, (_Model, _TooLarge)):
+                shared = found
+            else:
+                shared = self._build(path)
+                model.keep_graph(key, shared)  # type: ignore[arg-type]  # the cache holds any shared search
+            if isinstance(shared, _TooLarge):  # the n-grams times their pronunciations: the dynamic search
+                if search == "static":
+                    raise LmError(f"the language model is too large for the CTC back end's static free-speech search "
+                                  f"({shared.ngrams} n-grams, {shared.states} search states, at most "
+                                  f"{MAX_GRAPH_STATES})", SourceSpan(location, 0, 0))
+                self._dynamic = self._lexicon_search(path)
+            else:
+                self._shared = shared
+        if self._dynamic is not None:
+            self.search = "dynamic"
+            self.lm_weight = float(DYNAMIC_LM_WEIGHT if lm_weight is None else lm_weight)
+            self.word_bonus = float(DYNAMIC_WORD_BONUS if word_bonus is None else word_bonus)
+            self.unpronounceable = self._dynamic.unpronounceable
+        else:
+            assert self._shared is not None
+            self.unpronounceable = self._shared.unpronounceable
 
-    def _build(self, path: str) -> _Model:
+    def _lexicon_search(self, path: str) -> LexiconSearch:
+        """The dynamic search's shared part for ``path`` (KenLM and the pronunciation tree), from
+        the model's cache or built (sessions on the same file share it, whatever their weights)."""
+        from decoder.ctc_lexicon_search import G2P_VOCABULARY, read_unigrams
+
+        key = ("ctc-lexicon-search", *file_key(path))
+        found: object = self.model.cached_graph(key)
+        if isinstance(found, LexiconSearch):
+            return found
+        if self.location != GENERAL:
+            copy_checked_arpa(path, None, location=self.location)
+        vocabulary = len(read_unigrams(path))
+        lexicon = self.model.lexicon("en-US") if vocabulary <= G2P_VOCABULARY else None
+        search = LexiconSearch.build(path, self.location, lexicon, self.model.unit_ids, self.model.blank_ids())
+        self.model.keep_graph(key, search)  # type: ignore[arg-type]  # the cache holds any shared search
+        return search
+
+    def _build(self, path: str) -> _Model | _TooLarge:
         tables = read_arpa(path, location=self.location)
         lexicon = self.model.lexicon("en-US")
         pronunciations: dict[str, tuple[Pronunciation, ...]] = {}
@@ -268,9 +346,7 @@ class CtcFreeSpeechSession:
         states = sum(sizes[automaton.words[label]] for state in range(automaton.num_states)
                      for label, _, _ in automaton.arcs(state) if label)
         if states > MAX_GRAPH_STATES:
-            raise LmError(f"the language model is too large for the CTC back end's free-speech search ({automaton.word_arcs} "
-                          f"n-grams, {states} search states, at most {MAX_GRAPH_STATES}): use the pocketsphinx back end "
-                          "or a smaller model", SourceSpan(self.location, 0, 0))
+            return _TooLarge(automaton.word_arcs, states)
         params = SearchParams(grammar_weight=self.lm_weight, word_bonus=self.word_bonus)
         graph = build_graph(automaton, lambda state, word: pronunciations[word],
                             self.model.unit_ids,
@@ -315,13 +391,16 @@ class CtcFreeSpeechSession:
         """Decode emissions already computed (``[frames x units]`` log-probabilities)."""
         began = time.perf_counter() if began is None else began
         count = self.nbest if nbest is None else nbest
-        shared = self._shared
-        graph = shared.graph
         speech = np.ones(log_probs.shape[1], dtype=np.bool_)
         speech[self.model.blank_ids()] = False
         if not log_probs.size or not speech[log_probs.argmax(axis=1)].any():
             # no frame where a phone beats the blank: silence or noise, nothing was said
             return self._recognition([], (), audio_seconds, began, count)
+        if self._dynamic is not None:
+            return self._decode_dynamic(self._dynamic, log_probs, audio_seconds, began, count)
+        shared = self._shared
+        assert shared is not None
+        graph = shared.graph
         result = viterbi(graph, log_probs, beam=self.beam, max_active=MAX_ACTIVE, max_ends=NBEST_PATHS)
         if not result.ends:
             return self._recognition([], (), audio_seconds, began, count)
@@ -342,12 +421,34 @@ class CtcFreeSpeechSession:
         return self._recognition(texts, times, audio_seconds, began, count,
                                  [(words, best_score - score, self.location) for words, score in scored])
 
+    def _decode_dynamic(self, search: LexiconSearch, log_probs: FloatArray, audio_seconds: float, began: float,
+                        count: int) -> Recognition:
+        """The dynamic search's n-best (KenLM scored them exactly: no rescoring), posteriors and times."""
+        found = search.decode(log_probs, lm_weight=self.lm_weight, word_bonus=self.word_bonus,
+                              beam_size=self.beam_size, beam_threshold=self.beam_threshold, max_results=NBEST_PATHS)
+        if not found:
+            return self._recognition([], (), audio_seconds, began, count)
+        best_score = found[0].score
+        mass = [(hypothesis.words, math.exp(hypothesis.score - best_score)) for hypothesis in found]
+        total_mass = math.fsum(value for _, value in mass)
+        texts = [(words, value / total_mass) for words, value in mass]
+        best = found[0]
+        seconds = self.model.frame_seconds
+        times = tuple(
+            WordTime(word=word, start=start * seconds, end=(end + 1) * seconds,
+                     confidence=max(0, min(100, round(100 * word_confidence(texts, best.words, index)))))
+            for index, (word, (start, end)) in enumerate(zip(best.words, best.spans, strict=True)))
+        return self._recognition(texts, times, audio_seconds, began, count,
+                                 [(hypothesis.words, best_score - hypothesis.score, self.location)
+                                  for hypothesis in found])
+
     def _times(self, result: object, log_probs: FloatArray,
                texts: list[tuple[tuple[str, ...], float]]) -> tuple[WordTime, ...]:
         """The Viterbi-best path's words, times and confidences (when it is also the rescored best)."""
         from decoder.ctc_backend import SearchResult
 
         assert isinstance(result, SearchResult)
+        assert self._shared is not None
         graph = self._shared.graph
         best_arcs, _, entry, last_start, last_end = result.ends[0]
         best_words = texts[0][0]
@@ -384,8 +485,8 @@ class CtcFreeSpeechSession:
 
 
 def ctc_free_speech_session(model: CtcModel, location: str, *, nbest: int | None = None,
-                            policy: AccessPolicy | None = None, lm_weight: float = DEFAULT_LM_WEIGHT,
-                            word_bonus: float = DEFAULT_WORD_BONUS) -> DecoderSession:
+                            policy: AccessPolicy | None = None, lm_weight: float | None = None,
+                            word_bonus: float | None = None) -> DecoderSession:
     """A free-speech ``DecoderSession`` on the CTC back end with the ARPA model at ``location``
     (``nbest``: default alternatives, 1; ``policy``: who may name files, default
     ``AccessPolicy.closed()``; ``builtin:slm/general`` is refused: too large for this search)."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from srgs.errors import AccessDeniedError
 from srgs.load.policy import AccessPolicy
 from tests.decoder.speech import synthesise
 
+ROOT = Path(__file__).resolve().parents[2]
 PIZZA_SENTENCE = "i want two large pizzas with mushrooms and olives"
 
 
@@ -30,8 +33,8 @@ def ctc() -> CtcModel:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[str]:
-    out = subprocess.run(["srgs", "generate", "builtin:examples/pizza", "-n", "200", "--seed", "3"], check=True,
-                         capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run([sys.executable, "-m", "srgs.cli", "generate", "builtin:examples/pizza", "-n", "200", "--seed",
+                          "3"], check=True, capture_output=True, text=True, timeout=60, cwd=ROOT).stdout
     return out.splitlines()
 
 
@@ -102,8 +105,10 @@ def test_backoff_automaton_costs_are_kenlm_costs(pizza_lm, corpus):
 def test_refused_locations_are_one_line_errors(ctc, pizza_lm, tmp_path):
     with pytest.raises(AccessDeniedError, match="not allowed here"):
         ctc_free_speech_session(ctc, pizza_lm)  # the default policy (a server's clients'): no files
-    with pytest.raises(LmError, match="too large for the CTC back end.*pocketsphinx"):
-        ctc_free_speech_session(ctc, GENERAL, policy=AccessPolicy.local())
+    with pytest.raises(AccessDeniedError, match="built-in models are not allowed"):
+        ctc_free_speech_session(ctc, GENERAL, policy=AccessPolicy(builtin=False))
+    with pytest.raises(DecoderError, match="search must be 'auto', 'static' or 'dynamic'"):
+        CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), search="tree")
     with pytest.raises(LmError, match="reads ARPA models.*not a trie binary file"):
         ctc_free_speech_session(ctc, sphinx_general_lm(), policy=AccessPolicy.local())
     broken = tmp_path / "broken.arpa"
@@ -114,13 +119,23 @@ def test_refused_locations_are_one_line_errors(ctc, pizza_lm, tmp_path):
         CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), lm_weight=math.nan)
 
 
-def test_models_too_large_for_the_search_graph_are_refused(ctc, session, pizza_lm, monkeypatch):
+def test_models_too_large_for_the_static_graph_go_to_the_dynamic_search(ctc, session, pizza_lm, speech, monkeypatch):
     import decoder.ctc_free_speech as module
 
+    assert session.search == "static"  # a small model: the back-off automaton
     states = session._shared.graph.num_emitting  # the estimate made before building is exact
     monkeypatch.setattr(module, "MAX_GRAPH_STATES", states - 1)
-    with pytest.raises(LmError, match=f"too large for the CTC back end's free-speech search .*{states} search states"):
-        CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.25)  # not the cached graph
+    with pytest.raises(LmError, match=f"too large for the CTC back end's static free-speech search .*{states} search states"):
+        CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.25, search="static")
+    large = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.25)  # not the cached graph
+    assert large.search == "dynamic" and large._shared is None
+    result = large.decode(read_wav(synthesise(PIZZA_SENTENCE, speech))).result
+    assert result.status == "RECOGNIZED" and result.alternatives[0].text == PIZZA_SENTENCE
     monkeypatch.setattr(module, "MAX_GRAPH_STATES", states)
     built = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.75)
-    assert built._shared.graph.num_emitting == states
+    assert built.search == "static" and built._shared.graph.num_emitting == states
+    # a model with more n-grams than the static search reads goes to the dynamic one without reading them
+    monkeypatch.setattr(module, "MAX_STATIC_NGRAMS", 10)
+    assert CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.75).search == "dynamic"
+    with pytest.raises(LmError, match=r"too large for the CTC back end's static free-speech search \(\d+ n-grams, at most 10"):
+        CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), search="static")
