@@ -144,7 +144,6 @@ def test_srgs_recognize_takes_a_language_model_instead_of_grammars(corpus, tmp_p
     assert main(["recognize", "--backend", "ctc", "--lm", str(model), str(audio)]) == 0  # CTC free speech
     result = json.loads(capsys.readouterr().out)
     assert result["alternatives"][0]["text"] == sentence and [w["word"] for w in result["words"]] == sentence.split()
-    assert main(["recognize", "--backend", "ctc", "--lm", "builtin:slm/general", str(audio)]) == 1
-    assert "too large for the CTC back end" in capsys.readouterr().err
+    # (builtin:slm/general on --backend ctc: the dynamic search of decoder/ctc_free_speech.py, tested there)
     assert main(["recognize", str(audio)]) == 2
     assert "give at least one grammar, or --lm LM" in capsys.readouterr().err
