@@ -20,13 +20,16 @@ three facts an incremental (DTMF) matcher needs for NO_MATCH / PARTIAL / MATCH /
 
 from __future__ import annotations
 
+import enum
 import heapq
 import threading
 import weakref
 from array import array
 from collections.abc import Sequence
+from typing import Final, Literal, Protocol, TypeVar
 
 import pynini
+import pywrapfst
 
 from srgs.compile import CompiledGrammar
 from srgs.compile.symbols import (
@@ -42,9 +45,20 @@ from srgs.compile.symbols import (
     word_symbol,
 )
 
-from .tree import Parse, ParseGarbage, ParseRule, ParseTag, make_garbage, make_parse, make_rule, make_token
+from .tree import (
+    Parse,
+    ParseGarbage,
+    ParseNode,
+    ParseRule,
+    ParseTag,
+    ParseToken,
+    make_garbage,
+    make_parse,
+    make_rule,
+    make_token,
+)
 
-_ONE = pynini.Weight.one("tropical")
+_ONE = pywrapfst.Weight.one("tropical")
 _INFINITY = float("inf")
 
 # The walk's limits: past them the parse is left to pynini (same result, C++ speed).
@@ -87,7 +101,7 @@ def pynini_parses(compiled: CompiledGrammar, words: Sequence[str], *, nbest: int
     return parses
 
 
-def walk_best(compiled: CompiledGrammar, words: Sequence[str]) -> Parse | None | object:
+def walk_best(compiled: CompiledGrammar, words: Sequence[str]) -> Parse | None | _Undecided:
     """The walk alone: the best parse, None for no parse, or ``UNDECIDED`` when the walk cannot
     prove its answer equal to OpenFst's (``parse_words`` then asks pynini)."""
     walker = _walker(compiled)
@@ -125,12 +139,17 @@ def _reachable(compiled: CompiledGrammar, words: Sequence[str]) -> set[int]:
 # --- the memoised walk ----------------------------------------------------------------------
 
 
-class _Undecided:
+class _Undecided(enum.Enum):
+    """The walk's "no proven answer" (an enum member: ``is _UNDECIDED`` narrows for mypy)."""
+
+    UNDECIDED = enum.auto()
+
     def __repr__(self) -> str:
         return "UNDECIDED"
 
 
-_UNDECIDED = UNDECIDED = _Undecided()
+_UNDECIDED: Final = _Undecided.UNDECIDED
+UNDECIDED: Final = _UNDECIDED
 
 
 class _GiveUp(Exception):
@@ -149,6 +168,33 @@ def _walker(compiled: CompiledGrammar) -> _Walker:
             if walker is None:
                 walker = _walkers[compiled] = _Walker(compiled)
     return walker
+
+
+# What the walk keeps (see ``_Walker``):
+_Arc = tuple[int, float, int]  # an arc of the transducer: (output label, weight, next state)
+_Arcs = tuple[_Arc, ...]
+_SmallState = tuple[_Arcs, dict[int, _Arcs]]  # a state's (input-epsilon arcs, {input label: arcs})
+# A path step: (next state, cost, output labels, non-zero arc weights, ambiguous); a state's steps.
+_Step = tuple[int, float, tuple[int, ...], tuple[float, ...], bool]
+_Steps = tuple[_Step, ...]
+# The best path found to a state, or to the end from a state: (cost, output labels, weights,
+# ambiguous).
+_Path = tuple[float, tuple[int, ...], tuple[float, ...], bool]
+# The way back along the best path to a state: (the way back before it, outputs, weights).
+_Back = tuple["_Back", tuple[int, ...], tuple[float, ...]] | None
+_Reached = tuple[float, _Back, bool]  # a state of the search: (cost, way back, ambiguous)
+# What ``decode`` does for an output label (``_Walker._action``): by its first item,
+# ``_TOKEN`` (text, number of words, the token's node), ``_TAG`` (the node), ``_START`` (the
+# rule's entry of ``CompiledGrammar.rules``), ``_STOP``, ``_GARBAGE``.
+_TOKEN: Final = 0
+_TAG: Final = 1
+_START: Final = 2
+_STOP: Final = 3
+_GARBAGE: Final = 4
+_Action = (tuple[Literal[0], str, int, ParseToken] | tuple[Literal[1], ParseTag]
+           | tuple[Literal[2], tuple[str, str, str]] | tuple[Literal[3]] | tuple[Literal[4]])
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
 
 
 def _path_cost(weights: Sequence[float]) -> float:
@@ -179,17 +225,17 @@ class _Walker:
         self.rules = compiled.rules
         self.tokens = compiled.tokens
         self.tags = compiled.tags
-        self.sorted = self.fst.properties(pynini.I_LABEL_SORTED, True) == pynini.I_LABEL_SORTED
+        self.sorted = self.fst.properties(pywrapfst.I_LABEL_SORTED, True) == pywrapfst.I_LABEL_SORTED
         self.start = self.fst.start()
         self._index: dict[str, int] | None = None
         self._index_lock = threading.Lock()
-        self._events: dict[int, tuple] = {}
-        self._actions: dict[int, tuple] = {}  # output label -> what decode does
-        self._arcs: dict[int, object] = {}  # state -> (eps arcs, {label: arcs}) or a _BigState
-        self._closures: dict[int, tuple] = {}
-        self._steps: dict[int, dict[int, tuple]] = {}  # label -> state -> step
+        self._events: dict[int, tuple[str, int]] = {}
+        self._actions: dict[int, _Action] = {}  # output label -> what decode does
+        self._arcs: dict[int, _SmallState | _BigState] = {}  # state -> (eps arcs, {label: arcs}) or a _BigState
+        self._closures: dict[int, _Steps] = {}
+        self._steps: dict[int, dict[int, _Steps]] = {}  # label -> state -> step
         self._step_count = 0
-        self._finals: dict[int, tuple | None] = {}
+        self._finals: dict[int, _Path | None] = {}
 
     # --- labels -------------------------------------------------------------------------
 
@@ -214,7 +260,7 @@ class _Walker:
                                if symbol and symbol[0] != "<"}
             return self._index
 
-    def event(self, label: int) -> tuple:
+    def event(self, label: int) -> tuple[str, int]:
         """``(kind, table index)`` of an output label."""
         event = self._events.get(label)
         if event is None:
@@ -233,7 +279,7 @@ class _Walker:
 
     # --- arcs -----------------------------------------------------------------------------
 
-    def _state(self, state: int):
+    def _state(self, state: int) -> _SmallState | _BigState:
         found = self._arcs.get(state)
         if found is None:
             fst = self.fst
@@ -243,8 +289,8 @@ class _Walker:
             else:
                 if count > 16 * SMALL_STATE:
                     raise _GiveUp  # a large unsorted state: reading it costs more than pynini
-                eps: list = []
-                by_label: dict[int, list] = {}
+                eps: list[_Arc] = []
+                by_label: dict[int, list[_Arc]] = {}
                 for arc in fst.arcs(state):
                     weight = _weight(arc.weight)
                     entry = (arc.olabel, weight, arc.nextstate)
@@ -256,11 +302,11 @@ class _Walker:
             self._remember(self._arcs, state, found)
         return found
 
-    def _eps_arcs(self, state: int) -> tuple:
+    def _eps_arcs(self, state: int) -> _Arcs:
         found = self._state(state)
         return found.arcs(0) if isinstance(found, _BigState) else found[0]
 
-    def _label_arcs(self, state: int, label: int) -> tuple:
+    def _label_arcs(self, state: int, label: int) -> _Arcs:
         found = self._state(state)
         if isinstance(found, _BigState):
             return found.arcs(label)
@@ -271,13 +317,13 @@ class _Walker:
 
     # --- memoised pieces of paths ---------------------------------------------------------
 
-    def closure(self, state: int) -> tuple:
+    def closure(self, state: int) -> _Steps:
         """The best input-epsilon path from ``state`` to each state it reaches:
         ``((target, cost, outputs, weights, ambiguous), ...)`` (Dijkstra: weights are >= 0)."""
         found = self._closures.get(state)
         if found is not None:
             return found
-        best: dict[int, list] = {state: [0.0, (), (), False]}
+        best: dict[int, _Path] = {state: (0.0, (), (), False)}
         heap = [(0.0, 0, state)]
         done: set[int] = set()
         late_tie = False
@@ -294,21 +340,21 @@ class _Walker:
                 new = cost + weight
                 known = best.get(target)
                 if known is None:
-                    best[target] = [new, outs + (olabel,) if olabel else outs,
-                                    weights + (weight,) if weight else weights, ambiguous]
+                    best[target] = (new, outs + (olabel,) if olabel else outs,
+                                    weights + (weight,) if weight else weights, ambiguous)
                 elif target in done:
                     if new - known[0] <= _tolerance(known[0]):
                         late_tie = True  # an equal path to a settled state: trust nothing here
                     continue
                 elif new < known[0] - _tolerance(new):
-                    best[target] = [new, outs + (olabel,) if olabel else outs,
-                                    weights + (weight,) if weight else weights, ambiguous]
+                    best[target] = (new, outs + (olabel,) if olabel else outs,
+                                    weights + (weight,) if weight else weights, ambiguous)
                 elif abs(new - known[0]) <= _tolerance(new):
                     if new < known[0]:
-                        best[target] = [new, outs + (olabel,) if olabel else outs,
-                                        weights + (weight,) if weight else weights, True]
+                        best[target] = (new, outs + (olabel,) if olabel else outs,
+                                        weights + (weight,) if weight else weights, True)
                     else:
-                        known[3] = True
+                        best[target] = (known[0], known[1], known[2], True)
                     continue
                 else:
                     continue
@@ -319,7 +365,7 @@ class _Walker:
         self._remember(self._closures, state, found)
         return found
 
-    def step(self, state: int, label: int) -> tuple:
+    def step(self, state: int, label: int) -> _Steps:
         """Every state reached from ``state`` by input-epsilon arcs and then one arc reading
         ``label``, with the best such path: ``((next, cost, outputs, weights, ambiguous), ...)``."""
         by_state = self._steps.get(label)
@@ -328,7 +374,7 @@ class _Walker:
         found = by_state.get(state)
         if found is not None:
             return found
-        best: dict[int, list] = {}
+        best: dict[int, _Path] = {}  # as in closure
         for middle, cost, outs, weights, ambiguous in self.closure(state):
             for olabel, weight, target in self._label_arcs(middle, label):
                 if weight < 0:
@@ -336,14 +382,14 @@ class _Walker:
                 new = cost + weight
                 known = best.get(target)
                 if known is None or new < known[0] - _tolerance(new):
-                    best[target] = [new, outs + (olabel,) if olabel else outs,
-                                    weights + (weight,) if weight else weights, ambiguous]
+                    best[target] = (new, outs + (olabel,) if olabel else outs,
+                                    weights + (weight,) if weight else weights, ambiguous)
                 elif abs(new - known[0]) <= _tolerance(new):
                     if new < known[0]:
-                        best[target] = [new, outs + (olabel,) if olabel else outs,
-                                        weights + (weight,) if weight else weights, True]
+                        best[target] = (new, outs + (olabel,) if olabel else outs,
+                                        weights + (weight,) if weight else weights, True)
                     else:
-                        known[3] = True
+                        best[target] = (known[0], known[1], known[2], True)
         found = tuple((target, cost, outs, weights, ambiguous)
                       for target, (cost, outs, weights, ambiguous) in best.items())
         self._step_count += 1
@@ -354,13 +400,13 @@ class _Walker:
         by_state[state] = found
         return found
 
-    def final(self, state: int) -> tuple | None:
+    def final(self, state: int) -> _Path | None:
         """The best way to end from ``state``: ``(cost, outputs, weights, ambiguous)`` (input
         epsilons, then a final weight), None when no final state is reached."""
         found = self._finals.get(state, _UNDECIDED)
         if found is not _UNDECIDED:
             return found
-        chosen: list | None = None
+        chosen: _Path | None = None
         for target, cost, outs, weights, ambiguous in self.closure(state):
             final = self._final(target)
             if final == _INFINITY:
@@ -369,24 +415,23 @@ class _Walker:
                 raise _GiveUp
             new = cost + final
             if chosen is None or new < chosen[0] - _tolerance(new):
-                chosen = [new, outs, weights + (final,) if final else weights, ambiguous]
+                chosen = (new, outs, weights + (final,) if final else weights, ambiguous)
             elif abs(new - chosen[0]) <= _tolerance(new):
                 if new < chosen[0]:
-                    chosen = [new, outs, weights + (final,) if final else weights, True]
+                    chosen = (new, outs, weights + (final,) if final else weights, True)
                 else:
-                    chosen[3] = True
-        found = None if chosen is None else tuple(chosen)
-        self._remember(self._finals, state, found)
-        return found
+                    chosen = (chosen[0], chosen[1], chosen[2], True)
+        self._remember(self._finals, state, chosen)
+        return chosen
 
-    def _remember(self, memo: dict, key, value) -> None:
+    def _remember(self, memo: dict[_Key, _Value], key: _Key, value: _Value) -> None:
         if len(memo) >= MEMO_ENTRIES:
             memo.clear()  # a long-running process over a huge grammar: keep memory bounded
         memo[key] = value
 
     # --- the search -----------------------------------------------------------------------
 
-    def best(self, words: Sequence[str]):
+    def best(self, words: Sequence[str]) -> tuple[list[int], float] | None | _Undecided:
         """``(output labels, float32 cost)`` of the best path, None when there is none, or
         ``_UNDECIDED`` (see ``_GiveUp``)."""
         try:
@@ -394,9 +439,9 @@ class _Walker:
         except _GiveUp:
             return _UNDECIDED
 
-    def _best(self, words: Sequence[str]):
-        # state -> [cost, back, ambiguous]; back = (previous back, outputs, weights)
-        frontier: dict[int, list] = {self.start: [0.0, None, False]}
+    def _best(self, words: Sequence[str]) -> tuple[list[int], float] | None:
+        # state -> (cost, back, ambiguous); back = (previous back, outputs, weights)
+        frontier: dict[int, _Reached] = {self.start: (0.0, None, False)}
         budget = WALK_BUDGET
         memo = self._steps
         index = self._index
@@ -415,12 +460,12 @@ class _Walker:
                 any_steps = memo.get(ANY_LABEL, _NO_STEPS).get(state)
                 if known_steps is not None and any_steps is not None and len(known_steps) + len(any_steps) == 1:
                     target, step_cost, outs, weights, step_ambiguous = (known_steps or any_steps)[0]
-                    frontier = {target: [cost + step_cost, (back, outs, weights), ambiguous or step_ambiguous]}
+                    frontier = {target: (cost + step_cost, (back, outs, weights), ambiguous or step_ambiguous)}
                     budget -= 1
                     if budget < 0:
                         raise _GiveUp
                     continue
-            reached: dict[int, list] = {}
+            reached: dict[int, _Reached] = {}
             for read in ((label, ANY_LABEL) if label is not None else (ANY_LABEL,)):
                 by_state = memo.get(read)
                 if by_state is None:
@@ -437,39 +482,39 @@ class _Walker:
                         new = cost + step_cost
                         known = reached.get(target)
                         if known is None:
-                            reached[target] = [new, (back, outs, weights), ambiguous or step_ambiguous]
+                            reached[target] = (new, (back, outs, weights), ambiguous or step_ambiguous)
                             continue
                         gap = known[0] - new
                         tolerance = 1e-4 + 1e-5 * new  # _tolerance(new), inline: costs are >= 0
                         if gap > tolerance:
-                            reached[target] = [new, (back, outs, weights), ambiguous or step_ambiguous]
+                            reached[target] = (new, (back, outs, weights), ambiguous or step_ambiguous)
                         elif gap > 0:
-                            reached[target] = [new, (back, outs, weights), True]
+                            reached[target] = (new, (back, outs, weights), True)
                         elif gap >= -tolerance:
-                            known[2] = True
+                            reached[target] = (known[0], known[1], True)
             if budget < 0:
                 raise _GiveUp
             if not reached:
                 return None
             frontier = reached
-        chosen: list | None = None
+        chosen: _Reached | None = None
         for state, (cost, back, ambiguous) in frontier.items():
             end = self.final(state)
             if end is None:
                 continue
             new = cost + end[0]
             if chosen is None or new < chosen[0] - _tolerance(new):
-                chosen = [new, (back, end[1], end[2]), ambiguous or end[3]]
+                chosen = (new, (back, end[1], end[2]), ambiguous or end[3])
             elif abs(new - chosen[0]) <= _tolerance(new):
                 if new < chosen[0]:
-                    chosen = [new, (back, end[1], end[2]), True]
+                    chosen = (new, (back, end[1], end[2]), True)
                 else:
-                    chosen[2] = True
+                    chosen = (chosen[0], chosen[1], True)
         if chosen is None:
             return None
         if chosen[2]:
             raise _GiveUp
-        pieces = []
+        pieces: list[tuple[tuple[int, ...], tuple[float, ...]]] = []
         back = chosen[1]
         while back is not None:
             back, outs, weights = back
@@ -485,15 +530,15 @@ class _Walker:
         """Output events to a tree; each token takes its words from the input, in order."""
         actions = self._actions
         words = tuple(words)
-        stack: list[tuple[tuple[str, str, str], list]] = []
+        stack: list[tuple[tuple[str, str, str], list[ParseNode]]] = []
         root: ParseRule | None = None
         position = 0
         garbage = 0
-        children: list = []
+        children: list[ParseNode] = []
         for label in labels:
             action = actions.get(label) or self._action(label)
-            code = action[0]
-            if code == _TOKEN:
+            # told apart by action[0] itself (not a local copy of it), which narrows the tuple
+            if action[0] == _TOKEN:
                 end = position + action[2]
                 node = action[3]
                 taken = words[position:end]
@@ -501,22 +546,22 @@ class _Walker:
                 # is read by its words' labels), shared: nodes are immutable
                 children.append(node if node.words == taken else make_token(action[1], taken))
                 position = end
-            elif code == _TAG:
+            elif action[0] == _TAG:
                 children.append(action[1])
-            elif code == _START:
+            elif action[0] == _START:
                 children = []
                 stack.append((action[1], children))
-            elif code == _STOP:
+            elif action[0] == _STOP:
                 (grammar, name, rule_label), done = stack.pop()
-                node = make_rule(name, rule_label, grammar, tuple(done))
+                rule = make_rule(name, rule_label, grammar, tuple(done))
                 if stack:
                     children = stack[-1][1]
-                    children.append(node)
+                    children.append(rule)
                 else:
-                    root = node
+                    root = rule
             else:  # garbage
-                if children and children[-1].__class__ is ParseGarbage:
-                    children[-1] = make_garbage(children[-1].words + (words[position],))
+                if children and type(last := children[-1]) is ParseGarbage:
+                    children[-1] = make_garbage(last.words + (words[position],))
                 else:
                     children.append(make_garbage((words[position],)))
                 position += 1
@@ -524,8 +569,9 @@ class _Walker:
         assert root is not None and not stack, "a path of the transducer always closes its rules"
         return make_parse(root, cost, garbage)
 
-    def _action(self, label: int) -> tuple:
+    def _action(self, label: int) -> _Action:
         """What ``decode`` does for an output label, made once per label."""
+        action: _Action
         kind, index = self.event(label)
         if kind == TOKEN:
             text, token_words = self.tokens[index]
@@ -544,11 +590,10 @@ class _Walker:
         return action
 
 
-_TOKEN, _TAG, _START, _STOP, _GARBAGE = range(5)
-_NO_STEPS: dict = {}
+_NO_STEPS: dict[int, _Steps] = {}
 
 
-def _weight(weight: pynini.Weight) -> float:
+def _weight(weight: pywrapfst.Weight) -> float:
     """A tropical weight's exact float32 value (``float(weight)`` parses its 9-digit text, which
     is that value only once rounded to float32 again)."""
     return array("f", (float(weight),))[0]
@@ -560,6 +605,14 @@ def _tolerance(cost: float) -> float:
     return 1e-4 + 1e-5 * abs(cost)
 
 
+class _ArcCursor(Protocol):
+    """What ``_BigState`` uses of an arc iterator (``Fst.arcs``)."""
+
+    def seek(self, a: int) -> None: ...
+
+    def value(self) -> pywrapfst.Arc: ...
+
+
 class _BigState:
     """A state with many arcs, sorted by input label: each label's arcs found by binary search
     (``ArcIterator.seek``) when first asked for, never the whole list."""
@@ -568,15 +621,15 @@ class _BigState:
 
     def __init__(self, fst: pynini.Fst, state: int, count: int):
         self.fst, self.state, self.count = fst, state, count
-        self.by_label: dict[int, tuple] = {}
+        self.by_label: dict[int, _Arcs] = {}
 
-    def arcs(self, label: int) -> tuple:
+    def arcs(self, label: int) -> _Arcs:
         found = self.by_label.get(label)
         if found is not None:
             return found
         iterator = self.fst.arcs(self.state)
         low = self._lower_bound(iterator, label)
-        out = []
+        out: list[_Arc] = []
         position = low
         while position < self.count:
             iterator.seek(position)
@@ -591,7 +644,7 @@ class _BigState:
         self.by_label[label] = found
         return found
 
-    def _lower_bound(self, iterator, label: int) -> int:
+    def _lower_bound(self, iterator: _ArcCursor, label: int) -> int:
         low, high = 0, self.count
         while low < high:
             middle = (low + high) // 2
@@ -612,10 +665,10 @@ def _input_acceptor(walker: _Walker, words: Sequence[str]) -> pynini.Fst:
     fst.add_states(len(words) + 1)
     fst.set_start(0)
     for position, word in enumerate(words):
-        fst.add_arc(position, pynini.Arc(ANY_LABEL, ANY_LABEL, _ONE, position + 1))
+        fst.add_arc(position, pywrapfst.Arc(ANY_LABEL, ANY_LABEL, _ONE, position + 1))
         label = walker.label(word)
         if label is not None:
-            fst.add_arc(position, pynini.Arc(label, label, _ONE, position + 1))
+            fst.add_arc(position, pywrapfst.Arc(label, label, _ONE, position + 1))
     fst.set_final(len(words))
     return fst
 
@@ -628,7 +681,7 @@ def _paths(fst: pynini.Fst) -> list[tuple[list[int], float]]:
     """
     if fst.start() < 0:
         return []
-    out = []
+    out: list[tuple[list[int], float]] = []
     paths = fst.paths()
     while not paths.done():
         out.append(([label for label in paths.olabels() if label], float(paths.weight())))
