@@ -4,7 +4,9 @@ samples of builtin:examples/pizza.
 
 Synthesises with espeak-ng (voices en-us and en-us+f3, 150 words per minute) 12 pizza orders (in
 the grammar, written here, not taken from the samples) and 10 everyday sentences outside it, and
-decodes each with both models (``decoder.free_speech``). Prints per model and set: word error rate
+decodes each with both models (``decoder.free_speech``), and with builtin:slm/general on the CTC back
+end too (``decoder.ctc_free_speech``'s dynamic lexicon-tree search, emissions included in its
+times). Prints per model and set: word error rate
 (substitutions + deletions + insertions over reference words), sentence accuracy, mean and 90th
 percentile real-time factor (wall clock) and the CPU time over the audio time (what one
 core spends, whatever else runs on the machine); and what building and loading cost: the n-gram estimation, a
@@ -31,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from decoder.audio import read_wav  # noqa: E402
+from decoder.ctc_backend import CtcModel  # noqa: E402
+from decoder.ctc_free_speech import ctc_free_speech_session  # noqa: E402
 from decoder.free_speech import free_speech_session  # noqa: E402
 from decoder.lm import GENERAL, estimate, general_arpa, read_sphinx_trie, sphinx_general_lm  # noqa: E402
 from decoder.pocketsphinx_backend import PocketsphinxModel  # noqa: E402
@@ -99,6 +103,11 @@ def main() -> int:
             began = time.perf_counter()
             sessions[label] = free_speech_session(model, location, policy=AccessPolicy.local())
             print(f"session with {label}: {(time.perf_counter() - began) * 1000:.0f} ms to make")
+        ctc = CtcModel()
+        began = time.perf_counter()
+        sessions["ctc slm/general"] = ctc_free_speech_session(ctc, GENERAL, policy=AccessPolicy.local())
+        print(f"CTC session with slm/general: {(time.perf_counter() - began) * 1000:.0f} ms to make (KenLM and the "
+              "pronunciation tree; once per process)")
         grammar_session = model.session(store.activate([PIZZA]))
         audio = {(text, voice): read_wav(synthesise(text, folder, voice=voice, speed=SPEED))
                  for text in PIZZA_SENTENCES + GENERAL_SENTENCES for voice in VOICES}

@@ -201,6 +201,79 @@ class _KenlmCallback(_FlashlightLM):  # type: ignore[misc]  # flashlight has no 
         return ended, value
 
 
+@dataclass(slots=True)
+class SpelledVocabulary:
+    """A model's words spelled in tree tokens: ``token_units`` (token -> the CTC units it stands
+    for; 0 is the blank), ``words`` (index -> word), ``entries`` (unigram ln p, tokens, word index)
+    likeliest first, at most ``MAX_HOMOPHONES`` per spelling; ``missing``: words without one."""
+
+    token_units: list[list[int]]
+    words: list[str]
+    entries: list[tuple[float, tuple[int, ...], int]]
+    missing: tuple[str, ...]
+
+
+def spell_vocabulary(unigrams: dict[str, float], lexicon: Lexicon | None, unit_ids: dict[str, int],
+                     blank_ids: Sequence[int]) -> SpelledVocabulary:
+    """The pronunciations of ``unigrams``' words (log10 p) in ``lexicon`` (None: the CMU dictionary
+    alone) as token sequences, a token per distinct set of units."""
+    tokens: dict[frozenset[int], int] = {frozenset(blank_ids): 0}
+    token_units: list[list[int]] = [sorted(blank_ids)]
+
+    def token(position: Position) -> int:
+        ids: set[int] = set()
+        for unit in position.phones:
+            found = unit_ids.get(unit)
+            if found is None:
+                raise DecoderError(f"pronunciation unit {unit!r} is not one of the CTC model's units")
+            ids.add(found)
+        key = frozenset(ids)
+        index = tokens.get(key)
+        if index is None:
+            index = tokens[key] = len(token_units)
+            token_units.append(sorted(key))
+        return index
+
+    dictionary = cmu_dictionary() if lexicon is None else {}
+    arpabet: dict[str, int | None] = {}  # ARPAbet phone (with stress) -> token
+
+    def arpabet_token(phone: str) -> int | None:
+        if phone not in arpabet:
+            found = arpabet_pronunciation([phone])
+            arpabet[phone] = token(found[0]) if found else None
+        return arpabet[phone]
+
+    words: list[str] = []
+    entries: list[tuple[float, tuple[int, ...], int]] = []
+    missing: list[str] = []
+    for word, log10p in unigrams.items():
+        if word in (BOS, EOS, UNK) or word.startswith(("<", "[")) or log10p <= -98:
+            continue
+        spellings: set[tuple[int, ...]] = set()
+        if lexicon is None:
+            for phones in dictionary.get(normalise_word(word), ()):
+                spelling = tuple(arpabet_token(phone) for phone in phones)
+                if spelling and None not in spelling:
+                    spellings.add(spelling)  # type: ignore[arg-type]  # None was ruled out
+        else:
+            for pronunciation in lexicon.pronunciations(word):
+                for variant in _spellings(pronunciation):
+                    spellings.add(tuple(token(position) for position in variant))
+        if not spellings:
+            missing.append(word)
+            continue
+        index = len(words)
+        words.append(word)
+        entries.extend((log10p * LN10, spelling, index) for spelling in sorted(spellings))
+    kept: list[tuple[float, tuple[int, ...], int]] = []
+    ended: dict[tuple[int, ...], int] = {}
+    for entry in sorted(entries, key=lambda item: -item[0]):
+        if ended.get(entry[1], 0) < MAX_HOMOPHONES:  # else the node ends its likeliest words already
+            ended[entry[1]] = ended.get(entry[1], 0) + 1
+            kept.append(entry)
+    return SpelledVocabulary(token_units, words, kept, tuple(missing))
+
+
 class LexiconSearch:
     """The shared part of the dynamic search over one n-gram model: KenLM, the pronunciation tree
     and its tokens (build with ``LexiconSearch.build``; decode with ``decode``, from any thread)."""
@@ -223,66 +296,14 @@ class LexiconSearch:
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise DecoderError(f"the CTC back end's large-model search needs flashlight-text ({exc})") from None
         model = load_kenlm(path, location)
-        unigrams = read_unigrams(path)
-        tokens: dict[frozenset[int], int] = {frozenset(blank_ids): 0}
-        token_units: list[list[int]] = [sorted(blank_ids)]
-
-        def token(position: Position) -> int:
-            ids: set[int] = set()
-            for unit in position.phones:
-                found = unit_ids.get(unit)
-                if found is None:
-                    raise DecoderError(f"pronunciation unit {unit!r} is not one of the CTC model's units")
-                ids.add(found)
-            key = frozenset(ids)
-            index = tokens.get(key)
-            if index is None:
-                index = tokens[key] = len(token_units)
-                token_units.append(sorted(key))
-            return index
-
-        dictionary = cmu_dictionary() if lexicon is None else {}
-        arpabet: dict[str, int | None] = {}  # ARPAbet phone (with stress) -> token
-
-        def arpabet_token(phone: str) -> int | None:
-            if phone not in arpabet:
-                found = arpabet_pronunciation([phone])
-                arpabet[phone] = token(found[0]) if found else None
-            return arpabet[phone]
-
-        words: list[str] = []
-        entries: list[tuple[float, tuple[int, ...], int]] = []
-        missing: list[str] = []
-        for word, log10p in unigrams.items():
-            if word in (BOS, EOS, UNK) or word.startswith(("<", "[")) or log10p <= -98:
-                continue
-            spellings: set[tuple[int, ...]] = set()
-            if lexicon is None:
-                for phones in dictionary.get(normalise_word(word), ()):
-                    spelling = tuple(arpabet_token(phone) for phone in phones)
-                    if spelling and None not in spelling:
-                        spellings.add(spelling)  # type: ignore[arg-type]  # None was ruled out
-            else:
-                for pronunciation in lexicon.pronunciations(word):
-                    for variant in _spellings(pronunciation):
-                        spellings.add(tuple(token(position) for position in variant))
-            if not spellings:
-                missing.append(word)
-                continue
-            index = len(words)
-            words.append(word)
-            entries.extend((log10p * LN10, spelling, index) for spelling in sorted(spellings))
-        if not words:
+        vocabulary = spell_vocabulary(read_unigrams(path), lexicon, unit_ids, blank_ids)
+        if not vocabulary.words:
             raise LmError("none of the language model's words has a pronunciation", SourceSpan(location, 0, 0))
-        trie = Trie(len(token_units), 0)
-        ended: dict[tuple[int, ...], int] = {}
-        for score, spelling, index in sorted(entries, key=lambda entry: -entry[0]):
-            if ended.get(spelling, 0) >= MAX_HOMOPHONES:
-                continue  # the node ends its likeliest words already
-            ended[spelling] = ended.get(spelling, 0) + 1
+        trie = Trie(len(vocabulary.token_units), 0)
+        for score, spelling, index in vocabulary.entries:
             trie.insert(list(spelling), index, score)
         trie.smear(SmearingMode.MAX)
-        return cls(model, words, trie, token_units, tuple(missing))
+        return cls(model, vocabulary.words, trie, vocabulary.token_units, vocabulary.missing)
 
     def emissions(self, log_probs: FloatArray) -> FloatArray:
         """``[frames x tokens]``: each token's best unit per frame."""
@@ -350,5 +371,5 @@ def file_key(path: str) -> tuple[str, int, int]:
     return path, stat.st_size, stat.st_mtime_ns
 
 
-__all__ = ["BEAM_SIZE", "BEAM_THRESHOLD", "cmu_dictionary", "G2P_VOCABULARY", "LexiconHypothesis",
-           "LexiconSearch", "file_key", "load_kenlm", "read_unigrams"]
+__all__ = ["BEAM_SIZE", "BEAM_THRESHOLD", "SpelledVocabulary", "cmu_dictionary", "G2P_VOCABULARY", "LexiconHypothesis",
+           "LexiconSearch", "file_key", "load_kenlm", "read_unigrams", "spell_vocabulary"]

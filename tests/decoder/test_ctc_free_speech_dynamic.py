@@ -126,3 +126,18 @@ def test_general_model_through_srgs_recognize(speech):
     assert len(set(heard) & set(text.split())) >= 3  # measured: all four words
     assert [w["word"] for w in output["words"]] == heard
     assert all(w["start"] < w["end"] for w in output["words"])
+
+
+def test_sessions_share_the_search_across_threads(ctc, pizza_lm, speech):
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = [PIZZA_SENTENCE, "a small pizza with ham", "two large pizzas please"]
+    emissions = [ctc.log_probs(read_wav(synthesise(text, speech))) for text in sentences]
+    sessions = [CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), search="dynamic") for _ in range(3)]
+    alone = [session.decode_log_probs(log_probs, audio_seconds=1.0).result.alternatives[0].text
+             for session, log_probs in zip(sessions, emissions, strict=True)]
+    assert alone[0] == PIZZA_SENTENCE and len(set(alone)) == 3
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda pair: pair[0].decode_log_probs(pair[1], audio_seconds=1.0),
+                                 [(sessions[i % 3], emissions[i % 3]) for i in range(9)]))
+    assert [r.result.alternatives[0].text for r in together] == alone * 3  # the same as one at a time
