@@ -72,6 +72,18 @@ GENERAL_SEARCH = "srgs-slm-general"  # the shared decoder's search of builtin:sl
 MAX_SPHINX_ORDER = 5  # pocketsphinx's NGRAM_MAX_ORDER
 SILENCE_PEAK = 2  # audio whose samples never exceed this (digital silence) is NO_MATCH without a search
 PARTIAL_INTERVAL_S = 0.5  # a stream's partial() decodes again only after this much new audio
+# The utterance confidence (see ``free_speech_confidence``): 100 x sigmoid(BIAS + sum of
+# WEIGHTS[name] x measure), a logistic model fitted by benchmarks/bench_free_speech_rejection.py
+# (--fit) on its tuning half only (espeak-ng English sentences against white and pink noise,
+# babble, tones, pt-br, de and fr speech, each out set weighted equally, the English as much as
+# all of them) with builtin:slm/general.
+CONFIDENCE_WEIGHTS: dict[str, float] = {"speech_share": 3.877, "coverage": 1.342, "acoustic_ratio": -0.730,
+                                        "confident_share": 3.174, "lm_per_word": 1.231, "phone_fit": 1.101}
+CONFIDENCE_BIAS = -3.168
+# Reject (NO_MATCH) below this confidence / 100: the threshold that keeps 90% of the tuning half's
+# English utterances (benchmarks/bench_free_speech_rejection.py; held-out figures in its output).
+DEFAULT_FREE_SPEECH_THRESHOLD = 0.40
+CONFIDENT_POSTERIOR = 0.3  # a word this sure (its lattice posterior) counts in confident_share
 
 
 def _is_filler(word: str) -> bool:
@@ -244,11 +256,14 @@ class FreeSpeechSession:
     location: str
     nbest: int = 1
     policy: AccessPolicy | None = None
+    rejection_threshold: float = DEFAULT_FREE_SPEECH_THRESHOLD
+    confidence: bool = True  # False: no phone loop, no rejection, scores are the texts' posteriors (as before)
     path: str = field(init=False)
     search: str = field(init=False)
     closed: bool = field(init=False, default=False)
     unpronounceable: tuple[str, ...] = field(init=False, default=())
     dictionary_words: int = field(init=False, default=0)  # words of the session's own dictionary (0: shared)
+    last_measures: FreeSpeechMeasures | None = field(init=False, default=None)  # the last decode's (None: no words)
     _decoder: Any = field(init=False, default=None, repr=False)
     _lock: Any = field(init=False, default=None, repr=False)
     _cmn: str = field(init=False, default="", repr=False)
@@ -260,6 +275,9 @@ class FreeSpeechSession:
             self.nbest = check_nbest(self.nbest)
         except ValueError as exc:
             raise DecoderError(str(exc)) from None
+        threshold = self.rejection_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold):
+            raise DecoderError(f"rejection_threshold must be a number (0 accepts all, above 1 rejects all), got {threshold!r}")
         self.path = resolve_free_speech_location(self.location, self.policy)
         if self.location == GENERAL:
             self._use_shared_general_search()
@@ -327,6 +345,10 @@ class FreeSpeechSession:
             except (RuntimeError, ValueError) as exc:
                 raise LmError(f"pocketsphinx could not read this language model ({exc})",
                               SourceSpan(self.location, 0, 0)) from None
+            try:
+                decoder.add_allphone_file(ALLPHONE_SEARCH, self.model.phone_lm)
+            except (RuntimeError, ValueError) as exc:
+                raise DecoderError(f"pocketsphinx could not load the phone loop's language model: {exc}") from None
         decoder.activate_search(self.search)
         self._cmn = str(decoder.get_cmn())
         self._decoder = decoder
@@ -370,8 +392,10 @@ class FreeSpeechSession:
         """Decode one whole utterance with the language model."""
         return self.decode_pcm(audio.pcm(), rate=audio.rate, nbest=nbest)
 
-    def decode_pcm(self, pcm: bytes, *, rate: int, nbest: int | None = None) -> Recognition:
-        """``decode`` for raw 16-bit little-endian mono PCM at ``rate`` Hz."""
+    def decode_pcm(self, pcm: bytes, *, rate: int, nbest: int | None = None,
+                   confidence: bool | None = None) -> Recognition:
+        """``decode`` for raw 16-bit little-endian mono PCM at ``rate`` Hz; ``confidence=False``
+        skips the phone loop and the rejection (a stream's partials), None: the session's setting."""
         from interpreter.api import check_nbest
 
         if self.closed:
@@ -384,38 +408,53 @@ class FreeSpeechSession:
             raise DecoderError(str(exc)) from None
         seconds = len(pcm) // 2 / rate
         began = time.perf_counter()
+        confident = self.confidence if confidence is None else confidence
+        self.last_measures = None
         if _digital_silence(pcm):  # pocketsphinx's feature normalisation makes words of all-zero audio
             return Recognition(result=RecognitionResult(status="NO_MATCH", alternatives=(), mode="voice"), words=(),
                                hypotheses=(), audio_seconds=seconds, decode_seconds=time.perf_counter() - began)
         decoder = self._decoder
         with self._lock:
-            decoder.reinit_feat()  # every utterance starts from the same feature state
-            decoder.set_cmn(self._cmn)
-            decoder.activate_search(self.search)
-            decoder.start_utt()
+            self._start(self.search)
             decoder.process_raw(pcm, full_utt=True)
             decoder.end_utt()
             best = decoder.hyp()
-            segments: list[tuple[str, int, int]] = []
+            segments: list[tuple[str, int, int, float, float, float]] = []
             paths: list[tuple[tuple[str, ...], float]] = []
             if best is not None and best.hypstr:
-                segments = [(str(s.word), int(s.start_frame), int(s.end_frame)) for s in decoder.seg()]
+                segments = [(str(s.word), int(s.start_frame), int(s.end_frame), float(s.ascore), float(s.prob),
+                             float(s.lscore)) for s in decoder.seg()]
                 paths.append((_words(str(best.hypstr)), float(best.score)))
                 for index, entry in enumerate(decoder.nbest()):
                     if index >= NBEST_PATHS:
                         break
                     if entry is not None and entry.hypstr is not None:
                         paths.append((_words(str(entry.hypstr)), float(entry.score)))
+            phones: list[tuple[str, int, int, float]] = []
+            if confident and any(not _is_filler(segment[0]) for segment in segments):  # the phone loop
+                self._start(ALLPHONE_SEARCH)
+                decoder.process_raw(pcm, full_utt=True)
+                decoder.end_utt()
+                if decoder.hyp() is not None:
+                    phones = [(str(p.word), int(p.start_frame), int(p.end_frame), float(p.ascore))
+                              for p in decoder.seg()]
             if decoder is self.model._decoder:
                 decoder.activate_search(ALLPHONE_SEARCH)
-        best_words = tuple(_base_word(word) for word, _, _ in segments if not _is_filler(word))
+        best_words = tuple(_base_word(word) for word, *_ in segments if not _is_filler(word))
         texts, hypotheses = self._posteriors(paths, best_words)
-        result = self._result(texts, count)
+        rejection_score: float | None = None
+        rejected = False
+        if texts and confident:
+            frames = len(pcm) // 2 * self.model.frame_rate // rate
+            self.last_measures = free_speech_confidence(segments, phones, frames)
+            rejection_score = self.last_measures.confidence / 100
+            rejected = rejection_score < self.rejection_threshold
+        result = free_speech_result(self.location, [] if rejected else texts, count, confidence=rejection_score)
         rate_frames = self.model.frame_rate
         times: list[WordTime] = []
         if result.status == "RECOGNIZED":
             position = 0
-            for word, start, end in segments:
+            for word, start, end, *_ in segments:
                 if _is_filler(word):
                     continue
                 confidence = word_confidence(texts, best_words, position)
@@ -423,7 +462,16 @@ class FreeSpeechSession:
                                       confidence=max(0, min(100, round(100 * confidence)))))
                 position += 1
         return Recognition(result=result, words=tuple(times), hypotheses=tuple(hypotheses[:count]),
-                           audio_seconds=seconds, decode_seconds=time.perf_counter() - began)
+                           audio_seconds=seconds, decode_seconds=time.perf_counter() - began,
+                           rejection_score=rejection_score, rejected=rejected)
+
+    def _start(self, search: str) -> None:
+        """A new utterance on ``search`` from the same feature state as every other."""
+        decoder = self._decoder
+        decoder.reinit_feat()  # every utterance starts from the same feature state
+        decoder.set_cmn(self._cmn)
+        decoder.activate_search(search)
+        decoder.start_utt()
 
     def _posteriors(self, paths: list[tuple[tuple[str, ...], float]], best: tuple[str, ...]
                     ) -> tuple[list[tuple[tuple[str, ...], float]], list[tuple[tuple[str, ...], float, str | None]]]:
@@ -455,9 +503,6 @@ class FreeSpeechSession:
             (words, costs.get(words, 0.0), self.location) for words, _ in texts]
         return texts, hypotheses
 
-    def _result(self, texts: list[tuple[tuple[str, ...], float]], count: int) -> RecognitionResult:
-        return free_speech_result(self.location, texts, count)
-
     def stream(self, *, nbest: int | None = None) -> DecoderStream:
         """An utterance fed in chunks (``decoder.stream.BufferedStream``): decoded whole at
         ``finish()`` (the same result as ``decode``); ``partial()`` decodes what has arrived, at
@@ -467,8 +512,71 @@ class FreeSpeechSession:
         if self.closed:
             raise DecoderError("this decoder session is closed")
         return BufferedStream(lambda audio: self.decode(audio, nbest=nbest), sample_rate=self.model.sample_rate,
-                              partial_decode=lambda audio: self.decode(audio, nbest=1),
+                              partial_decode=lambda audio: self.decode_pcm(audio.pcm(), rate=audio.rate, nbest=1,
+                                                                           confidence=False),
                               partial_interval=PARTIAL_INTERVAL_S)
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSpeechMeasures:
+    """What the utterance confidence is made of (see ``free_speech_confidence``)."""
+
+    words: int  # words on the best path (fillers left out)
+    speech_share: float  # share of the utterance's frames the phone loop spends in speech phones
+    coverage: float  # share of those speech frames inside the best path's words
+    acoustic_ratio: float  # per frame, the words' acoustic log-likelihood minus the phone loop's (clipped to -8..0)
+    confident_share: float  # share of the speech frames inside words of lattice posterior >= CONFIDENT_POSTERIOR
+    lm_per_word: float  # mean language-model log score per word (x 100, clipped at -8)
+    phone_fit: float  # the phone loop's acoustic log-likelihood per speech frame (x 1000, clipped at -5)
+    confidence: float  # 0-100
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def free_speech_confidence(words: Sequence[tuple[str, int, int, float, float, float]],
+                           phones: Sequence[tuple[str, int, int, float]], frames: int) -> FreeSpeechMeasures:
+    """The utterance confidence (0-100) of a free-speech best path against pocketsphinx's phone
+    loop over the same audio. ``words``: the best path's segments ``(word, first frame, last
+    frame, acoustic score, lattice posterior, language score)`` as pocketsphinx's ``seg()`` gives
+    them (fillers are left out here); ``phones``: the phone loop's ``(phone, first, last, acoustic
+    score)``; ``frames``: the utterance's length in frames.
+
+    Noise and tones give the phone loop few speech frames (``speech_share``) and fit the acoustic
+    model badly where it finds some (``phone_fit``); speech in another language or several voices
+    at once leaves the words unsure in the lattice (``confident_share``) and strung together
+    against the language model (``lm_per_word``); ``coverage`` and ``acoustic_ratio`` compare the
+    words with the phone loop frame by frame (as the grammar back end's rejection does). The
+    measures are combined by a logistic model (``CONFIDENCE_WEIGHTS``, ``CONFIDENCE_BIAS``)."""
+    from decoder.pocketsphinx_backend import _is_phone_filler, _word_likelihood_ratio
+
+    spoken = [segment for segment in words if not _is_filler(segment[0])]
+    speech: set[int] = set()
+    fit = 0.0
+    for phone, start, end, score in phones:
+        if not _is_phone_filler(phone):
+            speech.update(range(start, end + 1))
+            if score > 0:
+                fit += math.log(score)
+    inside: set[int] = set()
+    sure: set[int] = set()
+    for _, start, end, _, posterior, _ in spoken:
+        inside.update(range(start, end + 1))
+        if posterior >= CONFIDENT_POSTERIOR:
+            sure.update(range(start, end + 1))
+    ratio = _word_likelihood_ratio([(word, start, end, score) for word, start, end, score, _, _ in spoken], phones)
+    lm = (sum(math.log(max(lscore, 1e-30)) for *_, lscore in spoken) / len(spoken)) if spoken else -1.0
+    measures = {
+        "speech_share": len(speech) / max(1, frames),
+        "coverage": len(speech & inside) / len(speech) if speech else 0.0,
+        "acoustic_ratio": max(-8.0, min(0.0, ratio)) if ratio is not None else -8.0,
+        "confident_share": len(speech & sure) / max(1, len(speech)),
+        "lm_per_word": 100 * max(-0.08, lm),
+        "phone_fit": 1000 * max(-0.005, fit / len(speech)) if speech else -5.0,
+    }
+    z = CONFIDENCE_BIAS + sum(CONFIDENCE_WEIGHTS[name] * value for name, value in measures.items())
+    confidence = 100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return FreeSpeechMeasures(words=len(spoken), confidence=confidence, **measures)
 
 
 def _digital_silence(pcm: bytes) -> bool:
@@ -483,15 +591,25 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(_base_word(word) for word in text.split() if not _is_filler(word))
 
 
-def free_speech_result(location: str, texts: Sequence[tuple[tuple[str, ...], float]], count: int) -> RecognitionResult:
+def free_speech_result(location: str, texts: Sequence[tuple[tuple[str, ...], float]], count: int, *,
+                       confidence: float | None = None) -> RecognitionResult:
     """RECOGNIZED with each text as its own interpretation (``lm`` = the model's location), best
-    first, at most ``count``; NO_MATCH when nothing was recognised. Every free-speech back end's."""
+    first, at most ``count``; NO_MATCH when nothing was recognised. Every free-speech back end's.
+
+    An alternative's score is its text's posterior (0-100) or, given the utterance's ``confidence``
+    (0-1), the best text scores the confidence and each other text the confidence times its
+    posterior over the best one's (at most the best's)."""
     if not texts:
         return RecognitionResult(status="NO_MATCH", alternatives=(), mode="voice")
     alternatives = []
+    best_posterior = texts[0][1]
     for words, posterior in texts[:count]:
         text = " ".join(words)
-        score = max(0, min(100, round(100 * posterior)))
+        if confidence is None:
+            share = posterior
+        else:
+            share = confidence * (min(1.0, posterior / best_posterior) if best_posterior > 0 else 1.0)
+        score = max(0, min(100, round(100 * share)))
         tree = ParseRule(name="free_speech", label="$free_speech", grammar=location,
                          children=tuple(ParseToken(text=word, words=(word,)) for word in words))
         alternatives.append(Alternative(text=text, score=score, lm=location,
@@ -512,12 +630,15 @@ def word_confidence(texts: list[tuple[tuple[str, ...], float]], best: tuple[str,
 
 
 def free_speech_session(model: PocketsphinxModel, location: str, *, nbest: int | None = None,
-                        policy: AccessPolicy | None = None) -> DecoderSession:
+                        policy: AccessPolicy | None = None, rejection_threshold: float | None = None) -> DecoderSession:
     """A free-speech ``DecoderSession`` over ``model`` with the n-gram model at ``location``
     (``builtin:slm/general``, an ARPA file or a pocketsphinx binary one); ``nbest``: the default
     number of alternatives (1); ``policy``: who may name files (default ``AccessPolicy.closed()``:
-    built-ins only)."""
-    return FreeSpeechSession(model, location, nbest=1 if nbest is None else nbest, policy=policy)
+    built-ins only); ``rejection_threshold``: NO_MATCH below this utterance confidence / 100
+    (default ``DEFAULT_FREE_SPEECH_THRESHOLD``; 0 accepts everything a search finds)."""
+    threshold = DEFAULT_FREE_SPEECH_THRESHOLD if rejection_threshold is None else rejection_threshold
+    return FreeSpeechSession(model, location, nbest=1 if nbest is None else nbest, policy=policy,
+                             rejection_threshold=threshold)
 
 
 def is_free_speech_location(location: str) -> bool:
@@ -529,6 +650,7 @@ def is_free_speech_location(location: str) -> bool:
     return name.lower().endswith((".arpa", ".arpa.gz", ".lm", ".lm.bin", ".lm.gz"))
 
 
-__all__ = ["FreeSpeechSession", "GENERAL_SEARCH", "NBEST_PATHS", "copy_checked_arpa", "free_speech_result",
-           "free_speech_session",
+__all__ = ["CONFIDENCE_BIAS", "CONFIDENCE_WEIGHTS", "DEFAULT_FREE_SPEECH_THRESHOLD", "FreeSpeechMeasures",
+           "FreeSpeechSession", "GENERAL_SEARCH", "NBEST_PATHS", "copy_checked_arpa", "free_speech_result",
+           "free_speech_confidence", "free_speech_session",
            "is_free_speech_location", "resolve_free_speech_location", "word_confidence"]

@@ -1,0 +1,292 @@
+"""Free speech rejection (pocketsphinx, ``decoder.free_speech``): how much in-domain speech is kept
+and how much of each out-of-domain set is rejected, before (no rejection: every decode that found a
+word is RECOGNIZED) and after (``FreeSpeechSession``'s utterance confidence against its threshold),
+with the real-time factor of both.
+
+The audio is made here, deterministically (espeak-ng, sox in repeatable mode, numpy noise from
+fixed seeds), in two disjoint halves:
+
+- ``tune``: the half the default threshold (``decoder.free_speech.DEFAULT_FREE_SPEECH_THRESHOLD``)
+  was chosen on;
+- ``held-out``: other sentences, other voices and another speed, other noise seeds and levels,
+  other tones: the numbers to quote.
+
+Sets (each half): ``english`` (in domain: espeak-ng English sentences) and the out sets ``white``
+and ``pink`` noise, ``babble`` (three to five English voices speaking different sentences over each
+other), ``tones`` (sine tones, chords, beeps, sweeps), and espeak-ng speech in ``pt-br``, ``de``
+and ``fr``. With ``--lm pizza`` the model is a grammar-shaped one (``srgs lm build`` of
+``srgs generate builtin:examples/pizza`` samples) and the in-domain set is pizza orders (the
+English sentences are then one more out set).
+
+    python benchmarks/bench_free_speech_rejection.py [--split tune|held-out|both] [--lm general|pizza]
+        [--threshold T] [--features FILE.jsonl] [--work DIR]
+
+Prints, per set, the share RECOGNIZED before and after, the mean confidence, and the CPU real-time
+factor with and without the confidence's phone-loop pass. Needs espeak-ng and sox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from decoder.audio import read_wav  # noqa: E402
+
+RATE = 16000
+
+ENGLISH = {
+    "tune": [
+        "how are you today", "please call me tomorrow morning", "what time is it now", "thank you very much",
+        "good morning everyone", "the weather is nice today", "i need a taxi to the airport",
+        "where is the nearest bank", "turn off the lights in the kitchen", "tell me a joke",
+        "i would like a cup of coffee", "can you help me with my homework", "we are going to the beach",
+        "my brother lives in new york", "the meeting starts at ten o'clock", "she bought a new car last week",
+        "please send me the report", "i have two children", "the train is late again",
+        "do you want to have dinner with us",
+    ],
+    "held-out": [
+        "what is your name", "i am looking for a hotel", "the children are playing in the park",
+        "he works at the hospital", "can i pay by credit card", "it is raining outside",
+        "we need to buy some bread and milk", "the book is on the table", "how much does this cost",
+        "i will see you next week", "my phone is not working", "she is reading a letter from her mother",
+        "let us go home now", "the store closes at nine", "please open the window",
+        "they moved to a new house", "i forgot my password", "the doctor will call you back",
+        "this is a very good idea", "where did you park the car",
+    ],
+}
+PIZZA_ORDERS = {
+    "tune": [
+        "a small pizza with ham", "two large pizzas with mushrooms", "i would like a medium pizza",
+        "give me three small pizzas with onions please", "can i have one large pizza with pineapple",
+        "i want two medium pizzas with olives and peppers",
+    ],
+    "held-out": [
+        "a large pizza with extra cheese", "four small pizzas with pepperoni", "i want five large pizzas",
+        "one medium pizza with olives", "i would like two small pizzas with ham and mushrooms",
+        "three large pizzas please",
+    ],
+}
+FOREIGN = {
+    "pt-br": {
+        "tune": ["bom dia, tudo bem com você", "eu gostaria de uma pizza grande", "onde fica a estação de trem",
+                 "o tempo está muito bonito hoje", "minha irmã mora em São Paulo", "quanto custa este livro",
+                 "amanhã vamos para a praia", "por favor, fale mais devagar"],
+        "held-out": ["boa noite, como vai a família", "eu preciso de um táxi agora", "as crianças estão na escola",
+                     "ele trabalha no hospital da cidade", "vamos almoçar juntos no domingo",
+                     "o meu telefone não está funcionando", "a loja fecha às nove horas", "obrigado pela ajuda"],
+    },
+    "de": {
+        "tune": ["guten Morgen, wie geht es Ihnen", "ich hätte gern eine große Pizza", "wo ist der Bahnhof",
+                 "das Wetter ist heute sehr schön", "meine Schwester wohnt in Berlin", "wie viel kostet das Buch",
+                 "morgen fahren wir an den Strand", "bitte sprechen Sie langsamer"],
+        "held-out": ["guten Abend, wie geht es der Familie", "ich brauche jetzt ein Taxi", "die Kinder sind in der Schule",
+                     "er arbeitet im Krankenhaus der Stadt", "wir essen am Sonntag zusammen zu Mittag",
+                     "mein Telefon funktioniert nicht", "der Laden schließt um neun Uhr", "vielen Dank für die Hilfe"],
+    },
+    "fr": {
+        "tune": ["bonjour, comment allez-vous", "je voudrais une grande pizza", "où est la gare",
+                 "il fait très beau aujourd'hui", "ma sœur habite à Paris", "combien coûte ce livre",
+                 "demain nous allons à la plage", "parlez plus lentement, s'il vous plaît"],
+        "held-out": ["bonsoir, comment va la famille", "j'ai besoin d'un taxi maintenant", "les enfants sont à l'école",
+                     "il travaille à l'hôpital de la ville", "nous déjeunons ensemble dimanche",
+                     "mon téléphone ne marche pas", "le magasin ferme à neuf heures", "merci beaucoup pour votre aide"],
+    },
+}
+FOREIGN_VOICES = {"pt-br": "pt-br", "de": "de", "fr": "fr-fr"}
+# (voices, speed) per half: the held-out half has voices and a speed the tuning half never heard
+ENGLISH_VOICES = {"tune": (("en-us", 150), ("en-us+f3", 150)), "held-out": (("en-us+m3", 175), ("en-gb", 175))}
+FOREIGN_SPEED = {"tune": 150, "held-out": 175}
+SEEDS = {"tune": 11, "held-out": 23}
+
+
+def _run(args: list[str]) -> None:
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+
+
+def speak(text: str, voice: str, speed: int, out: Path) -> Path:
+    """``text`` by espeak-ng at 16 kHz, 16-bit mono, with sox in repeatable mode (``-R``: the
+    same dither every time, so the same file on every run)."""
+    if not out.exists():
+        raw = out.with_suffix(".raw.wav")
+        _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text])
+        _run(["sox", "-R", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(out)])
+        raw.unlink()
+    return out
+
+
+def _write(samples: np.ndarray, out: Path) -> Path:
+    if not out.exists():
+        with wave.open(str(out), "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(RATE)
+            writer.writeframes(np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes())
+    return out
+
+
+def _pad(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Silence-ish margins (a faint noise floor) around a sound, as a recording has."""
+    head, tail = (int(RATE * s) for s in rng.uniform(0.2, 0.4, 2))
+    floor = rng.normal(0, 3, head + len(samples) + tail)
+    floor[head:head + len(samples)] += samples
+    return floor
+
+
+def _pink(count: int, rng: np.random.Generator) -> np.ndarray:
+    spectrum = np.fft.rfft(rng.normal(0, 1, count))
+    freqs = np.fft.rfftfreq(count, 1 / RATE)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0
+    pink = np.fft.irfft(spectrum, count)
+    return pink / np.sqrt(np.mean(pink ** 2))
+
+
+def _level(samples: np.ndarray, dbfs: float) -> np.ndarray:
+    """``samples`` scaled to an RMS of ``dbfs`` (dB against full scale)."""
+    rms = float(np.sqrt(np.mean(samples ** 2))) or 1.0
+    return samples / rms * 32768 * 10 ** (dbfs / 20)
+
+
+def _tone_sound(kind: int, rng: np.random.Generator) -> np.ndarray:
+    seconds = float(rng.uniform(1.0, 2.5))
+    t = np.arange(int(RATE * seconds)) / RATE
+    if kind == 0:  # a steady sine
+        sound = np.sin(2 * np.pi * rng.uniform(200, 3000) * t)
+    elif kind == 1:  # a chord of three to five sines
+        sound = sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(150, 2000, int(rng.integers(3, 6))))
+    elif kind == 2:  # beeps: a tone on and off
+        period = rng.uniform(0.15, 0.4)
+        sound = np.sin(2 * np.pi * rng.uniform(400, 2500) * t) * ((t % period) < period / 2)
+    elif kind == 3:  # a sweep
+        low, high = sorted(rng.uniform(100, 4000, 2))
+        sound = np.sin(2 * np.pi * (low * t + (high - low) * t ** 2 / (2 * seconds)))
+    else:  # a melody of notes with harmonics (music-like)
+        sound = np.zeros_like(t)
+        step = int(RATE * rng.uniform(0.15, 0.3))
+        for start in range(0, len(t), step):
+            f = 220 * 2 ** (int(rng.integers(0, 24)) / 12)
+            seg = t[start:start + step] - t[start]
+            sound[start:start + step] = sum(np.sin(2 * np.pi * f * k * seg) / k for k in (1, 2, 3)) * np.exp(-3 * seg)
+    return sound
+
+
+def build_sets(split: str, work: Path, *, lm: str = "general") -> dict[str, list[Path]]:
+    """The audio files of one half (``tune`` or ``held-out``), made once into ``work``."""
+    folder = work / split
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEEDS[split])
+    sets: dict[str, list[Path]] = {}
+    in_domain = PIZZA_ORDERS[split] if lm == "pizza" else ENGLISH[split]
+    sets["in-domain" if lm == "pizza" else "english"] = [
+        speak(text, voice, speed, folder / f"{lm}-{number}-{voice}-{speed}.wav")
+        for number, text in enumerate(in_domain) for voice, speed in ENGLISH_VOICES[split]]
+    if lm == "pizza":
+        sets["english"] = [speak(text, voice, speed, folder / f"english-{number}-{voice}-{speed}.wav")
+                           for number, text in enumerate(ENGLISH[split][:10]) for voice, speed in ENGLISH_VOICES[split][:1]]
+    levels = (-35.0, -25.0, -15.0) if split == "tune" else (-40.0, -30.0, -20.0)
+    noise_makers: dict[str, Callable[[int], np.ndarray]] = {
+        "white": lambda count: rng.normal(0, 1, count), "pink": lambda count: _pink(count, rng)}
+    for name, make in noise_makers.items():
+        files = []
+        for number in range(12):
+            count = int(RATE * rng.uniform(1.0, 3.0))
+            files.append(_write(_pad(_level(make(count), levels[number % 3]), rng), folder / f"{name}-{number}.wav"))
+        sets[name] = files
+    babble = []
+    sentences = ENGLISH["held-out" if split == "tune" else "tune"]  # not the in-domain half's sentences
+    voices = ("en-us", "en-us+f3", "en-us+m3", "en-gb", "en-us+f2")
+    for number in range(12):
+        talkers = int(rng.integers(3, 6))
+        parts = []
+        for talker in range(talkers):
+            text = sentences[int(rng.integers(0, len(sentences)))]
+            path = speak(text, voices[talker], int(rng.choice([150, 175])),
+                         folder / f"babble-part-{number}-{talker}.wav")
+            parts.append(read_wav(path).samples.astype(np.float64))
+        length = max(len(p) for p in parts) + RATE // 2
+        mix = np.zeros(length)
+        for part in parts:
+            offset = int(rng.integers(0, length - len(part) + 1))
+            mix[offset:offset + len(part)] += part
+        babble.append(_write(_pad(_level(mix, float(rng.uniform(-30, -18))), rng), folder / f"babble-{number}.wav"))
+    sets["babble"] = babble
+    sets["tones"] = [_write(_pad(_level(_tone_sound(number % 5, rng), float(rng.uniform(-30, -15))), rng),
+                            folder / f"tones-{number}.wav") for number in range(15)]
+    for language, texts in FOREIGN.items():
+        sets[language] = [speak(text, FOREIGN_VOICES[language], FOREIGN_SPEED[split],
+                                folder / f"{language}-{number}.wav") for number, text in enumerate(texts[split])]
+    return sets
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=("tune", "held-out", "both"), default="held-out")
+    parser.add_argument("--lm", choices=("general", "pizza"), default="general")
+    parser.add_argument("--threshold", type=float, default=None, help="the session's threshold (default: its own)")
+    parser.add_argument("--features", type=Path, help="write each utterance's measures here (JSON lines)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/srgs-bench-free-speech-rejection"))
+    args = parser.parse_args()
+    from decoder.free_speech import FreeSpeechSession, free_speech_session
+    from decoder.lm import GENERAL, build_arpa
+    from decoder.pocketsphinx_backend import PocketsphinxModel
+    from srgs.load.policy import AccessPolicy
+
+    model = PocketsphinxModel()
+    location = GENERAL
+    if args.lm == "pizza":
+        args.work.mkdir(parents=True, exist_ok=True)
+        samples = subprocess.run(["srgs", "generate", "builtin:examples/pizza", "-n", "500", "--seed", "1"],
+                                 check=True, capture_output=True, text=True, timeout=120).stdout
+        location = str(args.work / "pizza.arpa")
+        Path(location).write_text(build_arpa(samples.splitlines(), 3), encoding="utf-8")
+    threshold = {} if args.threshold is None else {"rejection_threshold": args.threshold}
+    after = free_speech_session(model, location, policy=AccessPolicy.local(), **threshold)
+    before = FreeSpeechSession(model, location, policy=AccessPolicy.local(), confidence=False)
+    out = args.features.open("w", encoding="utf-8") if args.features else None
+    splits = ("tune", "held-out") if args.split == "both" else (args.split,)
+    print(f"model {args.lm}, threshold {after.rejection_threshold}")
+    print(f"{'split':9} {'set':10} {'n':>3} {'kept before':>12} {'kept after':>11} {'mean conf':>9} "
+          f"{'RTF before':>10} {'RTF after':>9}")
+    for split in splits:
+        for name, paths in build_sets(split, args.work, lm=args.lm).items():
+            kept_before = kept_after = 0
+            confidences: list[float] = []
+            cpu_before = cpu_after = seconds = 0.0
+            for path in paths:
+                audio = read_wav(path)
+                seconds += audio.seconds
+                began = time.process_time()
+                old = before.decode(audio)
+                cpu_before += time.process_time() - began
+                began = time.process_time()
+                new = after.decode(audio)
+                cpu_after += time.process_time() - began
+                kept_before += old.result.status == "RECOGNIZED"
+                kept_after += new.result.status == "RECOGNIZED"
+                measures = after.last_measures
+                confidences.append(measures.confidence if measures is not None else 0.0)
+                if out is not None:
+                    out.write(json.dumps({"split": split, "set": name, "file": path.name, "status": new.result.status,
+                                          "text": old.result.alternatives[0].text if old.result.alternatives else "",
+                                          **(measures.as_dict() if measures is not None else {})}) + "\n")
+            count = len(paths)
+            print(f"{split:9} {name:10} {count:3} {kept_before / count:12.0%} {kept_after / count:11.0%} "
+                  f"{sum(confidences) / count:9.1f} {cpu_before / seconds:10.3f} {cpu_after / seconds:9.3f}", flush=True)
+    if out is not None:
+        out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
