@@ -160,10 +160,11 @@ def test_kenlm_binary_and_garbage_files_are_refused(model, tmp_path):
 def test_a_users_model_gets_a_small_decoder_of_its_own(model, pizza_lm, speech):
     import time
 
-    began = time.perf_counter()
+    began = time.process_time()
     session = free_speech_session(model, pizza_lm, policy=AccessPolicy.local())
-    # a decoder with the whole dictionary takes pocketsphinx 10-40 s to add a 40-word model to
-    assert time.perf_counter() - began < 5
+    # a decoder with the whole dictionary takes pocketsphinx 10-40 s of CPU to add a 40-word model to
+    # (CPU time: the wall clock also counts what other processes on a loaded machine do)
+    assert time.process_time() - began < 5
     assert isinstance(session, FreeSpeechSession)
     assert 0 < session.dictionary_words < 100 and session._decoder is not model._decoder
     audio = read_wav(synthesise("two small pizzas", speech))

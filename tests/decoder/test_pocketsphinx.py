@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
@@ -123,7 +124,9 @@ def test_grammar_words_are_spelled_as_the_dictionary_does(model):
 def test_synthesised_speech_is_recognised_and_interpreted(store, model, speech, grammar, text, value, rate):
     audio = read_wav(synthesise(text, speech, rate=rate))
     with model.session(store.activate([grammar])) as session:
+        cpu = time.process_time()
         recognition = session.decode(audio)
+        cpu = time.process_time() - cpu
     result = recognition.result
     assert result.status == "RECOGNIZED"
     best = result.alternatives[0]
@@ -136,7 +139,9 @@ def test_synthesised_speech_is_recognised_and_interpreted(store, model, speech, 
     assert all(0 <= start < end <= audio.seconds + 0.02 for start, end in times)
     assert all(a[1] <= b[0] + 1e-9 for a, b in zip(times, times[1:], strict=False))
     assert recognition.hypotheses[0][2] == grammar
-    assert recognition.real_time_factor < 0.5
+    # CPU time, not the wall clock (real_time_factor): other processes on a loaded machine slow the
+    # wall clock, not this process's work (about 0.05 of the audio's length)
+    assert recognition.real_time_factor > 0 and cpu / audio.seconds < 0.5
 
 
 def test_nbest_alternatives_are_grammar_sentences_with_confidences(store, model, speech):
