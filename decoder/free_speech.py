@@ -36,7 +36,17 @@ Confidence: pocketsphinx's lattice n-best paths (up to ``NBEST_PATHS``) are turn
 ``score_scale``) and summed per distinct word string: an alternative's score is its text's share.
 A word's confidence is the share of that mass whose word string has the same word at the same
 place (counted from the start or from the end). Word times come from the best path's segmentation.
-Free speech has no rejection score (``Recognition.rejection_score`` is None)."""
+
+Rejection: after the n-gram search, pocketsphinx's phone loop (the allphone search the grammar
+back end's rejection uses) decodes the same audio, and ``free_speech_confidence`` turns six
+measures of the best path against it and of the lattice into an utterance confidence (0-100, a
+logistic model: ``CONFIDENCE_WEIGHTS``). ``Recognition.rejection_score`` is confidence / 100;
+under the session's ``rejection_threshold`` (``DEFAULT_FREE_SPEECH_THRESHOLD``) the result is
+NO_MATCH (``rejected``), else the best alternative's score is the confidence and each other's the
+confidence times its posterior over the best one's. Noise, tones, babble and speech in other
+languages come back with words from the n-gram search but a low confidence; measured by
+``benchmarks/bench_free_speech_rejection.py``. ``confidence=False`` leaves the phone loop out
+(no rejection, the scores are the posteriors, ``rejection_score`` None), as do a stream's partials."""
 
 from __future__ import annotations
 

@@ -12,8 +12,10 @@ import pytest
 from decoder.audio import Audio, read_wav
 from decoder.base import DecoderError
 from decoder.free_speech import (
+    DEFAULT_FREE_SPEECH_THRESHOLD,
     FreeSpeechSession,
     copy_checked_arpa,
+    free_speech_confidence,
     free_speech_session,
     is_free_speech_location,
     resolve_free_speech_location,
@@ -234,3 +236,83 @@ def test_locations_that_name_language_models():
     assert is_free_speech_location(GENERAL)
     assert is_free_speech_location("models/pizza.arpa") and is_free_speech_location("file:///m/en.lm.bin")
     assert not is_free_speech_location("builtin:examples/pizza") and not is_free_speech_location("pizza.grxml")
+
+
+# --- rejection: the utterance confidence -----------------------------------------------------
+
+
+def _padded(samples: np.ndarray, seed: int) -> Audio:
+    """``samples`` between 0.3 s margins of a faint noise floor, as a recording has them."""
+    rng = np.random.default_rng(seed)
+    floor = rng.normal(0, 3, len(samples) + 9600)
+    floor[4800:4800 + len(samples)] += samples
+    return Audio(np.clip(np.rint(floor), -32768, 32767).astype(np.int16))
+
+
+def test_noise_and_tones_that_the_search_makes_words_of_are_rejected(model):
+    rng = np.random.default_rng(11)
+    noise = _padded(rng.normal(0, 1800, 32000), 1)  # white noise at about -25 dBFS, 2 s
+    t = np.arange(24000) / 16000
+    chord = _padded(sum(1500 * np.sin(2 * np.pi * f * t) for f in (440, 660, 990)), 2)
+    with FreeSpeechSession(model, GENERAL, confidence=False) as before, free_speech_session(model, GENERAL) as after:
+        for audio in (noise, chord):
+            old = before.decode(audio)
+            assert old.result.status == "RECOGNIZED" and old.rejection_score is None  # words made of it
+            new = after.decode(audio)
+            assert new.result.status == "NO_MATCH" and new.rejected and new.words == ()
+            assert new.rejection_score is not None and new.rejection_score < after.rejection_threshold
+            assert after.last_measures is not None and after.last_measures.speech_share < 0.5
+
+
+def test_english_speech_is_kept_with_its_confidence_as_the_score(model, speech):
+    audio = read_wav(synthesise("please call me tomorrow morning", speech))
+    with free_speech_session(model, GENERAL, nbest=3) as session:
+        recognition = session.decode(audio)
+    result = recognition.result
+    assert result.status == "RECOGNIZED" and not recognition.rejected
+    assert recognition.rejection_score is not None and recognition.rejection_score >= DEFAULT_FREE_SPEECH_THRESHOLD
+    assert result.alternatives[0].score == round(100 * recognition.rejection_score)
+    assert [a.score for a in result.alternatives] == sorted((a.score for a in result.alternatives), reverse=True)
+    measures = session.last_measures
+    assert measures is not None and measures.confidence == pytest.approx(100 * recognition.rejection_score)
+    assert measures.words == len(recognition.words) and measures.coverage > 0.5
+
+
+def test_the_rejection_threshold_is_the_sessions(model, speech, pizza_lm):
+    audio = read_wav(synthesise("two small pizzas", speech))
+    with free_speech_session(model, pizza_lm, policy=AccessPolicy.local(), rejection_threshold=0) as everything:
+        kept = everything.decode(audio)
+    assert kept.result.status == "RECOGNIZED" and kept.rejection_score is not None
+    with free_speech_session(model, pizza_lm, policy=AccessPolicy.local(), rejection_threshold=1.01) as nothing:
+        refused = nothing.decode(audio)
+    assert refused.result.status == "NO_MATCH" and refused.rejected
+    assert refused.rejection_score == pytest.approx(kept.rejection_score)
+    for bad in (float("nan"), True, "0.5"):
+        with pytest.raises(DecoderError, match="rejection_threshold must be a number"):
+            FreeSpeechSession(model, GENERAL, rejection_threshold=bad)  # type: ignore[arg-type]
+
+
+def test_the_confidence_weighs_speech_against_the_phone_loop():
+    words = [("<s>", 0, 9, 0.99, 1.0, 1.0), ("hello", 10, 49, 0.98, 0.9, 0.99), ("world", 50, 89, 0.98, 0.8, 0.99),
+             ("</s>", 90, 99, 0.98, 1.0, 1.0)]
+    speech_phones = [("SIL", 0, 9, 0.99), ("HH", 10, 29, 0.99), ("OW", 30, 49, 0.99), ("W", 50, 69, 0.99),
+                     ("D", 70, 89, 0.99), ("SIL", 90, 99, 0.99)]
+    spoken = free_speech_confidence(words, speech_phones, 100)
+    assert spoken.words == 2 and spoken.speech_share == 0.8 and spoken.coverage == 1.0
+    assert spoken.confident_share == 1.0 and spoken.confidence > 90
+    silent = free_speech_confidence(words, [("SIL", 0, 99, 0.99)], 100)  # the phone loop heard no speech
+    assert silent.speech_share == 0.0 and silent.confidence < 10
+    unsure = free_speech_confidence([(w, s, e, a, 0.05, lm) for w, s, e, a, _, lm in words], speech_phones, 100)
+    assert unsure.confident_share == 0.0 and unsure.confidence < spoken.confidence
+
+
+def test_partials_skip_the_phone_loop_and_the_final_result_is_decodes(model, speech):
+    audio = read_wav(synthesise("how are you", speech))
+    with free_speech_session(model, GENERAL) as session:
+        whole = session.decode(audio)
+        stream = session.stream()
+        stream.feed(audio.pcm())
+        partial = stream.partial()
+        final = stream.finish()
+    assert partial is not None and partial.rejection_score is None
+    assert final.result == whole.result and final.rejection_score == whole.rejection_score
