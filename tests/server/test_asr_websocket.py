@@ -183,12 +183,15 @@ def test_recognise_a_wav_file_at_8khz_streamed_with_its_header(client, speech):
 
 
 def test_free_speech_model(client, speech):
-    pcm = read_wav(synthesise("hello world", speech)).pcm()
+    # "how are you": recognised right, confidence 0.85-0.91, whatever sox's dither ("hello world"
+    # came out as "hello where law" in 6 of 8 dithers, which free-speech rejection now refuses)
+    pcm = read_wav(synthesise("how are you", speech)).pcm()
     client.start_recognition(["builtin:slm/general"])
     final = client.recognize(silence(0.3) + pcm + silence(0.3))[-1]
     assert final["Result-Status"] == "RECOGNIZED", final.body
     alternative = final.json()["alternatives"][0]
-    assert alternative["lm"] == "builtin:slm/general" and "hello" in alternative["text"]
+    assert alternative["lm"] == "builtin:slm/general" and alternative["text"] == "how are you"
+    assert 50 <= alternative["score"] <= 100, alternative  # the utterance confidence
 
 
 # --- timers, cancel, bad messages ---------------------------------------------------------------
