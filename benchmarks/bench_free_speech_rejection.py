@@ -235,6 +235,8 @@ def main() -> int:
     parser.add_argument("--lm", choices=("general", "pizza"), default="general")
     parser.add_argument("--threshold", type=float, default=None, help="the session's threshold (default: its own)")
     parser.add_argument("--features", type=Path, help="write each utterance's measures here (JSON lines)")
+    parser.add_argument("--fit", action="store_true",
+                        help="fit the confidence's logistic model on the tuning half's measures and print it")
     parser.add_argument("--work", type=Path, default=Path("/tmp/srgs-bench-free-speech-rejection"))
     args = parser.parse_args()
     from decoder.free_speech import FreeSpeechSession, free_speech_session
@@ -258,6 +260,7 @@ def main() -> int:
     print(f"model {args.lm}, threshold {after.rejection_threshold}")
     print(f"{'split':9} {'set':10} {'n':>3} {'kept before':>12} {'kept after':>11} {'mean conf':>9} "
           f"{'RTF before':>10} {'RTF after':>9}")
+    fit_rows: list[tuple[str, dict[str, float]]] = []
     for split in splits:
         for name, paths in build_sets(split, args.work, lm=args.lm).items():
             kept_before = kept_after = 0
@@ -280,12 +283,50 @@ def main() -> int:
                     out.write(json.dumps({"split": split, "set": name, "file": path.name, "status": new.result.status,
                                           "text": old.result.alternatives[0].text if old.result.alternatives else "",
                                           **(measures.as_dict() if measures is not None else {})}) + "\n")
+                if split == "tune" and measures is not None:
+                    fit_rows.append((name, measures.as_dict()))
             count = len(paths)
             print(f"{split:9} {name:10} {count:3} {kept_before / count:12.0%} {kept_after / count:11.0%} "
                   f"{sum(confidences) / count:9.1f} {cpu_before / seconds:10.3f} {cpu_after / seconds:9.3f}", flush=True)
     if out is not None:
         out.close()
+    if args.fit:
+        fit(fit_rows, "in-domain" if args.lm == "pizza" else "english")
     return 0
+
+
+def fit(rows: list[tuple[str, dict[str, float]]], positive: str) -> None:
+    """The logistic model of ``decoder.free_speech.CONFIDENCE_WEIGHTS`` on the tuning half's
+    measures: every out set weighs the same, the in-domain set as much as all of them; a little
+    L2 on the standardised weights; Newton's method. Prints the weights (for the measures' own
+    units), the bias, and the thresholds that keep 95%, 90% and 85% of the in-domain utterances."""
+    from decoder.free_speech import CONFIDENCE_WEIGHTS
+
+    names = list(CONFIDENCE_WEIGHTS)
+    if not rows:
+        print("--fit: no measures (give --split tune or both)")
+        return
+    sets = [name for name, _ in rows]
+    x = np.array([[measures[key] for key in names] for _, measures in rows])
+    y = np.array([name == positive for name in sets], dtype=float)
+    weight = np.array([1.0 / sets.count(name) for name in sets])
+    weight[y == 1] *= len(set(sets)) - 1
+    mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.hstack([(x - mean) / spread, np.ones((len(x), 1))])
+    beta = np.zeros(z.shape[1])
+    ridge = 0.01 * np.eye(len(beta))
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-z @ beta))
+        gradient = z.T @ (weight * (p - y)) + ridge @ beta
+        hessian = (z * (weight * p * (1 - p))[:, None]).T @ z + ridge
+        beta -= np.linalg.solve(hessian, gradient)
+    coefficients = beta[:-1] / spread
+    bias = float(beta[-1] - (beta[:-1] * mean / spread).sum())
+    print("CONFIDENCE_WEIGHTS = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, coefficients, strict=True)) + "}")
+    print(f"CONFIDENCE_BIAS = {bias:.3f}")
+    kept = np.sort(1 / (1 + np.exp(-(x[y == 1] @ coefficients + bias))))
+    for share in (0.95, 0.90, 0.85):
+        print(f"threshold keeping {share:.0%} of {positive} (tuning half): {kept[int(round((1 - share) * len(kept)))]:.3f}")
 
 
 if __name__ == "__main__":

@@ -467,9 +467,9 @@ class FreeSpeechSession:
             for word, start, end, *_ in segments:
                 if _is_filler(word):
                     continue
-                confidence = word_confidence(texts, best_words, position)
+                share = word_confidence(texts, best_words, position)
                 times.append(WordTime(word=_base_word(word), start=start / rate_frames, end=(end + 1) / rate_frames,
-                                      confidence=max(0, min(100, round(100 * confidence)))))
+                                      confidence=max(0, min(100, round(100 * share)))))
                 position += 1
         return Recognition(result=result, words=tuple(times), hypotheses=tuple(hypotheses[:count]),
                            audio_seconds=seconds, decode_seconds=time.perf_counter() - began,
