@@ -23,13 +23,13 @@ one thread) and the search's share.
 ``--pt-tuning`` runs instead the pt-BR TUNING set, the one the pt-BR lexicon's sets, search
 weights and rejection threshold are chosen on, kept apart from bench_accuracy.py's held-out pt-BR
 sets: sentences sampled from the pt-BR grammars at other seeds (none of bench_accuracy's texts),
-voices ``pt-br``, ``pt-br+f3`` and ``pt-br+m3`` at speeds 125 and 190 (bench_accuracy speaks at
-140 and 175), each sentence in two voice x speed combinations, and ``PT_TUNING_OOG``, Portuguese
-requests that are not bench_accuracy's. It prints the figures per grammar, the
+voices ``pt-br``, ``pt-br+f3`` and ``pt-br+m3`` at speeds 125, 160 and 190 (bench_accuracy speaks
+at 140 and 175), each sentence in two voice x speed combinations, and ``PT_TUNING_OOG``, Portuguese
+requests that are not bench_accuracy's, each in two combinations under each grammar. It prints the figures per grammar, the
 threshold -> accuracy/rejection trade-off and the threshold chosen by the pt-BR rule (the lowest
 0.01 step rejecting at least 90% of the out-of-grammar utterances)::
 
-    python benchmarks/bench_ctc.py --pt-tuning --cache /tmp/srgs-tune [--count 40]
+    python benchmarks/bench_ctc.py --pt-tuning --cache /tmp/srgs-tune --count 50
 
 Needs espeak-ng and sox (as the decoder tests do).
 """
@@ -78,7 +78,7 @@ CACHED_NOTE = "; emissions read from the cache, model time not measured"
 # --- the pt-BR tuning set ---------------------------------------------------------------------------
 
 PT_TUNING_VOICES = ("pt-br", "pt-br+f3", "pt-br+m3")
-PT_TUNING_SPEEDS = (125, 190)
+PT_TUNING_SPEEDS = (125, 160, 190)
 PT_TUNING_SEED = 31337
 PT_TUNING_TARGET = 0.90  # out-of-grammar rejection the pt-BR threshold must reach on this set
 # Portuguese requests none of the pt-BR grammars accepts, none of them bench_accuracy's
@@ -110,9 +110,16 @@ class TuningCase:
 def pt_tuning_cases(store: GrammarStore, count: int) -> list[TuningCase]:
     """The pt-BR tuning utterances: ``count`` sampled sentences per pt-BR grammar (none of
     bench_accuracy's held-out texts), each in two voice x speed combinations, and every
-    ``PT_TUNING_OOG`` sentence under every grammar in one combination (rotating)."""
-    from benchmarks.accuracy.sets import FULL, MAX_WORDS, OUT_OF_GRAMMAR_PT, PT_GRAMMARS, canonical, grammar_texts, \
-        out_of_grammar_texts
+    ``PT_TUNING_OOG`` sentence under every grammar in two combinations (rotating)."""
+    from benchmarks.accuracy.sets import (
+        FULL,
+        MAX_WORDS,
+        OUT_OF_GRAMMAR_PT,
+        PT_GRAMMARS,
+        canonical,
+        grammar_texts,
+        out_of_grammar_texts,
+    )
 
     overlap = set(PT_TUNING_OOG) & set(OUT_OF_GRAMMAR_PT)
     if overlap:
@@ -141,8 +148,9 @@ def pt_tuning_cases(store: GrammarStore, count: int) -> list[TuningCase]:
                 voice, speed = combos[(2 * index + shift) % len(combos)]
                 cases.append(TuningCase(spec.location, text, value, voice, speed))
         for index, text in enumerate(out_of_grammar_texts(store, spec, PT_TUNING_OOG)):
-            voice, speed = combos[index % len(combos)]
-            cases.append(TuningCase(spec.location, text, None, voice, speed))
+            for shift in range(2):
+                voice, speed = combos[(2 * index + shift + 3 * PT_GRAMMARS.index(spec)) % len(combos)]
+                cases.append(TuningCase(spec.location, text, None, voice, speed))
     return cases
 
 

@@ -353,7 +353,9 @@ PT_GLIDES: dict[str, tuple[str, ...]] = {"ɪ": ("ɪ", "i", "j"), "y": ("ɪ", "i"
 PT_CONSONANTS: dict[str, tuple[str, ...]] = {
     "p": ("p", "b"), "b": ("b", "p"), "t": ("t", "d", "θ"), "d": ("d", "t", "ð", "θ", "d͡ʒ"),
     "k": ("k", "g", "t"), "ɡ": ("g", "ɡ", "k"),
-    "g": ("g", "ɡ", "k"), "f": ("f",), "v": ("v", "f", "w", "b", "ɹ"), "s": ("s", "z"), "z": ("z", "s"), "ʃ": ("ʃ", "s", "t͡ʃ"),
+    "g": ("g", "ɡ", "k"), "f": ("f",), "v": ("v", "f", "w", "b", "ɹ"), "s": ("s", "z"),
+    "z": ("z", "s", "ð"),  # zero: "ð æ d o"
+    "ʃ": ("ʃ", "s", "t͡ʃ"),
     "ʒ": ("ʒ", "ʃ", "d͡ʒ", "z"), "m": ("m", "n"), "n": ("n", "m", "l"), "l": ("l",), "ɾ": ("ɹ", "d", "t", "l", "θ", "ð"),
     "r": ("ɹ", "d", "t", "l", "θ", "ð"), "x": ("h", "ɹ", "k"), "h": ("h",), "tʃ": ("t͡ʃ", "t", "ʃ"),
     "dʒ": ("d͡ʒ", "d", "ʒ"), "ɲ": ("n",), "ʎ": ("l",), "j": ("j", "i", "ɪ", "eɪ"), "w": ("w", "u", "ʊ", "l"), "ŋ": NASALS,
@@ -465,10 +467,22 @@ def respell_pt_br_ipa(ipa: str) -> Pronunciation:
             # a consonant + r/l cluster (três, quatro, placa): espeak-ng's voices put a short vowel
             # between the two that the model hears ("t ɔ ɹ i s", "k w æ t l oʊ")
             positions.append(Position(PT_EPENTHETIC, True))
+            if segment in ("ɾ", "r"):
+                optional = True  # the tap of a cluster is often not heard at all (treze: "t eɪ z i")
         positions.append(Position(frozenset(units_tuple), optional))
     if not positions or all(position.optional for position in positions):
         raise ValueError(f"no required position in {ipa!r}")
     return tuple(positions)
+
+
+def pt_br_variants(pronunciation: Pronunciation) -> tuple[Pronunciation, ...]:
+    """Other forms the model hears for a respelled word (added beside it in the lexicon): a word
+    that is a nasal vowel alone (um, em) is often heard as its nasal consonant alone ("n")."""
+    variants: list[Pronunciation] = []
+    if len(pronunciation) == 2 and not pronunciation[0].optional and pronunciation[1].optional \
+            and pronunciation[1].phones <= frozenset(NASALS):
+        variants.append((Position(pronunciation[0].phones, True), Position(pronunciation[1].phones)))
+    return tuple(variants)
 
 
 # --- pt-BR spelling rules (run time, for words the shipped lexicon lacks) -------------------------
@@ -612,5 +626,5 @@ class RuleLexicon(Lexicon):
 
 __all__ = ["ARPABET_SETS", "EnglishLexicon", "Lexicon", "MissingPronunciationsError", "Position", "Pronunciation",
            "RuleLexicon", "TextLexicon", "read_g2p_table", "arpabet_pronunciation", "format_pronunciation", "g2p_pronunciation",
-           "parse_pronunciation", "pt_br_spelling_to_ipa",
+           "parse_pronunciation", "pt_br_spelling_to_ipa", "pt_br_variants",
            "read_lexicon_text", "respell_pt_br_ipa", "write_lexicon_text"]

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from decoder.lexicon import format_pronunciation, respell_pt_br_ipa  # noqa: E402
+from decoder.lexicon import Pronunciation, format_pronunciation, pt_br_variants, respell_pt_br_ipa  # noqa: E402
 
 OUT = ROOT / "decoder" / "data" / "pt-BR.lexicon"
 GRAMMARS = ROOT / "grammars" / "builtin" / "voice" / "pt-BR"
@@ -98,6 +98,8 @@ def espeak_ipa(word: str) -> str:
     return done.stdout.strip()
 
 
+SPELLED_OUT = 3  # positions per letter above which espeak-ng's isolated IPA spells the word out
+
 CONTEXT = "pois"  # a carrier word: espeak-ng reduces unstressed words in a sentence (e: "ɛ" alone, "i" in one)
 
 
@@ -126,15 +128,20 @@ def build(words: list[str]) -> tuple[str, list[str]]:
         except ValueError as exc:
             problems.append(f"{word}: {exc}")
             continue
-        lines.append(f"{word}\t{format_pronunciation(pronunciation)}")
+        forms: list[Pronunciation] = [pronunciation]
         in_context = espeak_ipa_in_context(word)
         if in_context and in_context.replace("ˈ", "").replace("ˌ", "") != ipa.replace("ˈ", "").replace("ˌ", ""):
             try:
                 reduced = respell_pt_br_ipa(in_context)
             except ValueError:
-                continue  # the isolated form stands alone
+                reduced = pronunciation  # the isolated form stands alone
             if reduced != pronunciation:
-                lines.append(f"{word}\t{format_pronunciation(reduced)}")
+                if len(pronunciation) > SPELLED_OUT * len(word):  # é alone: "é agudo"
+                    forms = []
+                forms.append(reduced)
+        for form in list(forms):
+            forms += [variant for variant in pt_br_variants(form) if variant not in forms]
+        lines += [f"{word}\t{format_pronunciation(form)}" for form in forms]
     return "\n".join(lines) + "\n", problems
 
 
