@@ -105,7 +105,8 @@ FOREIGN = {
 }
 FOREIGN_VOICES = {"pt-br": "pt-br", "de": "de", "fr": "fr-fr"}
 # (voices, speed) per half: the held-out half has voices and a speed the tuning half never heard
-ENGLISH_VOICES = {"tune": (("en-us", 150), ("en-us+f3", 150)), "held-out": (("en-us+m3", 175), ("en-gb", 175))}
+ENGLISH_VOICES = {"tune": (("en-us", 150), ("en-us+f3", 150), ("en-gb-x-rp", 175), ("en-us+m1", 175)),
+                  "held-out": (("en-us+m3", 175), ("en-gb", 175))}
 FOREIGN_SPEED = {"tune": 150, "held-out": 175}
 SEEDS = {"tune": 11, "held-out": 23}
 
