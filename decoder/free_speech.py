@@ -267,7 +267,12 @@ def _model_kind(path: str) -> str:
 
 @dataclass(slots=True)
 class FreeSpeechSession:
-    """One caller's free-speech decoder (see the module docstring for where its search lives)."""
+    """One caller's free-speech decoder (see the module docstring for where its search lives).
+
+    ``rejection_threshold``: NO_MATCH when the utterance confidence / 100 is below it (0 accepts
+    everything the search finds, above 1 rejects everything); ``confidence=False``: no phone
+    loop, no confidence, no rejection. ``last_measures``: what the last decode's confidence was
+    made of (None when it found no words or ran without the confidence)."""
 
     model: PocketsphinxModel
     location: str
@@ -523,7 +528,8 @@ class FreeSpeechSession:
     def stream(self, *, nbest: int | None = None) -> DecoderStream:
         """An utterance fed in chunks (``decoder.stream.BufferedStream``): decoded whole at
         ``finish()`` (the same result as ``decode``); ``partial()`` decodes what has arrived, at
-        most every ``PARTIAL_INTERVAL_S`` seconds of new audio."""
+        most every ``PARTIAL_INTERVAL_S`` seconds of new audio, without the phone loop (no
+        confidence, no rejection: a prefix of an utterance is not one)."""
         from decoder.stream import BufferedStream
 
         if self.closed:
