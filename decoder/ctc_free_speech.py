@@ -82,7 +82,7 @@ DEFAULT_LM_WEIGHT = 0.5  # times -ln p of each word; measured by benchmarks/benc
 DEFAULT_WORD_BONUS = 1.0  # nats per word (the insertion penalty's opposite); same sweep
 # the dynamic search's (KenLM's exact costs, CMU pronunciations): bench_ctc_free_speech.py --general --sweep
 DYNAMIC_LM_WEIGHT = 0.8
-DYNAMIC_WORD_BONUS = 0.0
+DYNAMIC_WORD_BONUS = 1.0
 MAX_ACTIVE = 6000
 MAX_STATIC_NGRAMS = 100_000  # models with more n-grams go to the dynamic search without a static graph's estimate
 NBEST_PATHS = 20  # distinct word sequences read from the search for rescoring and posteriors
@@ -500,8 +500,9 @@ def ctc_free_speech_session(model: CtcModel, location: str, *, nbest: int | None
                             policy: AccessPolicy | None = None, lm_weight: float | None = None,
                             word_bonus: float | None = None) -> DecoderSession:
     """A free-speech ``DecoderSession`` on the CTC back end with the ARPA model at ``location``
-    (``nbest``: default alternatives, 1; ``policy``: who may name files, default
-    ``AccessPolicy.closed()``; ``builtin:slm/general`` is refused: too large for this search)."""
+    or ``builtin:slm/general`` (``nbest``: default alternatives, 1; ``policy``: who may name files,
+    default ``AccessPolicy.closed()``; ``lm_weight`` / ``word_bonus``: None for the search's own
+    defaults). The first session on the general model loads it (about 3 s, 160 MB), later ones share it."""
     return CtcFreeSpeechSession(model, location, nbest=nbest, policy=policy, lm_weight=lm_weight,
                                 word_bonus=word_bonus)
 

@@ -44,7 +44,7 @@ def test_dynamic_search_recognises_a_sentence_with_exact_kenlm_scores(ctc, pizza
     import flashlight.lib.text.decoder  # noqa: F401  # a dependency: the search is its LexiconDecoder
 
     session = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), nbest=3, search="dynamic")
-    assert session.search == "dynamic" and session.lm_weight == 0.8 and session.word_bonus == 0.0
+    assert session.search == "dynamic" and session.lm_weight == 0.8 and session.word_bonus == 1.0
     audio = read_wav(synthesise(PIZZA_SENTENCE, speech))
     recognition = session.decode(audio)
     result = recognition.result
