@@ -142,6 +142,8 @@ def ctc() -> CtcModel:
     ("builtin:grammar/digits?lang=pt-BR", "um dois três", "pt-br", "123"),
     ("builtin:grammar/number?lang=pt-BR", "vinte e três", "pt-br", "23"),
     ("builtin:grammar/number?lang=pt-BR", "duzentos e trinta e quatro", "pt-br", "234"),
+    # the tap of the t+r cluster is optional (before: "cem", the model hearing "t eɪ z i")
+    ("builtin:grammar/number?lang=pt-BR", "treze", "pt-br", "13"),
 ])
 def test_synthesised_speech_is_decoded_and_interpreted(ctc, store, speech, grammar, text, voice, value):
     audio = read_wav(synthesise(text, speech, voice=voice))
@@ -159,6 +161,9 @@ def test_synthesised_speech_is_decoded_and_interpreted(ctc, store, speech, gramm
 @pytest.mark.parametrize(("grammar", "text", "voice"), [
     ("builtin:examples/yesno", "what is the weather like today", "en-us"),
     ("builtin:grammar/boolean?lang=pt-BR", "eu quero pagar a conta de luz", "pt-br"),
+    # read as "quatro um zero um oito" as well as the word loop reads it (score 0.55 alone): the
+    # phone-count guard sees five short words for the phones of a sentence
+    ("builtin:grammar/digits?lang=pt-BR", "quero cancelar meu pedido", "pt-br"),
 ])
 def test_out_of_grammar_speech_is_rejected(ctc, store, speech, grammar, text, voice):
     audio = read_wav(synthesise(text, speech, voice=voice))
