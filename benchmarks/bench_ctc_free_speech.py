@@ -7,21 +7,23 @@ Synthesises with espeak-ng (voices en-us and en-us+f3) the 12 pizza orders of
 per minute (the tuning set of ``--sweep``) and at 175 (held out), and decodes each with both
 sessions; the pizza grammar's own CTC search (``CtcModel.session``) is the reference line. Prints
 per session and set: word error rate, sentence accuracy, mean and 90th percentile real-time factor
-(wall clock, emissions included). The pizza model runs on both CTC searches: the static back-off
-automaton (the default for it) and the dynamic lexicon-tree search (``decoder.ctc_lexicon_search``).
+(wall clock, emissions included). The pizza model runs on both CTC searches: the dynamic
+lexicon-tree search (``decoder.ctc_lexicon_search``, the default) and the static back-off automaton.
 ``--sweep``: WER over a grid of LM weights and word bonuses (the emissions computed once), to choose
-``DEFAULT_LM_WEIGHT`` / ``DEFAULT_WORD_BONUS``.
+``STATIC_LM_WEIGHT`` / ``STATIC_WORD_BONUS`` (the static search's).
 
 ``--general``: builtin:slm/general instead (the dynamic search), on the same audio as
 ``bench_free_speech.py``'s everyday sentences (``GENERAL_SENTENCES``, en-us and en-us+f3 at 150
-wpm: held out) and on ``TUNING_SENTENCES`` (other everyday sentences, same voices, 165 wpm: the
-set ``--general --sweep`` chooses ``DYNAMIC_LM_WEIGHT`` / ``DYNAMIC_WORD_BONUS`` on), against
+wpm: held out) and on ``TUNING_SENTENCES`` (20 other everyday sentences, same voices, 150 and 175
+wpm: the set ``--general --sweep`` chooses ``DEFAULT_LM_WEIGHT`` / ``DEFAULT_WORD_BONUS`` on), against
 pocketsphinx's free speech with the same model; prints the session's load time and memory (resident
-set growth) and per set WER, sentence accuracy, CPU time over audio time with and without the
-acoustic model's emissions.
+set growth) and per set WER, sentence accuracy, CPU time over audio time with the acoustic model's
+emissions and of the search alone. ``--compare``: the same for flashlight's beam sizes and for a
+hand-written numpy token-passing search over the same tree (``NumpyTreeSearch``, best path only),
+at the weights in force.
 
     python benchmarks/bench_ctc_free_speech.py [--samples 500] [--sweep]
-    python benchmarks/bench_ctc_free_speech.py --general [--sweep]
+    python benchmarks/bench_ctc_free_speech.py --general [--compare] [--sweep]
 
 Needs espeak-ng and sox (as the decoder tests do).
 """
@@ -46,9 +48,9 @@ from benchmarks.bench_free_speech import GENERAL_SENTENCES, PIZZA, PIZZA_SENTENC
 from decoder.audio import read_wav  # noqa: E402
 from decoder.ctc_backend import CtcModel  # noqa: E402
 from decoder.ctc_free_speech import (  # noqa: E402
-    DEFAULT_LM_WEIGHT,
-    DEFAULT_WORD_BONUS,
     LN10,
+    STATIC_LM_WEIGHT,
+    STATIC_WORD_BONUS,
     CtcFreeSpeechSession,
     ctc_free_speech_session,
 )
@@ -347,14 +349,13 @@ def main() -> int:
               f"{held_in}/{len(PIZZA_SENTENCES)} test sentences occur among the samples")
         local = AccessPolicy.local()
         began = time.perf_counter()
-        ctc_session = ctc_free_speech_session(ctc, str(path), policy=local)
-        assert isinstance(ctc_session, CtcFreeSpeechSession)
+        ctc_session = CtcFreeSpeechSession(ctc, str(path), policy=local, search="static")
         print(f"CTC session: {(time.perf_counter() - began) * 1000:.0f} ms to make (lexicon, automaton, graph of "
-              f"{ctc_session._shared.graph.num_emitting} states; lm_weight {DEFAULT_LM_WEIGHT}, "
-              f"word_bonus {DEFAULT_WORD_BONUS})")
+              f"{ctc_session._shared.graph.num_emitting} states; lm_weight {STATIC_LM_WEIGHT}, "
+              f"word_bonus {STATIC_WORD_BONUS})")
         sessions = {
-            "ctc free speech": ctc_session,
-            "ctc dynamic": CtcFreeSpeechSession(ctc, str(path), policy=local, search="dynamic"),
+            "ctc static": ctc_session,
+            "ctc dynamic": ctc_free_speech_session(ctc, str(path), policy=local),
             "sphinx free sp.": free_speech_session(sphinx, str(path), policy=local),
             "ctc grammar": ctc.session(store.activate([PIZZA])),
         }
@@ -385,7 +386,8 @@ def main() -> int:
             for weight in LM_WEIGHTS:
                 cells = []
                 for bonus in WORD_BONUSES:
-                    trial = CtcFreeSpeechSession(ctc, str(path), policy=local, lm_weight=weight, word_bonus=bonus)
+                    trial = CtcFreeSpeechSession(ctc, str(path), policy=local, lm_weight=weight, word_bonus=bonus,
+                                                 search="static")
                     totals = {name: [0, 0] for name in SPEEDS}
                     for (text, _, name), log_probs in emissions.items():
                         result = trial.decode_log_probs(log_probs, audio_seconds=1.0).result

@@ -4,44 +4,41 @@
 shared ``CtcModel`` whose ``decode(audio)`` finds the best word sequences of the language model's
 vocabulary in the CTC log-probabilities, as ``decoder.free_speech`` does with pocketsphinx.
 
-Search: the ARPA model is read as a back-off automaton (``NgramAutomaton``: one state per
-n-gram context of order < N, an arc per n-gram to the longest context it leads to, an epsilon
-back-off arc from each context to its suffix at the back-off weight, ``</s>`` as final costs)
-and handed to the CTC back end's graph builder and frame-synchronous Viterbi beam search
-(``decoder.ctc_backend.build_graph`` / ``viterbi``) in place of a grammar: every n-gram arc gets a
-copy of its word's pronunciations (English lexicon: CMU dictionary + hama's G2P), so hypotheses
-are merged by (pronunciation state, LM state) and word ends pay ``lm_weight`` times the n-gram
-cost (-ln p) minus ``word_bonus`` (the insertion bonus). Back-off is the usual Viterbi
-approximation (the cheaper of the explicit n-gram and the backed-off path). The n-best word
-sequences are then rescored with the exact sentence probability from KenLM
-(``decoder.lm.LanguageModel``): their acoustic log-probability (the path's score without its
-automaton costs) plus ``lm_weight`` times KenLM's cost. The graph is kept in the model's graph
-cache (key: the file, its size and time, the weights), so sessions on the same model share it.
+Two searches (``session.search``), each with its own default weights:
 
-Two searches (``session.search``):
-
-- "static", for small models: the back-off automaton above. Its graph has about (n-grams x
-  pronunciations x 2 x pronunciation length) states; a bigram model of 1,500 words and 30k
-  n-grams makes 450k states, built in about 3 s.
-- "dynamic", for ``builtin:slm/general`` (72k words, 3.7M n-grams, converted once to ARPA by
-  ``decoder.lm.general_arpa``), for models with more than ``MAX_STATIC_NGRAMS`` n-grams and for
-  those whose static graph would exceed ``MAX_GRAPH_STATES``: ``decoder.ctc_lexicon_search``, a
-  pronunciation prefix tree of the vocabulary searched frame by frame with KenLM scoring each word
-  end exactly (flashlight-text's lexicon decoder), so nothing grows with the n-grams. Its shared
-  part (KenLM, the tree) is kept in the model's graph cache by file, whatever the weights; its
-  weights are ``DYNAMIC_LM_WEIGHT`` / ``DYNAMIC_WORD_BONUS`` unless given. ``search="static"`` or
-  ``"dynamic"`` forces one (a model too large for the static one is then a one-line error).
+- "dynamic" (the default): ``decoder.ctc_lexicon_search``, a pronunciation prefix tree of the
+  model's vocabulary searched frame by frame with KenLM scoring each word end exactly
+  (flashlight-text's lexicon decoder), so nothing grows with the n-grams: ``builtin:slm/general``
+  (72k words, 3.7M n-grams, converted once to ARPA by ``decoder.lm.general_arpa``) included. Its
+  shared part (KenLM, the tree) is kept in the model's graph cache by file, whatever the weights
+  (``DEFAULT_LM_WEIGHT``, ``DEFAULT_WORD_BONUS``). Pronunciations: the English lexicon (CMU
+  dictionary + hama's G2P) for models of up to ``G2P_VOCABULARY`` words, the CMU dictionary alone
+  above (a word it lacks is left out: ``session.unpronounceable``).
+- "static" (``search="static"``): the ARPA model is read as a back-off automaton
+  (``NgramAutomaton``: one state per n-gram context of order < N, an arc per n-gram to the longest
+  context it leads to, an epsilon back-off arc from each context to its suffix at the back-off
+  weight, ``</s>`` as final costs) and handed to the CTC back end's graph builder and
+  frame-synchronous Viterbi beam search (``decoder.ctc_backend.build_graph`` / ``viterbi``) in
+  place of a grammar: every n-gram arc gets a copy of its word's pronunciations, so hypotheses are
+  merged by (pronunciation state, LM state) and word ends pay ``lm_weight`` times the n-gram cost
+  (-ln p) minus ``word_bonus``. Back-off is the usual Viterbi approximation (the cheaper of the
+  explicit n-gram and the backed-off path); the n-best word sequences are rescored with KenLM's
+  exact sentence probability. The graph has about (n-grams x pronunciations x 2 x pronunciation
+  length) states: a model over ``MAX_STATIC_NGRAMS`` n-grams (``builtin:slm/general`` too) or
+  whose graph would exceed ``MAX_GRAPH_STATES`` is refused with a one-line error (a bigram model of
+  1,500 words and 30k n-grams makes 450k states, built in about 3 s). Kept in the model's graph
+  cache (key: the file, its size and time, the weights).
 
 Models are ARPA text (plain or gzip; ``srgs lm build`` writes them); KenLM binary and pocketsphinx
 binary files are refused (both searches read the vocabulary from the ARPA text).
 
 Measured (``benchmarks/bench_ctc_free_speech.py``: 12 pizza orders not among the model's 500
-samples, espeak-ng en-us and en-us+f3): WER 2.6% at 150 words per minute (tuning set) and 0.6% at
-175 (held out), against pocketsphinx free speech's 3.9% / 5.8% with the same ARPA model; real-time
-factor 0.08-0.09 (emissions included; pocketsphinx 0.04). The weights are flat around the
-defaults (``lm_weight`` 0.5-1.0, ``word_bonus`` 0-1: 2.6% on the tuning set); 1.5 or more loses.
-The dynamic search on the same model: 1.3% / 0.6%. ``builtin:slm/general``
-(``bench_ctc_free_speech.py --general``): see ``decoder.ctc_lexicon_search``.
+samples, espeak-ng en-us and en-us+f3, a grammar-shaped ARPA model): WER at 150 / 175 words per
+minute, dynamic 1.3% / 0.0% at wall-clock RTF 0.08, static 2.6% / 0.6% at 0.13 (the static
+weights were tuned on the 150 set: flat around 0.5-1.0 / 0-1), pocketsphinx free speech with
+the same model 3.9% / 7.8% at 0.11 (emissions included; a loaded 2-core machine). The static
+search is no better on a small model, so the dynamic one is the default. ``builtin:slm/general``:
+see ``decoder.ctc_lexicon_search`` (WER 38% where pocketsphinx makes 69%, ``bench_free_speech.py``).
 
 Who may name a file: as ``decoder.free_speech`` (``resolve_free_speech_location`` under the
 caller's ``AccessPolicy``; default ``AccessPolicy.closed()``).
@@ -78,13 +75,14 @@ LN10 = math.log(10.0)
 FIRST_WORD_LABEL = 5  # labels below are the constraint symbols' reserved ones (epsilon, any, unk, ...)
 MAX_GRAPH_STATES = 1_000_000  # search states a model's graph may have (about 150 bytes each; building
 # one of 30k states takes about 0.3 s)
-DEFAULT_LM_WEIGHT = 0.5  # times -ln p of each word; measured by benchmarks/bench_ctc_free_speech.py --sweep
-DEFAULT_WORD_BONUS = 1.0  # nats per word (the insertion penalty's opposite); same sweep
-# the dynamic search's (KenLM's exact costs, CMU pronunciations): bench_ctc_free_speech.py --general --sweep
-DYNAMIC_LM_WEIGHT = 0.8
-DYNAMIC_WORD_BONUS = 1.0
+# the dynamic search's weights: times ln p of each word (KenLM's), nats per word (the insertion
+# penalty's opposite); chosen by benchmarks/bench_ctc_free_speech.py --general --sweep on its tuning set
+DEFAULT_LM_WEIGHT = 0.8
+DEFAULT_WORD_BONUS = 1.0
+STATIC_LM_WEIGHT = 0.5  # the static search's; measured by benchmarks/bench_ctc_free_speech.py --sweep
+STATIC_WORD_BONUS = 1.0
 MAX_ACTIVE = 6000
-MAX_STATIC_NGRAMS = 100_000  # models with more n-grams go to the dynamic search without a static graph's estimate
+MAX_STATIC_NGRAMS = 100_000  # the static search refuses models with more n-grams without reading them
 NBEST_PATHS = 20  # distinct word sequences read from the search for rescoring and posteriors
 SILENCE_PEAK = 2
 
@@ -222,15 +220,6 @@ class _Model:
     unpronounceable: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _TooLarge:
-    """A model whose static graph would exceed ``MAX_GRAPH_STATES`` (kept in the cache too, so the
-    next session goes to the dynamic search without reading the n-grams again)."""
-
-    ngrams: int
-    states: int
-
-
 def arpa_counts(path: str, *, location: str | None = None) -> list[int]:
     """The n-gram counts an ARPA file's header declares (``ngram N=count`` lines)."""
     from decoder.free_speech import _open_model
@@ -254,7 +243,7 @@ class CtcFreeSpeechSession:
 
     def __init__(self, model: CtcModel, location: str, *, nbest: int | None = None, policy: AccessPolicy | None = None,
                  lm_weight: float | None = None, word_bonus: float | None = None, beam: float = BEAM,
-                 search: str = "auto"):
+                 search: str = "dynamic"):
         from decoder.free_speech import _model_kind, resolve_free_speech_location
         from interpreter.api import check_nbest
 
@@ -273,8 +262,13 @@ class CtcFreeSpeechSession:
         self.beam = float(beam)
         self.beam_size = BEAM_SIZE
         self.beam_threshold = BEAM_THRESHOLD
-        self.lm_weight = float(DEFAULT_LM_WEIGHT if lm_weight is None else lm_weight)
-        self.word_bonus = float(DEFAULT_WORD_BONUS if word_bonus is None else word_bonus)
+        if search not in ("static", "dynamic"):
+            raise DecoderError(f"search must be 'dynamic' or 'static', got {search!r}")
+        self.search = search
+        static = search == "static"
+        self.lm_weight = float((STATIC_LM_WEIGHT if static else DEFAULT_LM_WEIGHT) if lm_weight is None else lm_weight)
+        self.word_bonus = float((STATIC_WORD_BONUS if static else DEFAULT_WORD_BONUS) if word_bonus is None
+                                else word_bonus)
         path = resolve_free_speech_location(location, policy)  # the access policy decides first
         if location == GENERAL:
             path = str(general_arpa())  # KenLM reads the wheel's model converted to ARPA (once, cached)
@@ -282,43 +276,26 @@ class CtcFreeSpeechSession:
         if kind != "text":
             raise LmError(f"the CTC back end's free speech reads ARPA models (srgs lm build writes them), not a {kind} "
                           "binary file", SourceSpan(location, 0, 0))
-        if search not in ("auto", "static", "dynamic"):
-            raise DecoderError(f"search must be 'auto', 'static' or 'dynamic', got {search!r}")
         self.path = path
-        self.search = "static"
         self._shared: _Model | None = None
         self._dynamic: LexiconSearch | None = None
-        ngrams = sum(arpa_counts(path, location=location))
-        large = location == GENERAL or ngrams > MAX_STATIC_NGRAMS
-        if search == "static" and large:
-            raise LmError(f"the language model is too large for the CTC back end's static free-speech search ({ngrams} "
-                          f"n-grams, at most {MAX_STATIC_NGRAMS}): use search='dynamic'", SourceSpan(location, 0, 0))
-        if search == "dynamic" or large:
+        if not static:
             self._dynamic = self._lexicon_search(path)
-        else:
-            key = ("ctc-free-speech", *file_key(path), self.lm_weight, self.word_bonus)
-            found: object = model.cached_graph(key)
-            if isinstance(found, (_Model, _TooLarge)):
-                shared = found
-            else:
-                shared = self._build(path)
-                model.keep_graph(key, shared)  # type: ignore[arg-type]  # the cache holds any shared search
-            if isinstance(shared, _TooLarge):  # the n-grams times their pronunciations: the dynamic search
-                if search == "static":
-                    raise LmError(f"the language model is too large for the CTC back end's static free-speech search "
-                                  f"({shared.ngrams} n-grams, {shared.states} search states, at most "
-                                  f"{MAX_GRAPH_STATES})", SourceSpan(location, 0, 0))
-                self._dynamic = self._lexicon_search(path)
-            else:
-                self._shared = shared
-        if self._dynamic is not None:
-            self.search = "dynamic"
-            self.lm_weight = float(DYNAMIC_LM_WEIGHT if lm_weight is None else lm_weight)
-            self.word_bonus = float(DYNAMIC_WORD_BONUS if word_bonus is None else word_bonus)
             self.unpronounceable = self._dynamic.unpronounceable
+            return
+        ngrams = sum(arpa_counts(path, location=location))
+        if location == GENERAL or ngrams > MAX_STATIC_NGRAMS:
+            raise LmError(f"the language model is too large for the CTC back end's static free-speech search ({ngrams} "
+                          f"n-grams, at most {MAX_STATIC_NGRAMS}): use the dynamic search", SourceSpan(location, 0, 0))
+        key = ("ctc-free-speech", *file_key(path), self.lm_weight, self.word_bonus)
+        found: object = model.cached_graph(key)
+        if isinstance(found, _Model):
+            shared = found
         else:
-            assert self._shared is not None
-            self.unpronounceable = self._shared.unpronounceable
+            shared = self._build(path)
+            model.keep_graph(key, shared)  # type: ignore[arg-type]  # the cache holds any shared search
+        self._shared = shared
+        self.unpronounceable = shared.unpronounceable
 
     def _lexicon_search(self, path: str) -> LexiconSearch:
         """The dynamic search's shared part for ``path`` (KenLM and the pronunciation tree), from
@@ -337,7 +314,7 @@ class CtcFreeSpeechSession:
         self.model.keep_graph(key, search)  # type: ignore[arg-type]  # the cache holds any shared search
         return search
 
-    def _build(self, path: str) -> _Model | _TooLarge:
+    def _build(self, path: str) -> _Model:
         tables = read_arpa(path, location=self.location)
         lexicon = self.model.lexicon("en-US")
         pronunciations: dict[str, tuple[Pronunciation, ...]] = {}
@@ -358,7 +335,9 @@ class CtcFreeSpeechSession:
         states = sum(sizes[automaton.words[label]] for state in range(automaton.num_states)
                      for label, _, _ in automaton.arcs(state) if label)
         if states > MAX_GRAPH_STATES:
-            return _TooLarge(automaton.word_arcs, states)
+            raise LmError(f"the language model is too large for the CTC back end's static free-speech search "
+                          f"({automaton.word_arcs} n-grams, {states} search states, at most {MAX_GRAPH_STATES}): use "
+                          "the dynamic search", SourceSpan(self.location, 0, 0))
         params = SearchParams(grammar_weight=self.lm_weight, word_bonus=self.word_bonus)
         graph = build_graph(automaton, lambda state, word: pronunciations[word],
                             self.model.unit_ids,
@@ -507,5 +486,6 @@ def ctc_free_speech_session(model: CtcModel, location: str, *, nbest: int | None
                                 word_bonus=word_bonus)
 
 
-__all__ = ["CtcFreeSpeechSession", "DEFAULT_LM_WEIGHT", "DEFAULT_WORD_BONUS", "NgramAutomaton",
+__all__ = ["CtcFreeSpeechSession", "DEFAULT_LM_WEIGHT", "DEFAULT_WORD_BONUS", "NgramAutomaton", "STATIC_LM_WEIGHT",
+           "STATIC_WORD_BONUS", "arpa_counts",
            "ctc_free_speech_session", "read_arpa"]

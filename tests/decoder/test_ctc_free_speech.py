@@ -45,9 +45,10 @@ def pizza_lm(tmp_path_factory, corpus) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def session(ctc, pizza_lm):
-    with ctc_free_speech_session(ctc, pizza_lm, policy=AccessPolicy.local(), nbest=3) as made:
+@pytest.fixture(scope="module", params=["dynamic", "static"])
+def session(ctc, pizza_lm, request):
+    with CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), nbest=3, search=request.param) as made:
+        assert made.search == request.param
         yield made
 
 
@@ -107,7 +108,7 @@ def test_refused_locations_are_one_line_errors(ctc, pizza_lm, tmp_path):
         ctc_free_speech_session(ctc, pizza_lm)  # the default policy (a server's clients'): no files
     with pytest.raises(AccessDeniedError, match="built-in models are not allowed"):
         ctc_free_speech_session(ctc, GENERAL, policy=AccessPolicy(builtin=False))
-    with pytest.raises(DecoderError, match="search must be 'auto', 'static' or 'dynamic'"):
+    with pytest.raises(DecoderError, match="search must be 'dynamic' or 'static'"):
         CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), search="tree")
     with pytest.raises(LmError, match="reads ARPA models.*not a trie binary file"):
         ctc_free_speech_session(ctc, sphinx_general_lm(), policy=AccessPolicy.local())
@@ -119,23 +120,28 @@ def test_refused_locations_are_one_line_errors(ctc, pizza_lm, tmp_path):
         CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), lm_weight=math.nan)
 
 
-def test_models_too_large_for_the_static_graph_go_to_the_dynamic_search(ctc, session, pizza_lm, speech, monkeypatch):
+def test_models_too_large_for_the_static_graph_are_refused_by_it(ctc, pizza_lm, speech, monkeypatch):
     import decoder.ctc_free_speech as module
 
-    assert session.search == "static"  # a small model: the back-off automaton
-    states = session._shared.graph.num_emitting  # the estimate made before building is exact
+    assert ctc_free_speech_session(ctc, pizza_lm, policy=AccessPolicy.local()).search == "dynamic"  # the default
+    static = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), search="static")
+    states = static._shared.graph.num_emitting  # the estimate made before building is exact
     monkeypatch.setattr(module, "MAX_GRAPH_STATES", states - 1)
-    with pytest.raises(LmError, match=f"too large for the CTC back end's static free-speech search .*{states} search states"):
+    with pytest.raises(LmError, match=f"too large for the CTC back end's static free-speech search .*{states} search "
+                       "states.*use the dynamic search"):
         CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.25, search="static")
-    large = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.25)  # not the cached graph
-    assert large.search == "dynamic" and large._shared is None
-    result = large.decode(read_wav(synthesise(PIZZA_SENTENCE, speech))).result
-    assert result.status == "RECOGNIZED" and result.alternatives[0].text == PIZZA_SENTENCE
     monkeypatch.setattr(module, "MAX_GRAPH_STATES", states)
-    built = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.75)
-    assert built.search == "static" and built._shared.graph.num_emitting == states
-    # a model with more n-grams than the static search reads goes to the dynamic one without reading them
+    built = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.75, search="static")
+    assert built._shared.graph.num_emitting == states
+    # a model with more n-grams than the static search reads is refused before they are read
     monkeypatch.setattr(module, "MAX_STATIC_NGRAMS", 10)
-    assert CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), word_bonus=0.75).search == "dynamic"
-    with pytest.raises(LmError, match=r"too large for the CTC back end's static free-speech search \(\d+ n-grams, at most 10"):
+    ngrams = sum(len(table) for table in read_arpa(pizza_lm))
+    with pytest.raises(LmError, match=rf"too large for the CTC back end's static free-speech search \({ngrams} "
+                       "n-grams, at most 10"):
         CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), search="static")
+    with pytest.raises(LmError, match="too large for the CTC back end's static"):
+        CtcFreeSpeechSession(ctc, GENERAL, policy=AccessPolicy.local(), search="static")
+    # the dynamic search takes it
+    result = ctc_free_speech_session(ctc, pizza_lm, policy=AccessPolicy.local()).decode(
+        read_wav(synthesise(PIZZA_SENTENCE, speech))).result
+    assert result.status == "RECOGNIZED" and result.alternatives[0].text == PIZZA_SENTENCE
