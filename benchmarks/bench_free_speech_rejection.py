@@ -6,8 +6,8 @@ with the real-time factor of both.
 The audio is made here, deterministically (espeak-ng, sox in repeatable mode, numpy noise from
 fixed seeds), in two disjoint halves:
 
-- ``tune``: the half the default threshold (``decoder.free_speech.DEFAULT_FREE_SPEECH_THRESHOLD``)
-  was chosen on;
+- ``tune``: the half the confidence models (``decoder.free_speech.GENERAL_CONFIDENCE``, and with
+  ``--lm pizza`` ``USER_MODEL_CONFIDENCE``) were fitted and their thresholds chosen on (``--fit``);
 - ``held-out``: other sentences, other voices and another speed, other noise seeds and levels,
   other tones: the numbers to quote.
 
@@ -19,7 +19,11 @@ and ``fr``. With ``--lm pizza`` the model is a grammar-shaped one (``srgs lm bui
 English sentences are then one more out set).
 
     python benchmarks/bench_free_speech_rejection.py [--split tune|held-out|both] [--lm general|pizza]
-        [--threshold T] [--features FILE.jsonl] [--work DIR]
+        [--threshold T] [--fit] [--features FILE.jsonl] [--work DIR]
+
+The English halves differ in voices and speed as well as sentences (tune: en-us, en-us+f3 at 150
+wpm, en-gb-x-rp, en-us+m1 at 175; held out: en-us+m3, en-gb at 175). A run of both halves takes
+about 10 minutes of CPU with builtin:slm/general, 2 with --lm pizza.
 
 Prints, per set, the share RECOGNIZED before and after, the mean confidence, and the CPU real-time
 factor with and without the confidence's phone-loop pass. Needs espeak-ng and sox.
@@ -292,18 +296,18 @@ def main() -> int:
     if out is not None:
         out.close()
     if args.fit:
-        fit(fit_rows, "in-domain" if args.lm == "pizza" else "english")
+        from decoder.free_speech import GENERAL_CONFIDENCE, USER_MODEL_CONFIDENCE
+
+        confidence_model = USER_MODEL_CONFIDENCE if args.lm == "pizza" else GENERAL_CONFIDENCE
+        fit(fit_rows, "in-domain" if args.lm == "pizza" else "english", list(confidence_model.weights))
     return 0
 
 
-def fit(rows: list[tuple[str, dict[str, float]]], positive: str) -> None:
-    """The logistic model of ``decoder.free_speech.CONFIDENCE_WEIGHTS`` on the tuning half's
-    measures: every out set weighs the same, the in-domain set as much as all of them; a little
+def fit(rows: list[tuple[str, dict[str, float]]], positive: str, names: list[str]) -> None:
+    """The logistic model of ``decoder.free_speech.ConfidenceModel`` (the measures ``names``) on the
+    tuning half's measures: every out set weighs the same, the in-domain set as much as all of them; a little
     L2 on the standardised weights; Newton's method. Prints the weights (for the measures' own
     units), the bias, and the thresholds that keep 95%, 90% and 85% of the in-domain utterances."""
-    from decoder.free_speech import CONFIDENCE_WEIGHTS
-
-    names = list(CONFIDENCE_WEIGHTS)
     if not rows:
         print("--fit: no measures (give --split tune or both)")
         return
@@ -323,8 +327,8 @@ def fit(rows: list[tuple[str, dict[str, float]]], positive: str) -> None:
         beta -= np.linalg.solve(hessian, gradient)
     coefficients = beta[:-1] / spread
     bias = float(beta[-1] - (beta[:-1] * mean / spread).sum())
-    print("CONFIDENCE_WEIGHTS = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, coefficients, strict=True)) + "}")
-    print(f"CONFIDENCE_BIAS = {bias:.3f}")
+    print("weights={" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, coefficients, strict=True)) + "}, "
+          f"bias={bias:.3f}")
     kept = np.sort(1 / (1 + np.exp(-(x[y == 1] @ coefficients + bias))))
     for share in (0.95, 0.90, 0.85):
         print(f"threshold keeping {share:.0%} of {positive} (tuning half): {kept[int(round((1 - share) * len(kept)))]:.3f}")

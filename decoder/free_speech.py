@@ -40,13 +40,15 @@ place (counted from the start or from the end). Word times come from the best pa
 Rejection: after the n-gram search, pocketsphinx's phone loop (the allphone search the grammar
 back end's rejection uses) decodes the same audio, and ``free_speech_confidence`` turns measures
 of the best path against it and of the lattice into an utterance confidence (0-100, a logistic
-model: ``CONFIDENCE_WEIGHTS``). ``Recognition.rejection_score`` is confidence / 100;
-under the session's ``rejection_threshold`` (``DEFAULT_FREE_SPEECH_THRESHOLD``) the result is
-NO_MATCH (``rejected``), else the best alternative's score is the confidence and each other's the
+model: ``GENERAL_CONFIDENCE`` for builtin:slm/general, ``USER_MODEL_CONFIDENCE`` for a user's
+model). ``Recognition.rejection_score`` is confidence / 100; under the session's
+``rejection_threshold`` (by default the confidence model's) the result is NO_MATCH
+(``rejected``), else the best alternative's score is the confidence and each other's the
 confidence times its posterior over the best one's. Measured by
-``benchmarks/bench_free_speech_rejection.py`` (held out: English kept 90%; most noise and tones
-rejected, half the babble; speech in other languages mostly kept: the measures hardly tell espeak's
-Portuguese, German or French from its English as the English model mishears both). ``confidence=False`` leaves the phone loop out
+``benchmarks/bench_free_speech_rejection.py`` (held out, builtin:slm/general: English kept 90%;
+most noise and tones rejected, half the babble; speech in other languages mostly kept: the
+measures hardly tell espeak's Portuguese, German or French from its English, which the general
+model mishears as much). ``confidence=False`` leaves the phone loop out
 (no rejection, the scores are the posteriors, ``rejection_score`` None), as do a stream's partials."""
 
 from __future__ import annotations
@@ -83,23 +85,37 @@ GENERAL_SEARCH = "srgs-slm-general"  # the shared decoder's search of builtin:sl
 MAX_SPHINX_ORDER = 5  # pocketsphinx's NGRAM_MAX_ORDER
 SILENCE_PEAK = 2  # audio whose samples never exceed this (digital silence) is NO_MATCH without a search
 PARTIAL_INTERVAL_S = 0.5  # a stream's partial() decodes again only after this much new audio
-# The utterance confidence (see ``free_speech_confidence``): 100 x sigmoid(BIAS + sum of
-# WEIGHTS[name] x measure), a logistic model fitted by ``benchmarks/bench_free_speech_rejection.py
-# --split tune --fit`` on its tuning half only (espeak-ng English sentences in 4 voices at 150 and
-# 175 words per minute against white and pink noise, babble, tones, pt-br, de and fr speech; each
-# out set weighted equally, the English as much as all of them) with builtin:slm/general. Every
-# weight is positive: more of the speech inside words, surer words, likelier word strings and audio
-# the acoustic model fits better all mean more confidence. (The speech share and the acoustic ratio
-# are measured and reported, not weighed: fitted, they took negative weights, rewarding words
-# that fit the audio worse, which held no better out of the tuning half and marks a user's
-# grammar-shaped model's own sentences down.)
-CONFIDENCE_WEIGHTS: dict[str, float] = {"coverage": 0.535, "confident_share": 0.293, "lm_per_word": 0.818,
-                                        "phone_fit": 0.797}
-CONFIDENCE_BIAS = 3.279
-# Reject (NO_MATCH) below this confidence / 100: the threshold that keeps 90% of the tuning half's
-# English utterances (0.387). Held out (other sentences, voices en-us+m3 and en-gb at 175 wpm, other
-# noise and tones): see the benchmark's output in the README.
-DEFAULT_FREE_SPEECH_THRESHOLD = 0.39
+@dataclass(frozen=True, slots=True)
+class ConfidenceModel:
+    """The utterance confidence's logistic model: 100 x sigmoid(``bias`` + sum of ``weights[name]`` x
+    measure, see ``FreeSpeechMeasures``), and the threshold (confidence / 100) under which a
+    session rejects by default."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+
+
+# builtin:slm/general's, fitted by ``benchmarks/bench_free_speech_rejection.py --split tune --fit``
+# on its tuning half only (espeak-ng English sentences in 4 voices at 150 and 175 words per minute
+# against white and pink noise, babble, tones, pt-br, de and fr speech; each out set weighted
+# equally, the English as much as all of them). Every weight is positive: more of the speech inside
+# words, surer words, likelier word strings and audio the acoustic model fits better all mean more
+# confidence. (The speech share and the acoustic ratio are measured and reported, not weighed:
+# fitted, they took negative weights, rewarding words that fit the audio worse, which held no
+# better out of the tuning half.) The threshold keeps 90% of the tuning half's English (0.387).
+GENERAL_CONFIDENCE = ConfidenceModel(
+    weights={"coverage": 0.535, "confident_share": 0.293, "lm_per_word": 0.818, "phone_fit": 0.797},
+    bias=3.279, threshold=0.39)
+# A user's model (an ARPA file), fitted the same way (``--lm pizza --split tune --fit``) with a
+# grammar-shaped model (``srgs generate builtin:examples/pizza | srgs lm build``): pizza orders (6
+# sentences x the 4 tuning voices) against everyday English sentences and the same out sets. A
+# small model's language score per word follows its vocabulary's size, so it is not weighed; the
+# acoustic ratio took a weight near 0 and is left out. The threshold keeps 90% of the tuning
+# half's orders (0.475).
+USER_MODEL_CONFIDENCE = ConfidenceModel(
+    weights={"coverage": 18.38, "confident_share": 3.877, "phone_fit": 2.325}, bias=-17.875, threshold=0.47)
+DEFAULT_FREE_SPEECH_THRESHOLD = GENERAL_CONFIDENCE.threshold  # builtin:slm/general's default
 CONFIDENT_POSTERIOR = 0.3  # a word this sure (its lattice posterior) counts in confident_share
 
 
@@ -278,7 +294,7 @@ class FreeSpeechSession:
     location: str
     nbest: int = 1
     policy: AccessPolicy | None = None
-    rejection_threshold: float = DEFAULT_FREE_SPEECH_THRESHOLD
+    rejection_threshold: float | None = None  # None: the confidence model's (``confidence_model``)
     confidence: bool = True  # False: no phone loop, no rejection, scores are the texts' posteriors (as before)
     path: str = field(init=False)
     search: str = field(init=False)
@@ -286,6 +302,7 @@ class FreeSpeechSession:
     unpronounceable: tuple[str, ...] = field(init=False, default=())
     dictionary_words: int = field(init=False, default=0)  # words of the session's own dictionary (0: shared)
     last_measures: FreeSpeechMeasures | None = field(init=False, default=None)  # the last decode's (None: no words)
+    confidence_model: ConfidenceModel = field(init=False, default=GENERAL_CONFIDENCE)
     _decoder: Any = field(init=False, default=None, repr=False)
     _lock: Any = field(init=False, default=None, repr=False)
     _cmn: str = field(init=False, default="", repr=False)
@@ -297,6 +314,9 @@ class FreeSpeechSession:
             self.nbest = check_nbest(self.nbest)
         except ValueError as exc:
             raise DecoderError(str(exc)) from None
+        self.confidence_model = GENERAL_CONFIDENCE if self.location == GENERAL else USER_MODEL_CONFIDENCE
+        if self.rejection_threshold is None:
+            self.rejection_threshold = self.confidence_model.threshold
         threshold = self.rejection_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold):
             raise DecoderError(f"rejection_threshold must be a number (0 accepts all, above 1 rejects all), got {threshold!r}")
@@ -468,9 +488,9 @@ class FreeSpeechSession:
         rejected = False
         if texts and confident:
             frames = len(pcm) // 2 * self.model.frame_rate // rate
-            self.last_measures = free_speech_confidence(segments, phones, frames)
+            self.last_measures = free_speech_confidence(segments, phones, frames, self.confidence_model)
             rejection_score = self.last_measures.confidence / 100
-            rejected = rejection_score < self.rejection_threshold
+            rejected = rejection_score < float(self.rejection_threshold or 0.0)
         result = free_speech_result(self.location, [] if rejected else texts, count, confidence=rejection_score)
         rate_frames = self.model.frame_rate
         times: list[WordTime] = []
@@ -558,7 +578,8 @@ class FreeSpeechMeasures:
 
 
 def free_speech_confidence(words: Sequence[tuple[str, int, int, float, float, float]],
-                           phones: Sequence[tuple[str, int, int, float]], frames: int) -> FreeSpeechMeasures:
+                           phones: Sequence[tuple[str, int, int, float]], frames: int,
+                           model: ConfidenceModel = GENERAL_CONFIDENCE) -> FreeSpeechMeasures:
     """The utterance confidence (0-100) of a free-speech best path against pocketsphinx's phone
     loop over the same audio. ``words``: the best path's segments ``(word, first frame, last
     frame, acoustic score, lattice posterior, language score)`` as pocketsphinx's ``seg()`` gives
@@ -570,8 +591,8 @@ def free_speech_confidence(words: Sequence[tuple[str, int, int, float, float, fl
     at once leaves the words unsure in the lattice (``confident_share``) and strung together
     against the language model (``lm_per_word``); ``coverage`` and ``acoustic_ratio`` compare the
     words with the phone loop frame by frame (as the grammar back end's rejection does). The
-    measures named in ``CONFIDENCE_WEIGHTS`` are combined by a logistic model (with
-    ``CONFIDENCE_BIAS``); the others are reported."""
+    measures named in ``model.weights`` are combined by its logistic model (``GENERAL_CONFIDENCE``
+    for builtin:slm/general, ``USER_MODEL_CONFIDENCE`` for a user's model); the others are reported."""
     from decoder.pocketsphinx_backend import _is_phone_filler, _word_likelihood_ratio
 
     spoken = [segment for segment in words if not _is_filler(segment[0])]
@@ -598,7 +619,7 @@ def free_speech_confidence(words: Sequence[tuple[str, int, int, float, float, fl
         "lm_per_word": 100 * max(-0.08, lm),
         "phone_fit": 1000 * max(-0.005, fit / len(speech)) if speech else -5.0,
     }
-    z = CONFIDENCE_BIAS + sum(weight * measures[name] for name, weight in CONFIDENCE_WEIGHTS.items())
+    z = model.bias + sum(weight * measures[name] for name, weight in model.weights.items())
     confidence = 100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
     return FreeSpeechMeasures(words=len(spoken), confidence=confidence, **measures)
 
@@ -659,10 +680,10 @@ def free_speech_session(model: PocketsphinxModel, location: str, *, nbest: int |
     (``builtin:slm/general``, an ARPA file or a pocketsphinx binary one); ``nbest``: the default
     number of alternatives (1); ``policy``: who may name files (default ``AccessPolicy.closed()``:
     built-ins only); ``rejection_threshold``: NO_MATCH below this utterance confidence / 100
-    (default ``DEFAULT_FREE_SPEECH_THRESHOLD``; 0 accepts everything a search finds)."""
-    threshold = DEFAULT_FREE_SPEECH_THRESHOLD if rejection_threshold is None else rejection_threshold
+    (default: the confidence model's, ``GENERAL_CONFIDENCE`` or ``USER_MODEL_CONFIDENCE``; 0 accepts
+    everything a search finds)."""
     return FreeSpeechSession(model, location, nbest=1 if nbest is None else nbest, policy=policy,
-                             rejection_threshold=threshold)
+                             rejection_threshold=rejection_threshold)
 
 
 def is_free_speech_location(location: str) -> bool:
@@ -674,7 +695,8 @@ def is_free_speech_location(location: str) -> bool:
     return name.lower().endswith((".arpa", ".arpa.gz", ".lm", ".lm.bin", ".lm.gz"))
 
 
-__all__ = ["CONFIDENCE_BIAS", "CONFIDENCE_WEIGHTS", "DEFAULT_FREE_SPEECH_THRESHOLD", "FreeSpeechMeasures",
+__all__ = ["ConfidenceModel", "DEFAULT_FREE_SPEECH_THRESHOLD", "FreeSpeechMeasures", "GENERAL_CONFIDENCE",
+           "USER_MODEL_CONFIDENCE",
            "FreeSpeechSession", "GENERAL_SEARCH", "NBEST_PATHS", "copy_checked_arpa", "free_speech_result",
            "free_speech_confidence", "free_speech_session",
            "is_free_speech_location", "resolve_free_speech_location", "word_confidence"]

@@ -321,3 +321,21 @@ def test_partials_skip_the_phone_loop_and_the_final_result_is_decodes(model, spe
         final = stream.finish()
     assert partial is not None and partial.rejection_score is None
     assert final.result == whole.result and final.rejection_score == whole.rejection_score
+
+
+def test_a_users_model_rejects_what_it_does_not_model(model, pizza_lm, speech):
+    from decoder.free_speech import GENERAL_CONFIDENCE, USER_MODEL_CONFIDENCE
+
+    with free_speech_session(model, pizza_lm, policy=AccessPolicy.local()) as session:
+        assert session.confidence_model is USER_MODEL_CONFIDENCE
+        assert session.rejection_threshold == USER_MODEL_CONFIDENCE.threshold
+        kept = session.decode(read_wav(synthesise("two small pizzas", speech)))
+        # everyday English and Portuguese asking for a pizza, forced onto the pizza model's words
+        english = session.decode(read_wav(synthesise("the weather is nice today", speech)))
+        portuguese = session.decode(read_wav(synthesise("eu gostaria de uma pizza grande", speech, voice="pt-br")))
+    assert kept.result.status == "RECOGNIZED" and kept.result.alternatives[0].text == "two small pizzas"
+    assert kept.result.alternatives[0].score >= 90
+    for rejected in (english, portuguese):
+        assert rejected.result.status == "NO_MATCH" and rejected.rejected and rejected.hypotheses  # words were found
+    with free_speech_session(model, GENERAL) as general:
+        assert general.confidence_model is GENERAL_CONFIDENCE and general.rejection_threshold == DEFAULT_FREE_SPEECH_THRESHOLD
