@@ -38,15 +38,14 @@ half an hour for 72k words); the words it lacks stay out of the search (``unpron
 Smaller models use the CTC model's English lexicon (dictionary + G2P), as grammars do.
 
 Measured (``benchmarks/bench_ctc_free_speech.py --general --compare``; espeak-ng en-us and
-en-us+f3, everyday sentences; CPU time over audio time on a shared 2-core machine, emissions
-included, search alone in brackets): ``builtin:slm/general`` WER 16% on the tuning set (20
-sentences at 150 and 175 wpm) and 28% on ``bench_free_speech.py``'s 10 sentences at 150 wpm, where
-pocketsphinx with the same model makes 65%; CPU 0.15 (0.10), pocketsphinx 0.26 (with
-``lm_weight`` 0.8 and ``word_bonus`` 0; the defaults chosen on the tuning set, 0.8 and 1.0, give
-12% there and 38% on the other, which has more short sentences). ``BEAM_SIZE`` 50 / 100 / 200 /
-400: tuning WER 22 / 16 / 15 / 14%, search CPU 0.06 / 0.10 / 0.21 / 0.42. A hand-written numpy
-token-passing search over the same tree (the benchmark's ``NumpyTreeSearch``, best path only)
-reached 13.6% at 0.045 and 12.9% at 0.085 (250 and 500 active tokens): see the benchmark.
+en-us+f3; CPU time over audio time on a shared 2-core machine, emissions included, the search alone
+in brackets): ``builtin:slm/general`` WER 11.0% on the tuning set (20 everyday sentences at 150
+and 175 wpm) and 38.5% on ``bench_free_speech.py``'s 10 sentences at 150 wpm, where pocketsphinx
+with the same model makes 67-68%; CPU 0.155 (0.11), pocketsphinx 0.21. ``BEAM_SIZE`` 50 / 100 /
+200 / 400: tuning WER 16.2 / 11.0 / 11.2 / 9.0%, other set 42 / 38 / 31 / 28%, search CPU 0.06 /
+0.11 / 0.23 / 0.42. A hand-written numpy token-passing search over the same tree and weights (the
+benchmark's ``NumpyTreeSearch``, best path only) does better at every cost: 9.3% / 28.2% at a
+search CPU of 0.045 (250 active tokens), 8.8% / 28.2% at 0.09 (500).
 Loading: about 3 s (KenLM reads the 100 MB ARPA in 1.2 s; the 72.5k-word tree of 79k
 pronunciations) and 160 MB resident (KenLM 80 MB, the tree the rest; 220 MB at the peak of
 building); kept in the ``CtcModel``'s graph cache, so a process loads it once. flashlight's decode
