@@ -124,13 +124,12 @@ class ServerEngine:
                 sessions.append(self.grammar_session(activation, rejection_threshold=rejection_threshold))
             if models:
                 from decoder.free_speech import free_speech_session
-                from decoder.lm import GENERAL
 
-                if self.config.decoder.backend == "ctc" and models[0] != GENERAL:
+                if self.config.decoder.backend == "ctc":
                     from decoder.ctc_free_speech import ctc_free_speech_session
 
                     sessions.append(ctc_free_speech_session(self.ctc_model(), models[0], policy=self.policy))
-                else:  # builtin:slm/general (72k words) stays on pocketsphinx: too large for the CTC search
+                else:
                     sessions.append(free_speech_session(self.decoder_model(), models[0], policy=self.policy))
         except BaseException:
             for session in sessions:

@@ -73,7 +73,7 @@ def test_the_configured_back_end_and_rejection_threshold_decode_the_grammars(mon
     assert pocketsphinx.calls == [{"rejection_threshold": 0.4}]
 
 
-def test_free_speech_follows_the_back_end_except_the_general_model(monkeypatch):
+def test_free_speech_follows_the_configured_back_end_the_general_model_too(monkeypatch):
     import decoder.ctc_free_speech
     import decoder.free_speech
 
@@ -84,8 +84,8 @@ def test_free_speech_follows_the_back_end_except_the_general_model(monkeypatch):
                         lambda model, location, **_: made.append(("ctc", model, location)) or _Model())
     engine, pocketsphinx, ctc = _engine(monkeypatch, **{"decoder.backend": "ctc"})
     engine.decoder_session(None, ["shop.arpa"])
-    engine.decoder_session(None, ["builtin:slm/general"])  # 72k words: too large for the CTC search
+    engine.decoder_session(None, ["builtin:slm/general"])  # 72k words: the CTC lexicon-tree search takes it
     engine, pocketsphinx2, _ = _engine(monkeypatch)
     engine.decoder_session(None, ["shop.arpa"])
-    assert made == [("ctc", ctc, "shop.arpa"), ("pocketsphinx", pocketsphinx, "builtin:slm/general"),
+    assert made == [("ctc", ctc, "shop.arpa"), ("ctc", ctc, "builtin:slm/general"),
                     ("pocketsphinx", pocketsphinx2, "shop.arpa")]
