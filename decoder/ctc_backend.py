@@ -50,7 +50,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +91,7 @@ GARBAGE_WORD = "<garbage>"
 # 1 within one utterance of each other at 90% rejection, 0 the better
 LOOP_WORD_PENALTY = 0.0
 GRAPH_CACHE_SIZE = 32  # search graphs a model keeps
+SHARED_CACHE_SIZE = 4  # free-speech language models (KenLM + search structures) a model keeps
 MAX_GRAPH_STATES = 1_000_000  # emitting states of one search graph (about 150 bytes each)
 MIN_SKIPPABLE_LENGTH = 3  # required positions a word needs before one of them may be skipped
 
@@ -118,6 +119,7 @@ SEARCH_PARAMS: dict[str, SearchParams] = {"en": SearchParams(),
 NEG = np.float32(-np.inf)
 
 FloatArray = npt.NDArray[np.float32]
+T = TypeVar("T")
 IntArray = npt.NDArray[np.int64]
 
 
@@ -163,6 +165,10 @@ class CtcModel:
         # search graphs by (grammar content keys and weights, languages): sessions for the same
         # grammars (a server's recognitions) share one, built once
         self._graphs: OrderedDict[Hashable, SearchGraph] = OrderedDict()
+        # free-speech models (a language model and its search structures: seconds and 100+ MB to
+        # build), apart from the grammar graphs so that many grammars never evict them
+        self._shared: OrderedDict[Hashable, object] = OrderedDict()
+        self._building: dict[Hashable, threading.Lock] = {}
 
     def cached_graph(self, key: Hashable) -> SearchGraph | None:
         """A search graph built before for the same grammars, weights and languages."""
@@ -177,6 +183,32 @@ class CtcModel:
             self._graphs[key] = graph
             while len(self._graphs) > GRAPH_CACHE_SIZE:
                 self._graphs.popitem(last=False)
+
+    def shared(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The object kept under ``key``, built by ``build()`` once: sessions that ask at the same
+        time wait for one build instead of each making its own. Bounded by ``SHARED_CACHE_SIZE``
+        (least recently used dropped); a failed build is not kept."""
+        with self._lexicon_lock:
+            if key in self._shared:
+                self._shared.move_to_end(key)
+                return cast(T, self._shared[key])  # stored by this method under this key's T
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            with self._lexicon_lock:
+                if key in self._shared:  # built while this call waited
+                    return cast(T, self._shared[key])
+            try:
+                value = build()
+            except BaseException:
+                with self._lexicon_lock:
+                    self._building.pop(key, None)
+                raise
+            with self._lexicon_lock:
+                self._shared[key] = value
+                self._building.pop(key, None)
+                while len(self._shared) > SHARED_CACHE_SIZE:
+                    self._shared.popitem(last=False)
+            return value
 
     def blank_ids(self) -> list[int]:
         return [self.blank_id] + ([self.wb_id] if self.wb_id is not None else [])

@@ -288,12 +288,7 @@ class CtcFreeSpeechSession:
             raise LmError(f"the language model is too large for the CTC back end's static free-speech search ({ngrams} "
                           f"n-grams, at most {MAX_STATIC_NGRAMS}): use the dynamic search", SourceSpan(location, 0, 0))
         key = ("ctc-free-speech", *file_key(path), self.lm_weight, self.word_bonus)
-        found: object = model.cached_graph(key)
-        if isinstance(found, _Model):
-            shared = found
-        else:
-            shared = self._build(path)
-            model.keep_graph(key, shared)  # type: ignore[arg-type]  # the cache holds any shared search
+        shared = model.shared(key, lambda: self._build(path))
         self._shared = shared
         self.unpronounceable = shared.unpronounceable
 
@@ -302,17 +297,14 @@ class CtcFreeSpeechSession:
         the model's cache or built (sessions on the same file share it, whatever their weights)."""
         from decoder.ctc_lexicon_search import G2P_VOCABULARY, read_unigrams
 
-        key = ("ctc-lexicon-search", *file_key(path))
-        found: object = self.model.cached_graph(key)
-        if isinstance(found, LexiconSearch):
-            return found
-        if self.location != GENERAL:
-            copy_checked_arpa(path, None, location=self.location)
-        vocabulary = len(read_unigrams(path))
-        lexicon = self.model.lexicon("en-US") if vocabulary <= G2P_VOCABULARY else None
-        search = LexiconSearch.build(path, self.location, lexicon, self.model.unit_ids, self.model.blank_ids())
-        self.model.keep_graph(key, search)  # type: ignore[arg-type]  # the cache holds any shared search
-        return search
+        def build() -> LexiconSearch:
+            if self.location != GENERAL:
+                copy_checked_arpa(path, None, location=self.location)
+            vocabulary = len(read_unigrams(path))
+            lexicon = self.model.lexicon("en-US") if vocabulary <= G2P_VOCABULARY else None
+            return LexiconSearch.build(path, self.location, lexicon, self.model.unit_ids, self.model.blank_ids())
+
+        return self.model.shared(("ctc-lexicon-search", *file_key(path)), build)
 
     def _build(self, path: str) -> _Model:
         tables = read_arpa(path, location=self.location)
