@@ -29,8 +29,14 @@ Two searches (``session.search``), each with its own default weights:
   1,500 words and 30k n-grams makes 450k states, built in about 3 s). Kept in the model's graph
   cache (key: the file, its size and time, the weights).
 
-Models are ARPA text (plain or gzip; ``srgs lm build`` writes them); KenLM binary and pocketsphinx
-binary files are refused (both searches read the vocabulary from the ARPA text).
+Models: the dynamic search takes ARPA text (plain or gzip; ``srgs lm build`` writes them), KenLM
+binary files (``build_binary`` probing or trie: KenLM maps the file, the vocabulary is read from the
+strings at its end, ``decoder.lm.read_kenlm_vocabulary``, and each word's unigram log10 p from KenLM;
+a file built with ``build_binary -v`` has no vocabulary and is refused) and pocketsphinx's binary
+trie (converted to a temporary ARPA file, or the cached conversion for the wheel's own model):
+``decoder.ctc_lexicon_search.open_language_model``. Loading ``builtin:slm/general``'s 3.7M n-grams
+takes 2.1 s from ARPA and 0.1 s from a KenLM binary of it (trie 38 MB, probing 82 MB), the tree
+aside. The static search reads the ARPA text and refuses both binary formats with a one-line error.
 
 Measured (``benchmarks/bench_ctc_free_speech.py``: 12 pizza orders not among the model's 500
 samples, espeak-ng en-us and en-us+f3, a grammar-shaped ARPA model): WER at 150 / 175 words per
@@ -94,7 +100,7 @@ def read_arpa(path: str, *, location: str | None = None) -> list[dict[tuple[str,
     """The n-grams of an ARPA file (plain or gzip) by order: words -> (log10 p, log10 back-off).
     The file is checked first (``decoder.free_speech.copy_checked_arpa``: problems are an
     ``LmError`` at their line)."""
-    from decoder.free_speech import _open_model, copy_checked_arpa
+    from decoder.free_speech import _open_model
 
     copy_checked_arpa(path, None, location=location)
     tables: list[dict[tuple[str, ...], tuple[float, float]]] = []
@@ -239,7 +245,8 @@ def arpa_counts(path: str, *, location: str | None = None) -> list[int]:
 
 
 class CtcFreeSpeechSession:
-    """One caller's CTC free-speech decoder over an ARPA model (see the module docstring)."""
+    """One caller's CTC free-speech decoder over an n-gram model (ARPA; the dynamic search also
+    KenLM and pocketsphinx binaries: see the module docstring)."""
 
     def __init__(self, model: CtcModel, location: str, *, nbest: int | None = None, policy: AccessPolicy | None = None,
                  lm_weight: float | None = None, word_bonus: float | None = None, beam: float = BEAM,
@@ -272,10 +279,6 @@ class CtcFreeSpeechSession:
         path = resolve_free_speech_location(location, policy)  # the access policy decides first
         if location == GENERAL:
             path = str(general_arpa())  # KenLM reads the wheel's model converted to ARPA (once, cached)
-        kind = _model_kind(path)
-        if kind != "text":
-            raise LmError(f"the CTC back end's free speech reads ARPA models (srgs lm build writes them), not a {kind} "
-                          "binary file", SourceSpan(location, 0, 0))
         self.path = path
         self._shared: _Model | None = None
         self._dynamic: LexiconSearch | None = None
@@ -283,6 +286,10 @@ class CtcFreeSpeechSession:
             self._dynamic = self._lexicon_search(path)
             self.unpronounceable = self._dynamic.unpronounceable
             return
+        kind = _model_kind(path)
+        if kind != "text":
+            raise LmError(f"the CTC back end's static free-speech search reads ARPA models (srgs lm build writes them), "
+                          f"not a {kind} binary file: use the dynamic search (the default)", SourceSpan(location, 0, 0))
         ngrams = sum(arpa_counts(path, location=location))
         if location == GENERAL or ngrams > MAX_STATIC_NGRAMS:
             raise LmError(f"the language model is too large for the CTC back end's static free-speech search ({ngrams} "
@@ -295,14 +302,16 @@ class CtcFreeSpeechSession:
     def _lexicon_search(self, path: str) -> LexiconSearch:
         """The dynamic search's shared part for ``path`` (KenLM and the pronunciation tree), from
         the model's cache or built (sessions on the same file share it, whatever their weights)."""
-        from decoder.ctc_lexicon_search import G2P_VOCABULARY, read_unigrams
+        from decoder.ctc_lexicon_search import G2P_VOCABULARY, load_kenlm, open_language_model, read_unigrams
 
         def build() -> LexiconSearch:
-            if self.location != GENERAL:
-                copy_checked_arpa(path, None, location=self.location)
-            vocabulary = len(read_unigrams(path))
-            lexicon = self.model.lexicon("en-US") if vocabulary <= G2P_VOCABULARY else None
-            return LexiconSearch.build(path, self.location, lexicon, self.model.unit_ids, self.model.blank_ids())
+            if self.location == GENERAL:  # the cached conversion, checked when it was written
+                opened = load_kenlm(path, self.location), read_unigrams(path)
+            else:  # ARPA (checked), KenLM binary (its vocabulary read from the file) or pocketsphinx trie
+                opened = open_language_model(path, self.location)
+            lexicon = self.model.lexicon("en-US") if len(opened[1]) <= G2P_VOCABULARY else None
+            return LexiconSearch.build(path, self.location, lexicon, self.model.unit_ids, self.model.blank_ids(),
+                                       opened=opened)
 
         return self.model.shared(("ctc-lexicon-search", *file_key(path)), build)
 
@@ -470,10 +479,11 @@ class CtcFreeSpeechSession:
 def ctc_free_speech_session(model: CtcModel, location: str, *, nbest: int | None = None,
                             policy: AccessPolicy | None = None, lm_weight: float | None = None,
                             word_bonus: float | None = None) -> DecoderSession:
-    """A free-speech ``DecoderSession`` on the CTC back end with the ARPA model at ``location``
-    or ``builtin:slm/general`` (``nbest``: default alternatives, 1; ``policy``: who may name files,
-    default ``AccessPolicy.closed()``; ``lm_weight`` / ``word_bonus``: None for the search's own
-    defaults). The first session on the general model loads it (about 3 s, 160 MB), later ones share it."""
+    """A free-speech ``DecoderSession`` on the CTC back end with the n-gram model at ``location``
+    (ARPA, KenLM binary or pocketsphinx binary) or ``builtin:slm/general`` (``nbest``: default
+    alternatives, 1; ``policy``: who may name files, default ``AccessPolicy.closed()``;
+    ``lm_weight`` / ``word_bonus``: None for the search's own defaults). The first session on the
+    general model loads it (about 3 s, 160 MB), later ones share it."""
     return CtcFreeSpeechSession(model, location, nbest=nbest, policy=policy, lm_weight=lm_weight,
                                 word_bonus=word_bonus)
 

@@ -135,6 +135,64 @@ def load_kenlm(path: str, location: str) -> Any:
         raise LmError(f"not a language model KenLM can read ({detail.rstrip(')')})", SourceSpan(location, 0, 0)) from None
 
 
+def kenlm_unigrams(model: Any, path: str, location: str) -> dict[str, float]:
+    """A KenLM binary model's words (``decoder.lm.read_kenlm_vocabulary``: the strings at the end
+    of the file) and their unigram log10 p from ``model`` (KenLM's score from the null context,
+    what an ARPA file's 1-gram line says); every word but ``<unk>`` must be one the model knows."""
+    import kenlm
+
+    from decoder.lm import read_kenlm_vocabulary
+
+    words = read_kenlm_vocabulary(path, location=location)
+    null = kenlm.State()
+    model.NullContextWrite(null)
+    unigrams: dict[str, float] = {}
+    for word in words:
+        if word != UNK and word not in model:  # KenLM's "in" is "not <unk>"
+            raise LmError(f"KenLM binary model: its vocabulary holds {word[:40]!r}, which the model does not know "
+                          "(a damaged file?)", SourceSpan(location, 0, 0))
+        out = kenlm.State()
+        unigrams[word] = float(model.BaseScore(null, word, out))
+    return unigrams
+
+
+def open_language_model(path: str, location: str) -> tuple[Any, dict[str, float]]:
+    """KenLM over the model at ``path`` and its unigrams (word -> log10 p), whatever its format:
+    ARPA text (plain or gzip; checked by ``copy_checked_arpa``), a KenLM binary (the vocabulary
+    read from the file's end, ``kenlm_unigrams``) or pocketsphinx's binary trie (converted to a
+    temporary ARPA file by ``decoder.lm.read_sphinx_trie``, or the cached conversion of the
+    wheel's own model, ``general_arpa``). Problems are one-line ``LmError``s naming ``location``."""
+    import struct
+    import tempfile
+
+    from decoder.free_speech import _model_kind, copy_checked_arpa
+    from decoder.lm import general_arpa, read_sphinx_trie, sphinx_general_lm, write_atomic
+
+    kind = _model_kind(path)
+    if kind == "kenlm":
+        model = load_kenlm(path, location)
+        return model, kenlm_unigrams(model, path, location)
+    if kind == "trie":
+        try:
+            general = os.path.realpath(sphinx_general_lm())
+        except LmError:
+            general = None
+        if os.path.realpath(path) == general:
+            arpa = str(general_arpa())  # the wheel's model: converted once, kept in the cache
+            return load_kenlm(arpa, location), read_unigrams(arpa)
+        with tempfile.TemporaryDirectory(prefix="srgs-slm-") as folder:
+            arpa = os.path.join(folder, "model.arpa")
+            try:
+                write_atomic(arpa, read_sphinx_trie(path).write_arpa)
+            except (ValueError, IndexError, OverflowError, MemoryError, struct.error) as exc:
+                raise LmError(f"a damaged pocketsphinx binary model ({type(exc).__name__})",
+                              SourceSpan(location, 0, 0)) from None
+            copy_checked_arpa(arpa, None, location=location)
+            return load_kenlm(arpa, location), read_unigrams(arpa)  # KenLM keeps an ARPA model in memory
+    copy_checked_arpa(path, None, location=location)
+    return load_kenlm(path, location), read_unigrams(path)
+
+
 def _spellings(pronunciation: Sequence[Position]) -> list[tuple[Position, ...]]:
     """The pronunciation with and without its optional positions (at most ``MAX_VARIANTS``)."""
     variants: list[tuple[Position, ...]] = [()]
@@ -277,7 +335,8 @@ def spell_vocabulary(unigrams: dict[str, float], lexicon: Lexicon | None, unit_i
         entries.extend((log10p * LN10, spelling, index) for spelling in sorted(spellings))
     kept: list[tuple[float, tuple[int, ...], int]] = []
     ended: dict[tuple[int, ...], int] = {}
-    for entry in sorted(entries, key=lambda item: -item[0]):
+    # likeliest first, ties by word then spelling: the same tree whatever order the file lists its words in
+    for entry in sorted(entries, key=lambda item: (-item[0], words[item[2]], item[1])):
         if ended.get(entry[1], 0) < MAX_HOMOPHONES:  # else the node ends its likeliest words already
             ended[entry[1]] = ended.get(entry[1], 0) + 1
             kept.append(entry)
@@ -298,15 +357,17 @@ class LexiconSearch:
 
     @classmethod
     def build(cls, path: str, location: str, lexicon: Lexicon | None, unit_ids: dict[str, int],
-              blank_ids: Sequence[int]) -> LexiconSearch:
+              blank_ids: Sequence[int], *, opened: tuple[Any, dict[str, float]] | None = None) -> LexiconSearch:
         """KenLM over the file at ``path`` and the tree of its unigrams' pronunciations in ``lexicon``
-        (None: the CMU dictionary alone, mapped as ``EnglishLexicon`` maps it, without G2P)."""
+        (None: the CMU dictionary alone, mapped as ``EnglishLexicon`` maps it, without G2P);
+        ``opened``: what ``open_language_model(path, location)`` returned, when the caller has it
+        (else the file is read here: ARPA text or either binary format)."""
         try:
             from flashlight.lib.text.decoder import SmearingMode, Trie
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise DecoderError(f"the CTC back end's large-model search needs flashlight-text ({exc})") from None
-        model = load_kenlm(path, location)
-        vocabulary = spell_vocabulary(read_unigrams(path), lexicon, unit_ids, blank_ids)
+        model, unigrams = opened if opened is not None else open_language_model(path, location)
+        vocabulary = spell_vocabulary(unigrams, lexicon, unit_ids, blank_ids)
         if not vocabulary.words:
             raise LmError("none of the language model's words has a pronunciation", SourceSpan(location, 0, 0))
         trie = Trie(len(vocabulary.token_units), 0)
@@ -382,4 +443,5 @@ def file_key(path: str) -> tuple[str, int, int]:
 
 
 __all__ = ["BEAM_SIZE", "BEAM_THRESHOLD", "SpelledVocabulary", "cmu_dictionary", "G2P_VOCABULARY", "LexiconHypothesis",
-           "LexiconSearch", "file_key", "load_kenlm", "read_unigrams", "spell_vocabulary"]
+           "LexiconSearch", "file_key", "kenlm_unigrams", "load_kenlm", "open_language_model", "read_unigrams",
+           "spell_vocabulary"]

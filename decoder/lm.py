@@ -560,3 +560,107 @@ class LanguageModel:
 __all__ = ["BOS", "EOS", "GENERAL", "UNK", "ArpaModel", "LanguageModel", "LmError", "LmState", "SphinxTrie",
            "build_arpa", "cache_directory", "estimate", "general_arpa", "read_sphinx_trie",
            "resolve_lm_location", "write_atomic"]
+
+
+# --- KenLM's binary format: the vocabulary ------------------------------------------------------
+
+KENLM_MAGIC_PREFIX = b"mmap lm http://kheafield.com/code "
+KENLM_MAGIC_VERSION = b"mmap lm http://kheafield.com/code format version "
+KENLM_INCOMPLETE = b"mmap lm http://kheafield.com/code incomplete\n"
+KENLM_VERSION = 5
+# lm/binary_format.cc (KenLM 0.3.0, format 5, little-endian, 64-bit): ``Sanity`` (the magic padded
+# to 56 bytes, 0.0f, 1.0f, -0.5f, uint32 1, 0xffffffff, 0, uint64 1) is 88 bytes; then
+# ``FixedWidthParameters`` (uint8 order at 88, float probing_multiplier at 92, int model_type at
+# 96, bool has_vocabulary at 100, uint32 search_version at 104; 20 bytes); then the n-gram counts,
+# uint64 x order from byte 108 (unaligned). The vocabulary strings, when the file has them, end the
+# file: "<unk>\0" first, then every other word NUL-terminated.
+_KENLM_SANITY = (b"mmap lm http://kheafield.com/code format version 5\n\0".ljust(56, b"\0")
+                 + struct.pack("<3f3IQ", 0.0, 1.0, -0.5, 1, 0xFFFFFFFF, 0, 1))
+_KENLM_COUNTS_AT = 108
+KENLM_MAX_VOCABULARY_BYTES = 256 * 1024 * 1024  # the vocabulary strings read at most (72k words: 600 kB)
+_TAIL_CHUNK = 1 << 20
+
+
+def read_kenlm_vocabulary(path: str | os.PathLike[str], *, location: str | None = None,
+                          max_bytes: int = KENLM_MAX_VOCABULARY_BYTES) -> list[str]:
+    """The words of a KenLM binary model (``build_binary``'s format 5) read from the file itself:
+    the header's order and unigram count, then the NUL-terminated strings at the end of the file
+    (only that tail is read, at most ``max_bytes``). ``<unk>`` comes first (KenLM writes it even
+    when the ARPA file had none: then there is one string more than the header's unigram count).
+    Any problem (another format version, no vocabulary stored, a truncated file) is a one-line
+    ``LmError`` naming ``location`` (default: the path). The caller should check the words against
+    the model KenLM loaded (``word in model``)."""
+    name = os.fspath(path)
+    where = SourceSpan(location or name, 0, 0)
+
+    def fail(message: str) -> LmError:
+        return LmError(f"KenLM binary model: {message}", where)
+
+    try:
+        with open(name, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            header = handle.read(_KENLM_COUNTS_AT + 8 * MAX_ORDER)
+            if header.startswith(KENLM_INCOMPLETE):
+                raise fail("the file did not finish building (build_binary failed or was stopped)")
+            if not header.startswith(KENLM_MAGIC_VERSION):
+                raise fail("not a KenLM binary file (its first bytes are not KenLM's)")
+            version = header[len(KENLM_MAGIC_VERSION):].split(b"\n", 1)[0]
+            if version != str(KENLM_VERSION).encode():
+                shown = version[:10].decode("ascii", "replace")
+                raise fail(f"format version {shown}, this reads version {KENLM_VERSION}: rebuild it from the ARPA file")
+            if len(header) < _KENLM_COUNTS_AT + 8:
+                raise fail(f"the file is truncated ({size} bytes, shorter than its header)")
+            if header[:len(_KENLM_SANITY)] != _KENLM_SANITY:
+                raise fail("built for another architecture or KenLM revision (its test values do not match)")
+            order = header[88]
+            if not MIN_ORDER - 1 <= order <= MAX_ORDER:
+                raise fail(f"order {order} (KenLM reads 1 to {MAX_ORDER})")
+            if header[100] not in (0, 1):
+                raise fail("a damaged header (has_vocabulary is not a boolean)")
+            if not header[100]:
+                raise fail("the file has no vocabulary (built with build_binary -v): rebuild it without -v, "
+                           "or give the ARPA file")
+            if len(header) < _KENLM_COUNTS_AT + 8 * order:
+                raise fail(f"the file is truncated ({size} bytes, shorter than its header)")
+            unigrams = struct.unpack_from("<Q", header, _KENLM_COUNTS_AT)[0]
+            header_end = _KENLM_COUNTS_AT + 8 * order
+            if not 1 <= unigrams <= max_bytes // 2:
+                raise fail(f"a damaged header ({unigrams} unigrams)")
+            # read back from the end until the strings' count is reached (+2: "<unk>" may be one more,
+            # and the NUL or binary data before the first string bounds it)
+            tail = b""
+            position = size
+            while position > header_end and tail.count(b"\0") < unigrams + 2:
+                if size - position >= max_bytes:
+                    raise fail(f"the vocabulary is larger than {max_bytes} bytes")
+                step = min(_TAIL_CHUNK, position - header_end, max_bytes - (size - position))
+                position -= step
+                handle.seek(position)
+                chunk = handle.read(step)
+                if len(chunk) != step:
+                    raise fail("the file changed while it was read")
+                tail = chunk + tail
+    except OSError as exc:
+        raise LmError(f"cannot read the language model: {exc.strerror or exc}", where) from None
+    if not tail.endswith(b"\0"):
+        raise fail("the vocabulary at the end of the file is cut short (a truncated file?)")
+    pieces = tail[:-1].split(b"\0")
+    for count in (unigrams, unigrams + 1):
+        if len(pieces) >= count and pieces[-count].endswith(b"<unk>"):
+            strings = [b"<unk>", *pieces[len(pieces) - count + 1:]]
+            break
+    else:
+        raise fail(f"the vocabulary at the end of the file does not hold the header's {unigrams} words "
+                   "(a truncated or damaged file?)")
+    try:
+        words = [piece.decode("utf-8") for piece in strings]
+    except UnicodeDecodeError:
+        raise fail("a vocabulary word that is not UTF-8") from None
+    if len(set(words)) != len(words) or not all(words):
+        raise fail("the vocabulary at the end of the file repeats a word or has an empty one (a damaged file?)")
+    if BOS not in words or EOS not in words:
+        raise fail(f"the vocabulary lacks {BOS} or {EOS}")
+    return words
+
+
+__all__ += ["KENLM_MAX_VOCABULARY_BYTES", "read_kenlm_vocabulary"]
