@@ -335,8 +335,10 @@ def spell_vocabulary(unigrams: dict[str, float], lexicon: Lexicon | None, unit_i
         entries.extend((log10p * LN10, spelling, index) for spelling in sorted(spellings))
     kept: list[tuple[float, tuple[int, ...], int]] = []
     ended: dict[tuple[int, ...], int] = {}
-    # likeliest first, ties by word then spelling: the same tree whatever order the file lists its words in
-    for entry in sorted(entries, key=lambda item: (-item[0], words[item[2]], item[1])):
+    # likeliest first, ties by word then the spelling's units (token numbers follow the words' order):
+    # the same tree whatever order the file lists its words in
+    for entry in sorted(entries, key=lambda item: (-item[0], words[item[2]],
+                                                   [token_units[token] for token in item[1]])):
         if ended.get(entry[1], 0) < MAX_HOMOPHONES:  # else the node ends its likeliest words already
             ended[entry[1]] = ended.get(entry[1], 0) + 1
             kept.append(entry)

@@ -181,3 +181,22 @@ def test_srgs_recognize_with_a_kenlm_binary(speech, tmp_path):
     best = output["alternatives"][0]
     assert best["text"] == "two small pizzas please" and best["lm"] == str(model)
     assert [w["word"] for w in output["words"]] == best["text"].split()
+
+
+def test_the_tree_does_not_depend_on_the_order_the_file_lists_its_words_in(ctc):
+    """A KenLM trie binary stores its words in hash order, the ARPA file in its own: words of
+    equal unigram probability (common in a small model) must give the same tree either way."""
+    from decoder.ctc_lexicon_search import spell_vocabulary
+
+    unigrams = read_unigrams(ARPA)
+    ties = [p for p in unigrams.values() if list(unigrams.values()).count(p) > 1]
+    assert ties  # the fixture has words of equal probability
+    lexicon = ctc.lexicon("en-US")
+
+    def entries(order):
+        spelled = spell_vocabulary({word: unigrams[word] for word in order}, lexicon, ctc.unit_ids, ctc.blank_ids())
+        # the same pronunciations of the same words, likeliest first (token numbers follow the order)
+        return [(score, spelled.words[index], tuple(tuple(spelled.token_units[token]) for token in spelling))
+                for score, spelling, index in spelled.entries]
+
+    assert entries(list(unigrams)) == entries(list(reversed(unigrams))) == entries(read_kenlm_vocabulary(TRIE))
