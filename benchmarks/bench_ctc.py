@@ -258,10 +258,10 @@ def speak(text: str, voice: str, speed: int, folder: Path, band: str) -> Path:
     if not wide.exists():
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True,
                        capture_output=True, timeout=60)
-        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", str(wide)],
+        subprocess.run(["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", str(wide)],
                        check=True, capture_output=True, timeout=60)
     if band == "tel" and not tel.exists():
-        subprocess.run(["sox", str(wide), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tel),
+        subprocess.run(["sox", "-R", str(wide), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tel),
                         "sinc", "300-3400"], check=True, capture_output=True, timeout=60)
     return tel if band == "tel" else wide
 

@@ -82,7 +82,7 @@ def telephone_band(source: Path, target: Path) -> None:
     """``source`` band-passed to 300-3400 Hz (sox ``sinc``) and written at 8 kHz to ``target``."""
     handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".wav")
     os.close(handle)
-    _run(["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", tmp, "sinc", "300-3400"])
+    _run(["sox", "-R", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", tmp, "sinc", "300-3400"])
     Path(tmp).replace(target)
 
 
@@ -101,7 +101,7 @@ def speech_file(folder: Path, text: str, *, voice: str, speed: int, condition: s
         with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as scratch:  # parallel makers never collide
             raw, tmp = Path(scratch) / "raw.wav", Path(scratch) / "out.wav"
             _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text])
-            _run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)])
+            _run(["sox", "-R", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)])
             tmp.replace(out)
         return out
     clean = speech_file(folder, text, voice=voice, speed=speed, condition="clean")

@@ -1,4 +1,7 @@
-"""Synthesised speech for the decoder tests: espeak-ng (en-us) resampled to 16-bit mono with sox."""
+"""Synthesised speech for the decoder tests: espeak-ng (en-us) resampled to 16-bit mono with sox.
+
+sox runs with ``-R``: its dither is otherwise random, so every run heard slightly different audio
+and a score near a threshold passed or failed by chance."""
 
 from __future__ import annotations
 
@@ -12,6 +15,6 @@ def synthesise(text: str, folder: Path, *, rate: int = 16000, voice: str = "en-u
     raw, out = folder / f"{stem}.raw.wav", folder / f"{stem}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True,
                    capture_output=True, timeout=60)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", str(out)],
+    subprocess.run(["sox", "-R", str(raw), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", str(out)],
                    check=True, capture_output=True, timeout=60)
     return out
