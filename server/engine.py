@@ -130,7 +130,9 @@ class ServerEngine:
 
                     sessions.append(ctc_free_speech_session(self.ctc_model(), models[0], policy=self.policy))
                 else:
-                    sessions.append(free_speech_session(self.decoder_model(), models[0], policy=self.policy))
+                    sessions.append(free_speech_session(
+                        self.decoder_model(), models[0], policy=self.policy,
+                        rejection_threshold=self.config.decoder.free_speech_rejection_threshold))
         except BaseException:
             for session in sessions:
                 session.close()

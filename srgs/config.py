@@ -82,17 +82,21 @@ class InterpretSettings:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DecoderSettings:
     """Which decoder back end recognises speech and how sure it must be (0-1 rejection score;
-    ``None`` is the back end's own calibrated default)."""
+    ``None`` is the back end's own calibrated default). Grammars and free speech score rejection
+    differently, so each has its own threshold: ``free_speech_rejection_threshold`` is the utterance
+    confidence / 100 under which a free-speech result is NO_MATCH (pocketsphinx)."""
 
     backend: str = "pocketsphinx"
     rejection_threshold: float | None = None
+    free_speech_rejection_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in ("pocketsphinx", "ctc"):
             raise ValueError(f"decoder backend must be 'pocketsphinx' or 'ctc', got {self.backend!r}")
-        threshold = self.rejection_threshold
-        if threshold is not None and not (math.isfinite(threshold) and threshold >= 0):
-            raise ValueError(f"decoder rejection_threshold must be a number >= 0, got {threshold}")
+        for name in ("rejection_threshold", "free_speech_rejection_threshold"):
+            threshold = getattr(self, name)
+            if threshold is not None and not (math.isfinite(threshold) and threshold >= 0):
+                raise ValueError(f"decoder {name} must be a number >= 0, got {threshold}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -204,9 +204,15 @@ def recognize_free_speech(args: argparse.Namespace, location: str | None = None)
     if getattr(args, "lm", None) and getattr(args, "grammars", None):
         error("recognize", "give grammars or --lm, not both")
         return 2
-    backend = getattr(args, "backend", None)
+    config = getattr(args, "config", None)
+    settings = config.decoder if config is not None else None
+    backend = getattr(args, "backend", None) or (settings.backend if settings is not None else None)
     if backend not in (None, "pocketsphinx", "ctc"):
         error("recognize", f"free speech runs on the pocketsphinx or ctc back end, not {backend}")
+        return 2
+    if backend == "ctc" and getattr(args, "rejection_threshold", None) is not None:
+        error("recognize", "--rejection-threshold: the CTC back end's free speech has no rejection score "
+                           "(pocketsphinx's has: drop --backend ctc)")
         return 2
     audio = read_wav(args.audio)
     session: DecoderSession
@@ -217,8 +223,11 @@ def recognize_free_speech(args: argparse.Namespace, location: str | None = None)
         session = ctc_free_speech_session(CtcModel(), location, nbest=getattr(args, "nbest", None),
                                           policy=AccessPolicy.local())
     else:
+        threshold = getattr(args, "rejection_threshold", None)
+        if threshold is None and settings is not None:
+            threshold = settings.free_speech_rejection_threshold
         session = free_speech_session(PocketsphinxModel(), location, nbest=getattr(args, "nbest", None),
-                                      policy=AccessPolicy.local())
+                                      policy=AccessPolicy.local(), rejection_threshold=threshold)
     try:
         recognition = session.decode(audio)
     finally:

@@ -41,8 +41,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            help="0-1: under this rejection score the result is NO_MATCH (0 accepts everything; "
                            "default: decoder.rejection_threshold, else the back end's calibrated one: pocketsphinx "
                            "0.70, the share of its phone loop's speech frames inside grammar words; ctc en-US 0.25, "
-                           "pt-BR 0.50, exp of the per-speech-frame log-probability loss against the unconstrained "
-                           "best path, or for pt-BR a loop of the lexicon's words)")
+                           "pt-BR 0.47, exp of the per-speech-frame log-probability loss against the unconstrained "
+                           "best path, or for pt-BR a loop of the lexicon's words). Free speech on pocketsphinx: the "
+                           "utterance confidence / 100 (default: decoder.free_speech_rejection_threshold, else 0.39 "
+                           "for builtin:slm/general, 0.47 for your own model)")
     add_free_speech_arguments(recognize)
     recognize.add_argument("--format", choices=("json",), default="json",
                            help="json: the srgs interpret result plus 'words' with times")

@@ -89,3 +89,17 @@ def test_free_speech_follows_the_configured_back_end_the_general_model_too(monke
     engine.decoder_session(None, ["shop.arpa"])
     assert made == [("ctc", ctc, "shop.arpa"), ("ctc", ctc, "builtin:slm/general"),
                     ("pocketsphinx", pocketsphinx2, "shop.arpa")]
+
+
+def test_free_speech_on_pocketsphinx_takes_the_configured_free_speech_threshold(monkeypatch):
+    import decoder.free_speech
+
+    seen: list[object] = []
+    monkeypatch.setattr(decoder.free_speech, "free_speech_session",
+                        lambda model, location, **options: seen.append(options.get("rejection_threshold")) or _Model())
+    engine, _, _ = _engine(monkeypatch, **{"decoder.free_speech_rejection_threshold": "0.6",
+                                           "decoder.rejection_threshold": "0.9"})
+    engine.decoder_session(None, ["builtin:slm/general"])
+    engine, _, _ = _engine(monkeypatch)
+    engine.decoder_session(None, ["builtin:slm/general"])
+    assert seen == [0.6, None]  # its own setting, not the grammars' threshold; None: the model's default

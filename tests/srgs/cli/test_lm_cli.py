@@ -147,3 +147,29 @@ def test_srgs_recognize_takes_a_language_model_instead_of_grammars(corpus, tmp_p
     # (builtin:slm/general on --backend ctc: the dynamic search of decoder/ctc_free_speech.py, tested there)
     assert main(["recognize", str(audio)]) == 2
     assert "give at least one grammar, or --lm LM" in capsys.readouterr().err
+
+
+def test_free_speech_rejection_threshold_from_the_flag_and_the_configuration(corpus, tmp_path, capsys):
+    model = tmp_path / "pizza.arpa"
+    assert main(["lm", "build", str(corpus), "-o", str(model), "-q"]) == 0
+    sentence = "i want two large pizzas with mushrooms and olives"
+    audio = synthesise(sentence, tmp_path)
+    capsys.readouterr()
+    assert main(["recognize", "--lm", str(model), str(audio)]) == 0  # the model's calibrated default keeps it
+    kept = json.loads(capsys.readouterr().out)
+    assert kept["result_status"] == "RECOGNIZED" and 0 < kept["alternatives"][0]["score"] < 100
+    assert main(["recognize", "--lm", str(model), str(audio), "--rejection-threshold", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["result_status"] == "NO_MATCH"
+    assert main(["--set", "decoder.free_speech_rejection_threshold=1", "recognize", "--lm", str(model), str(audio)]) == 0
+    assert json.loads(capsys.readouterr().out)["result_status"] == "NO_MATCH"
+    # the flag wins over the configuration
+    assert main(["--set", "decoder.free_speech_rejection_threshold=1", "recognize", "--lm", str(model), str(audio),
+                 "--rejection-threshold", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["result_status"] == "RECOGNIZED"
+    # the configuration's back end serves free speech too; its free speech has no threshold to take
+    assert main(["--set", "decoder.backend=ctc", "recognize", "--lm", str(model), str(audio),
+                 "--rejection-threshold", "0.5"]) == 2
+    assert "CTC back end's free speech has no rejection score" in capsys.readouterr().err
+    assert main(["--set", "decoder.free_speech_rejection_threshold=-1", "recognize", "--lm", str(model),
+                 str(audio)]) != 0
+    assert "free_speech_rejection_threshold must be a number >= 0" in capsys.readouterr().err
