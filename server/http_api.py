@@ -13,7 +13,8 @@ compile-cache directory, with the other worker processes).
   API's RECOGNITION_RESULT body with word details (``word_details`` 0, 1 -- the default: the
   best alternative's words with ``start_time``/``end_time`` -- or 2); ``rejection_threshold``
   (0-1) overrides the decoder's for grammars. ``builtin:slm/general`` (free speech) may be named
-  with or instead of grammars, as in START_RECOGNITION.
+  with or instead of grammars, as in START_RECOGNITION. A recognition counts against
+  ``server.max_sessions`` while it runs (503 ``SERVER_FULL`` when every session is held).
 - ``POST /v1/interpret``: JSON ``{"text": ..., "grammars": [...], "nbest": N,
   "confidence_threshold": N, "language": "pt-BR"}``, or a ``text/plain`` body with
   ``?grammar=URI``; the result is the ``srgs interpret`` JSON (the RECOGNITION_RESULT body; a
@@ -240,7 +241,14 @@ async def recognize(request: Request) -> Response:
                                       start_time=words[0].start if words else None,
                                       end_time=words[-1].end if words else None))
 
-    return ApiJSONResponse(await off_the_loop(engine, work))
+    # a recognition holds a decoder like a WebSocket session does: it counts against max_sessions
+    if not engine.open_session():
+        raise ApiError(503, "SERVER_FULL", f"the server holds its maximum of {settings.max_sessions} sessions: "
+                       "try again later")
+    try:
+        return ApiJSONResponse(await off_the_loop(engine, work))
+    finally:
+        engine.close_session()
 
 
 @endpoint("builtins")

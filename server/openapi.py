@@ -31,7 +31,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     text = {400: "malformed request or audio", 403: "a grammar reaches outside the access policy",
             413: "body, text, audio or grammar over a limit", 415: "unsupported Content-Type",
             422: "a grammar that does not load, compile or check (errors: every problem positioned)",
-            500: "internal error"}
+            500: "internal error", 503: "every session is held: try again later (server.max_sessions)"}
     return {str(status): {"description": text[status], "content": _json(_ref("Error"))} for status in statuses}
 
 
@@ -136,7 +136,7 @@ _PATHS: dict[str, dict[str, Any]] = {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
             "application/json": {"schema": _ref("RecognizeRequest")}}},
         "responses": {"200": {"description": "the recognition result", "content": _json(_ref("RecognizeResult"))},
-                      **_errors(400, 403, 413, 415, 422, 500)}}},
+                      **_errors(400, 403, 413, 415, 422, 500, 503)}}},
     "/v1/interpret": {"post": {
         "operationId": "interpret",
         "summary": "interpret a text with grammars",

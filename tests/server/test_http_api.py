@@ -191,6 +191,34 @@ def pizza_wav(tmp_path_factory) -> bytes:
     return synthesise("a small pizza with ham", tmp_path_factory.mktemp("speech")).read_bytes()
 
 
+def test_a_recognition_counts_against_max_sessions(pizza_wav, monkeypatch):
+    engine = ServerEngine(EngineConfig.load(overrides={"server.max_sessions": "1"}))
+    app = create_app(engine)
+    held: list[int] = []
+    real_session = engine.decoder_session
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        held.append(engine.sessions)  # what the engine counts while this request decodes
+        return real_session(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "decoder_session", watching)
+    ok = call(app, "POST", "/v1/recognize", params={"grammar": PIZZA}, content=pizza_wav,
+              headers={"content-type": "audio/wav"})
+    assert ok.status_code == 200 and held == [1] and engine.sessions == 0  # counted, then freed
+    assert engine.open_session()  # a WebSocket session holds the only place
+    full = call(app, "POST", "/v1/recognize", params={"grammar": PIZZA}, content=pizza_wav,
+                headers={"content-type": "audio/wav"})
+    assert_error(full, 503, "SERVER_FULL")
+    assert held == [1] and engine.sessions == 1  # refused before any decoding; the other session kept
+    bad = call(app, "POST", "/v1/recognize", params={"grammar": "builtin:grammar/nope"}, content=pizza_wav,
+               headers={"content-type": "audio/wav"})
+    assert bad.status_code == 503 and engine.sessions == 1
+    engine.close_session()
+    failed = call(app, "POST", "/v1/recognize", params={"grammar": "builtin:grammar/nope"}, content=pizza_wav,
+                  headers={"content-type": "audio/wav"})
+    assert failed.status_code >= 400 and failed.status_code != 503 and engine.sessions == 0  # freed on errors too
+
+
 def test_recognize_a_wav_body(app, pizza_wav):
     response = call(app, "POST", "/v1/recognize", params={"grammar": PIZZA}, content=pizza_wav,
                     headers={"content-type": "audio/wav"})
