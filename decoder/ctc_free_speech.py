@@ -34,9 +34,11 @@ binary files (``build_binary`` probing or trie: KenLM maps the file, the vocabul
 strings at its end, ``decoder.lm.read_kenlm_vocabulary``, and each word's unigram log10 p from KenLM;
 a file built with ``build_binary -v`` has no vocabulary and is refused) and pocketsphinx's binary
 trie (converted to a temporary ARPA file, or the cached conversion for the wheel's own model):
-``decoder.ctc_lexicon_search.open_language_model``. Loading ``builtin:slm/general``'s 3.7M n-grams
-takes 2.1 s from ARPA and 0.1 s from a KenLM binary of it (trie 38 MB, probing 82 MB), the tree
-aside. The static search reads the ARPA text and refuses both binary formats with a one-line error.
+``decoder.ctc_lexicon_search.open_language_model``. ``builtin:slm/general``'s 3.7M n-grams: KenLM
+and the unigrams load in 2.1 s from the 100 MB ARPA, 0.1 s from a KenLM binary of it (trie 38 MB,
+probing 82 MB: KenLM maps it); a whole session (the 72k-word tree too) in 2.2 s from ARPA, 1.1 s
+from the trie binary, peak resident 295 MB / 253 MB. The static search reads the ARPA text and
+refuses both binary formats with a one-line error.
 
 Measured (``benchmarks/bench_ctc_free_speech.py``: 12 pizza orders not among the model's 500
 samples, espeak-ng en-us and en-us+f3, a grammar-shaped ARPA model): WER at 150 / 175 words per

@@ -200,3 +200,20 @@ def test_the_tree_does_not_depend_on_the_order_the_file_lists_its_words_in(ctc):
                 for score, spelling, index in spelled.entries]
 
     assert entries(list(unigrams)) == entries(list(reversed(unigrams))) == entries(read_kenlm_vocabulary(TRIE))
+
+
+def test_the_wheels_own_trie_named_by_path_uses_the_cached_conversion(sphinx_trie, monkeypatch):
+    """The pocketsphinx wheel's general model named by its path is not converted again: its cached
+    ARPA (``general_arpa``) is read (stood in for here by the small fixtures)."""
+    import decoder.lm
+
+    used = []
+
+    def general_arpa() -> Path:
+        used.append(1)
+        return Path(ARPA)
+
+    monkeypatch.setattr(decoder.lm, "sphinx_general_lm", lambda: sphinx_trie)
+    monkeypatch.setattr(decoder.lm, "general_arpa", general_arpa)
+    _, unigrams = open_language_model(sphinx_trie, sphinx_trie)
+    assert used == [1] and unigrams == read_unigrams(ARPA)
