@@ -44,11 +44,12 @@ posteriors times the rejection score.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -59,10 +60,13 @@ from decoder.audio import Audio
 from decoder.base import DecoderError, Recognition, WordTime
 from decoder.lexicon import EnglishLexicon, Lexicon, MissingPronunciationsError, Position, RuleLexicon, TextLexicon
 from decoder.stream import BufferedStream
+from decoder.word_boosts import resolve_boosts
 from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
 
 if TYPE_CHECKING:
     from interpreter.store import Activation
+
+log = logging.getLogger("srgs.decoder")
 
 SAMPLE_RATE = 16000
 FRAME_SECONDS = 0.02  # hama's ASR: 160-sample hop, subsampled by 2
@@ -269,9 +273,12 @@ class CtcModel:
         return found
 
     def session(self, activation: Activation, *, language: str | None = None,
-                rejection_threshold: float | None = None) -> CtcSession:
-        """A decoder session for ``activation``; ``language`` overrides the grammars' own."""
-        return CtcSession(self, activation, language=language, rejection_threshold=rejection_threshold)
+                rejection_threshold: float | None = None,
+                word_boosts: Mapping[str, float] | None = None) -> CtcSession:
+        """A decoder session for ``activation``; ``language`` overrides the grammars' own;
+        ``word_boosts``: word -> boost (``decoder.word_boosts``)."""
+        return CtcSession(self, activation, language=language, rejection_threshold=rejection_threshold,
+                          word_boosts=word_boosts)
 
 
 # --- the search graph -----------------------------------------------------------------------------
@@ -388,9 +395,13 @@ def _before(pronunciation: Sequence[Position], index: int, skippable: bool,
 
 def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tuple[tuple[Position, ...], ...]],
                 unit_ids: dict[str, int], blank_ids: Sequence[int], num_units: int,
-                params: SearchParams | None = None, max_states: int | None = None) -> SearchGraph:
+                params: SearchParams | None = None, max_states: int | None = None, *,
+                boosts: Mapping[int, float] | None = None) -> SearchGraph:
     """The search graph; ``pronounce(state, word)`` gives the pronunciations of a word read from
-    grammar state ``state`` (its grammar's language)."""
+    grammar state ``state`` (its grammar's language). ``boosts`` (word label -> nats,
+    ``decoder.word_boosts``): those words' arcs cost that much less in the grammar, so each adds
+    ``grammar_weight * boost`` to the score of a path through it."""
+    boosts = boosts or {}
     params = params or SearchParams()
     max_states = MAX_GRAPH_STATES if max_states is None else max_states
     grammar_weight = params.grammar_weight
@@ -436,7 +447,7 @@ def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tup
         for label, target, cost in constraint.arcs(state):
             if label == EPSILON_LABEL:
                 continue
-            weight = -grammar_weight * float(cost) + params.word_bonus
+            weight = -grammar_weight * (float(cost) - boosts.get(label, 0.0)) + params.word_bonus
             node = -(state + 1)
             if label == ANY_LABEL or label == UNKNOWN_LABEL:
                 if any_class < 0:
@@ -704,7 +715,7 @@ class CtcSession:
     """One caller's CTC decoder under one activation (the search graph is built here, once)."""
 
     def __init__(self, model: CtcModel, activation: Activation, *, language: str | None = None,
-                 rejection_threshold: float | None = None):
+                 rejection_threshold: float | None = None, word_boosts: Mapping[str, float] | None = None):
         if rejection_threshold is not None and (isinstance(rejection_threshold, bool)
                                                 or not isinstance(rejection_threshold, (int, float))
                                                 or math.isnan(rejection_threshold)):
@@ -740,15 +751,21 @@ class CtcSession:
             missing[word] = None
             raise MissingPronunciationsError([word], members[0].language)
 
+        # word boosts (hints): the nats each boosted word label gains; part of the graph's key
+        self.boosts = resolve_boosts(constraint.words, word_boosts)
+        if self.boosts.ignored:
+            log.info("word boosts for words no active grammar has, ignored: %s", ", ".join(self.boosts.ignored))
+        self._word_ids = {word: label for label, word in enumerate(constraint.words)}
         key = (tuple((grammar.key, weight) for grammar, weight in zip(activation.grammars, activation.weights,
-                                                                      strict=True)), self.languages)
+                                                                      strict=True)), self.languages, self.boosts.key)
+        self.graph_key = key
         cached = model.cached_graph(key)
         if cached is not None:
             self.graph = cached
         else:
             try:
                 self.graph = build_graph(constraint, pronounce, model.unit_ids, model.blank_ids(), len(model.units),
-                                         self.params)
+                                         self.params, boosts=self.boosts.labels)
             except MissingPronunciationsError:
                 names = sorted({lexicon.language for lexicon in lexicons})
                 raise MissingPronunciationsError(list(missing), "/".join(names)) from None
@@ -799,14 +816,19 @@ class CtcSession:
             words = tuple(graph.arc_words[a] for a in arcs)
             accepted = constraint.accepts(words) if GARBAGE_WORD not in words else (0.0, None)
             grammar_cost = accepted[0] if accepted is not None else 0.0
-            # the log-probability of the audio on this path
-            acoustic = total + params.grammar_weight * grammar_cost - params.word_bonus * len(words)
+            # the log-probability of the audio on this path (what the grammar, the word bonus and
+            # the word boosts added taken off)
+            boosted = self.boosts.nats(self._word_ids, words)
+            acoustic = (total + params.grammar_weight * (grammar_cost - boosted)
+                        - params.word_bonus * len(words))
             if best_acoustic is None:
                 best_acoustic = acoustic
             grammar = None
             if accepted is not None and accepted[1] is not None:
                 grammar = constraint.grammars[accepted[1]].name
-            cost = max(0.0, (greedy_total - acoustic) * ACOUSTIC_SCALE)
+            # the interpreter adds the grammar's cost: the boosts go with the acoustic cost, so that
+            # its ranking and confidences are those of the boosted grammar the search used
+            cost = max(0.0, (greedy_total - acoustic) * ACOUSTIC_SCALE) - boosted
             hypotheses.append((words, cost, grammar))
             if len(hypotheses) >= count:
                 break

@@ -45,12 +45,14 @@ hama gives no pronunciation for, or one with a phone outside the table (tones, c
 
 from __future__ import annotations
 
+import heapq
+import logging
 import math
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -58,11 +60,14 @@ import numpy as np
 
 from decoder.audio import Audio
 from decoder.base import DecoderError, Recognition, WordTime
+from decoder.word_boosts import WordBoosts, resolve_boosts
 from srgs.compile.constraint import GrammarConstraint
 from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
 
 if TYPE_CHECKING:
     from interpreter.store import Activation
+
+log = logging.getLogger("srgs.decoder")
 
 MAX_COST = 700.0  # exp(-700) is still a positive double: a probability pocketsphinx can read
 # pocketsphinx keeps acoustic scores shifted down by 10 bits (SENSCR_SHIFT); its lattice
@@ -184,9 +189,125 @@ def _probability(cost: float) -> float:
     return math.exp(-min(max(cost, 0.0), MAX_COST))
 
 
+def _strong_components(successors: Sequence[Sequence[int]]) -> list[list[int]]:
+    """The strongly connected components of a graph (Tarjan's, iterative), each component after
+    every component it reaches (sinks first)."""
+    count = len(successors)
+    index = [-1] * count
+    low = [0] * count
+    on_stack = [False] * count
+    stack: list[int] = []
+    components: list[list[int]] = []
+    counter = 0
+    for root in range(count):
+        if index[root] >= 0:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack[node] = True
+            targets = successors[node]
+            if position < len(targets):
+                work.append((node, position + 1))
+                target = targets[position]
+                if index[target] < 0:
+                    work.append((target, 0))
+                elif on_stack[target]:
+                    low[node] = min(low[node], index[target])
+                continue
+            if low[node] == index[node]:
+                component: list[int] = []
+                while True:
+                    member = stack.pop()
+                    on_stack[member] = False
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return components
+
+
+def boosted_costs(constraint: GrammarConstraint, boosts: Mapping[int, float], *,
+                  garbage_cost: float | None) -> tuple[list[list[tuple[int, int, float]]], list[float]]:
+    """The constraint's arcs and final costs with ``boosts`` (label -> nats) taken off the costs of
+    their words' arcs, then pushed toward the start state so that no cost is negative (an FSG
+    takes probabilities up to 1): every arc's cost becomes ``cost - boost + V(target) - V(source)``
+    and every final cost ``final - V(state)``, ``V`` the cheapest cost from a state to the end.
+    Every complete path's cost changes by the same ``-V(start)``, so the search ranks sentences
+    exactly as the boosted grammar does. A boosted arc on a cycle of the grammar (a repeated
+    word) keeps a cost of at least 0: a cycle must not gain at each turn.
+
+    ``garbage_cost``: the cost of a $GARBAGE arc (one garbage word), None when they are dropped;
+    unknown-word arcs are dropped (cost inf)."""
+    states = constraint.num_states
+    arcs: list[list[tuple[int, int, float]]] = []
+    for state in range(states):
+        out: list[tuple[int, int, float]] = []
+        for label, target, cost in constraint.arcs(state):
+            if label == ANY_LABEL:
+                cost = garbage_cost if garbage_cost is not None else math.inf
+            elif label == UNKNOWN_LABEL:
+                cost = math.inf
+            else:
+                cost = float(cost) - boosts.get(label, 0.0)
+            out.append((label, target, cost))
+        arcs.append(out)
+    finals = [float(constraint.final(state)) for state in range(states)]
+    successors = [[target for _, target, cost in out if cost < math.inf] for out in arcs]
+    potential = [math.inf] * states
+    for component in _strong_components(successors):
+        members = set(component)
+        cyclic = len(component) > 1 or any(target == component[0] for target in successors[component[0]])
+        if cyclic:  # a boost must not make a cycle gain
+            for member in component:
+                arcs[member] = [(label, target, max(cost, 0.0) if target in members else cost)
+                                for label, target, cost in arcs[member]]
+        # the cheapest cost to the end: arcs leaving the component are settled, those inside it
+        # are >= 0 (Dijkstra)
+        for member in component:
+            best = finals[member]
+            for _, target, cost in arcs[member]:
+                if target not in members:
+                    best = min(best, cost + potential[target])
+            potential[member] = best
+        if cyclic:
+            incoming: dict[int, list[tuple[int, float]]] = {}
+            for member in component:
+                for _, target, cost in arcs[member]:
+                    if target in members:
+                        incoming.setdefault(target, []).append((member, cost))
+            heap = [(potential[member], member) for member in component if potential[member] < math.inf]
+            heapq.heapify(heap)
+            while heap:
+                value, node = heapq.heappop(heap)
+                if value > potential[node]:
+                    continue
+                for source, cost in incoming.get(node, ()):
+                    if value + cost < potential[source]:
+                        potential[source] = value + cost
+                        heapq.heappush(heap, (value + cost, source))
+    pushed: list[list[tuple[int, int, float]]] = []
+    for state in range(states):
+        here = potential[state]
+        if here == math.inf:  # no way to the end from here: nothing to push
+            pushed.append([(label, target, max(cost, 0.0)) for label, target, cost in arcs[state]])
+            continue
+        pushed.append([(label, target, max(0.0, cost + potential[target] - here)) for label, target, cost in arcs[state]])
+        finals[state] = max(0.0, finals[state] - here)
+    return pushed, finals
+
+
 def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
                       spell: Callable[[str], str | None] | None = None,
-                      garbage: Sequence[str] = (), garbage_probability: float = 0.0) -> FsgConversion:
+                      garbage: Sequence[str] = (), garbage_probability: float = 0.0,
+                      boosts: Mapping[int, float] | None = None) -> FsgConversion:
     """The FSG text format of ``constraint``: its states, one new final state reached by null
     transitions (probability ``exp(-final cost)``) from every final state, word transitions
     with probability ``exp(-cost)``, epsilon arcs as null transitions.
@@ -198,6 +319,10 @@ def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
 
     ``spell(word)`` gives the dictionary spelling of a grammar word, or None when the
     dictionary lacks it; every missing word is reported at once (``MissingWordsError``).
+
+    ``boosts`` (word label -> nats, ``decoder.word_boosts``): those words' arcs cost that much
+    less, with the costs pushed toward the start so that every probability stays at most 1
+    (``boosted_costs``).
     """
     final_state = constraint.num_states
     lines = [f"FSG_BEGIN {name}", f"NUM_STATES {final_state + 1}", f"START_STATE {constraint.start()}",
@@ -206,10 +331,16 @@ def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
     missing: list[str] = []
     words_used: list[str] = []
     word_count = null_count = dropped = garbage_arcs = 0
+    pushed: list[list[tuple[int, int, float]]] | None = None
+    finals: list[float] = []
+    if boosts:
+        garbage_cost = -math.log(garbage_probability) if garbage and garbage_probability > 0 else None
+        pushed, finals = boosted_costs(constraint, boosts, garbage_cost=garbage_cost)
     for state in range(constraint.num_states):
-        for label, target, cost in constraint.arcs(state):
+        for label, target, cost in (pushed[state] if pushed is not None else constraint.arcs(state)):
             if label == ANY_LABEL and garbage:
-                lines.extend(f"TRANSITION {state} {target} {garbage_probability:.10g} {word}" for word in garbage)
+                each = garbage_probability if pushed is None else _probability(cost)
+                lines.extend(f"TRANSITION {state} {target} {each:.10g} {word}" for word in garbage)
                 word_count += len(garbage)
                 garbage_arcs += 1
                 continue
@@ -233,7 +364,7 @@ def constraint_to_fsg(constraint: GrammarConstraint, *, name: str = "srgs",
                 words_used.append(found)
             lines.append(f"TRANSITION {state} {target} {probability:.10g} {word}")
             word_count += 1
-        final = constraint.final(state)
+        final = constraint.final(state) if pushed is None else finals[state]
         if final < math.inf:
             lines.append(f"TRANSITION {state} {final_state} {_probability(final):.10g}")
             null_count += 1
@@ -449,11 +580,13 @@ class PocketsphinxModel:
         return "\n".join(lines) + "\n"
 
     def session(self, activation: Activation, *, rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD,
-                garbage_probability: float = GARBAGE_PROBABILITY, acoustic_check: bool = True) -> PocketsphinxSession:
-        """A decoder session; ``rejection_threshold``, ``garbage_probability``, ``acoustic_check``
-        (see ``PocketsphinxSession``)."""
+                garbage_probability: float = GARBAGE_PROBABILITY, acoustic_check: bool = True,
+                word_boosts: Mapping[str, float] | None = None) -> PocketsphinxSession:
+        """A decoder session; ``rejection_threshold``, ``garbage_probability``, ``acoustic_check``,
+        ``word_boosts`` (see ``PocketsphinxSession``)."""
         return PocketsphinxSession(self, activation, rejection_threshold=rejection_threshold,
-                                   garbage_probability=garbage_probability, acoustic_check=acoustic_check)
+                                   garbage_probability=garbage_probability, acoustic_check=acoustic_check,
+                                   word_boosts=word_boosts)
 
     def _new_search_name(self) -> str:
         with self.lock:
@@ -478,6 +611,9 @@ class PocketsphinxSession:
     everything. ``acoustic_check=False``: the score is the coverage alone (as before the acoustic
     match was added). ``garbage_probability``: the FSG probability of each phone $GARBAGE reads
     (higher lets garbage take more of the speech; 1e-3 by default, tuned on espeak-ng speech).
+    ``word_boosts``: word -> boost (``decoder.word_boosts``: each unit multiplies the grammar
+    probability of the word's arcs by e, in the FSG, pushed so that it stays a valid FSG); the hint
+    words that no active grammar has are in ``boosts.ignored`` (and logged).
 
     Every utterance starts from the same feature state (``reinit_feat`` and the model's initial
     cepstral mean) and is searched whole, so the same audio gives the same result whatever the
@@ -489,6 +625,8 @@ class PocketsphinxSession:
     rejection_threshold: float = DEFAULT_REJECTION_THRESHOLD
     garbage_probability: float = GARBAGE_PROBABILITY
     acoustic_check: bool = True
+    word_boosts: Mapping[str, float] | None = None
+    boosts: WordBoosts = field(init=False)
     conversion: FsgConversion = field(init=False)
     search: str = field(init=False)
     closed: bool = field(init=False, default=False)
@@ -502,8 +640,11 @@ class PocketsphinxSession:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or math.isnan(threshold):
             raise DecoderError(f"rejection_threshold must be a number (0 accepts all, above 1 rejects all), got {threshold!r}")
         constraint = self.activation.constraint()
+        self.boosts = resolve_boosts(constraint.words, self.word_boosts)
+        if self.boosts.ignored:
+            log.info("word boosts for words no active grammar has, ignored: %s", ", ".join(self.boosts.ignored))
         self.conversion = constraint_to_fsg(constraint, spell=self.model.pronounce, garbage=GARBAGE_WORDS,
-                                            garbage_probability=self.garbage_probability)
+                                            garbage_probability=self.garbage_probability, boosts=self.boosts.labels)
         self.search = self.model._new_search_name()
         self.dictionary = self.model.dictionary_for(self.conversion.words)
         if self.conversion.garbage_arcs:

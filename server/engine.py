@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -101,27 +101,32 @@ class ServerEngine:
                 self._ctc_model = CtcModel()
             return self._ctc_model
 
-    def grammar_session(self, activation: Activation, *, rejection_threshold: float | None = None) -> DecoderSession:
+    def grammar_session(self, activation: Activation, *, rejection_threshold: float | None = None,
+                        word_boosts: Mapping[str, float] | None = None) -> DecoderSession:
         """A decoder over ``activation`` on the configured back end; ``rejection_threshold`` (a
-        request's own) over ``config.decoder.rejection_threshold`` over the back end's default."""
+        request's own) over ``config.decoder.rejection_threshold`` over the back end's default;
+        ``word_boosts`` (``hints.words``: word -> boost, ``decoder.word_boosts``)."""
         decoder = self.config.decoder
         threshold = decoder.rejection_threshold if rejection_threshold is None else rejection_threshold
+        boosts = dict(word_boosts) if word_boosts else None
         if decoder.backend == "ctc":
-            return self.ctc_model().session(activation, rejection_threshold=threshold)
+            return self.ctc_model().session(activation, rejection_threshold=threshold, word_boosts=boosts)
         model = self.decoder_model()
-        session = model.session(activation) if threshold is None else \
-            model.session(activation, rejection_threshold=threshold)
+        session = model.session(activation, word_boosts=boosts) if threshold is None else \
+            model.session(activation, rejection_threshold=threshold, word_boosts=boosts)
         return session if hasattr(session, "stream") else BufferedSession(session)
 
     def decoder_session(self, activation: Activation | None, models: Sequence[str] = (), *,
-                        rejection_threshold: float | None = None) -> DecoderSession:
-        """A decoder for one recognition: the grammar search over ``activation`` (``grammar_session``),
-        the free-speech search over ``models`` (``builtin:slm/general``), or both at once
-        (``EitherSession``)."""
+                        rejection_threshold: float | None = None,
+                        word_boosts: Mapping[str, float] | None = None) -> DecoderSession:
+        """A decoder for one recognition: the grammar search over ``activation`` (``grammar_session``,
+        with ``word_boosts``), the free-speech search over ``models`` (``builtin:slm/general``; word
+        boosts do not reach it), or both at once (``EitherSession``)."""
         sessions: list[DecoderSession] = []
         try:
             if activation is not None:
-                sessions.append(self.grammar_session(activation, rejection_threshold=rejection_threshold))
+                sessions.append(self.grammar_session(activation, rejection_threshold=rejection_threshold,
+                                                     word_boosts=word_boosts))
             if models:
                 from decoder.free_speech import free_speech_session
 

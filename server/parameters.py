@@ -12,7 +12,10 @@ Defaults (the reference leaves several to the server; these are the choices, doc
   ``decoder.confidenceThreshold`` = ``[interpret] confidence_threshold`` (0);
 - ``decoder.wordDetails`` 0 (no ``words``; 1 the first alternative's, 2 every alternative's);
 - the endpointer's from ``decoder.endpointer.EndpointerSettings`` (level threshold -40 dBFS,
-  automatic window 5 s, longest segment 60 s).
+  automatic window 5 s, longest segment 60 s);
+- ``hints.words`` (``word:boost, ...``) boosts grammar words in the search (``decoder.word_boosts``:
+  each unit multiplies the word's grammar probability by e, clamped to +-10; a word without a
+  boost gets 5); words the active grammars lack are ignored (logged).
 
 Names are matched in any case and written as the reference spells them. A name that is not a
 parameter is ``ERROR_INVALID_PARAMETER``; a value out of its type or range is
@@ -23,11 +26,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from decoder.endpointer import EndpointerSettings
+from decoder.word_boosts import DEFAULT_BOOST
 from srgs.config import EngineConfig
 
 from .protocol import ERROR_INVALID_PARAMETER, ERROR_INVALID_PARAMETER_VALUE, parse_bool
@@ -88,7 +92,7 @@ class Parameter:
 
 _KIND_WORDS = {"bool": "a boolean (true or false)", "int": "a whole number", "float": "a number",
                "text": "text", "hints": "a list of word:boost"}
-_HINT = re.compile(r"^[^\s:,]+(?::-?\d+(?:\.\d+)?)?$")
+_HINT = re.compile(r"^[^\s:,]+(?::[-+]?\d+(?:\.\d+)?)?$")
 
 
 def _hints(value: str) -> str:
@@ -96,6 +100,21 @@ def _hints(value: str) -> str:
         if entry and not _HINT.match(entry):
             raise ValueError(entry)
     return value
+
+
+def word_boosts(value: str) -> dict[str, float]:
+    """``hints.words`` (``word:boost, ...``; a word without ``:boost`` gets ``DEFAULT_BOOST``) as
+    word -> boost; ``ValueError`` naming the entry that is not ``word`` or ``word:number``. A word
+    given twice keeps its last boost. What a boost does: ``decoder.word_boosts``."""
+    out: dict[str, float] = {}
+    for entry in (item.strip() for item in value.split(",")):
+        if not entry:
+            continue
+        if not _HINT.match(entry):
+            raise ValueError(entry)
+        word, _, boost = entry.partition(":")
+        out[word] = float(boost) if boost else DEFAULT_BOOST
+    return out
 
 
 def _range(low: float | None, high: float | None) -> str:
@@ -152,6 +171,7 @@ class RecognitionSettings:
     partial_interval_ms: int | None  # None: no partial results
     endpointer: EndpointerSettings
     media_type: str
+    word_boosts: Mapping[str, float] = field(default_factory=dict)  # hints.words: word -> boost
 
 
 class Parameters:
@@ -241,7 +261,9 @@ class Parameters:
             partial_interval_ms=number("decoder.partialResultInterval") if v("decoder.partialResultEnabled") else None,
             endpointer=endpointer,
             media_type=str(v("Media-Type")),
+            word_boosts=word_boosts(str(v("hints.words"))),
         )
 
 
-__all__ = ["PASSIVE", "Parameter", "ParameterError", "Parameters", "RecognitionSettings", "parameter_table"]
+__all__ = ["PASSIVE", "Parameter", "ParameterError", "Parameters", "RecognitionSettings", "parameter_table",
+           "word_boosts"]

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
-from decoder.base import DecoderError
+from decoder.base import DecoderError, DecoderSession
 from decoder.endpointer import Endpointer
 from srgs.errors import SrgsError
 
@@ -59,6 +60,15 @@ if TYPE_CHECKING:
     from interpreter.store import Activation, PreparedGrammar
 
 log = logging.getLogger("srgs.server")
+
+
+class _BoostingFactory(Protocol):
+    """A decoder factory (``DecoderFactory``) that also takes ``hints.words`` as ``word_boosts``
+    (``ServerEngine.decoder_session`` does)."""
+
+    def __call__(self, activation: Activation | None, models: tuple[str, ...], *,
+                 word_boosts: Mapping[str, float] | None = None) -> DecoderSession: ...
+
 
 # Headers of START_RECOGNITION / INTERPRET_TEXT that are the message's, not recognition parameters.
 MESSAGE_HEADERS = frozenset({"accept", "content-type", "content-id", "content-length", "text", "handle", "user-agent"})
@@ -259,7 +269,7 @@ class Session(AudioPath):
             raise Refused(p.ERROR_INVALID_PARAMETER_VALUE, f"Media-Type: {exc}") from None
         grammars, models = self._grammars_of(message)
         try:
-            decoder = self.decoders(self._activate(grammars, settings), tuple(models))
+            decoder = self._decoder_for(self._activate(grammars, settings), tuple(models), settings)
         except (SrgsError, DecoderError, ValueError) as exc:
             raise refused(exc) from None
         endpointer = Endpointer(replace(settings.endpointer, sample_rate=16000))
@@ -332,6 +342,15 @@ class Session(AudioPath):
             return self.parameters.overlaid(items).settings()
         except ParameterError as exc:
             raise Refused(exc.code, str(exc)) from None
+
+    def _decoder_for(self, activation: Activation | None, models: tuple[str, ...],
+                     settings: RecognitionSettings) -> DecoderSession:
+        """The recognition's decoder; ``hints.words`` go to it as ``word_boosts`` when there are any
+        (a factory that takes no boosts is called as before)."""
+        if not settings.word_boosts:
+            return self.decoders(activation, models)
+        factory = cast(_BoostingFactory, self.decoders)
+        return factory(activation, models, word_boosts=dict(settings.word_boosts))
 
     def _activate(self, grammars: list[PreparedGrammar], settings: RecognitionSettings) -> Activation | None:
         return activate(self.engine.store, grammars, session=self.grammars, nbest=settings.max_sentences,

@@ -67,8 +67,8 @@ class FakeStream:
 
 
 class FakeSession:
-    def __init__(self, owner: FakeDecoders, activation, models):
-        self.owner, self.activation, self.models = owner, activation, models
+    def __init__(self, owner: FakeDecoders, activation, models, word_boosts=None):
+        self.owner, self.activation, self.models, self.word_boosts = owner, activation, models, word_boosts
         self.closed = False
 
     def recognize(self, sentences, size: int, nbest: int | None) -> Recognition:
@@ -100,8 +100,8 @@ class FakeDecoders:
         self.streams: list[FakeStream] = []
         self.partials = 0
 
-    def __call__(self, activation, models) -> FakeSession:
-        session = FakeSession(self, activation, models)
+    def __call__(self, activation, models, *, word_boosts=None) -> FakeSession:
+        session = FakeSession(self, activation, models, word_boosts)
         self.sessions.append(session)
         return session
 
@@ -815,8 +815,8 @@ class BrokenDecoders(FakeDecoders):
         super().__init__()
         self.where = where
 
-    def __call__(self, activation, models) -> FakeSession:
-        session = super().__call__(activation, models)
+    def __call__(self, activation, models, *, word_boosts=None) -> FakeSession:
+        session = super().__call__(activation, models, word_boosts=word_boosts)
         where = self.where
 
         class Broken(FakeStream):
@@ -847,3 +847,30 @@ def test_an_unexpected_fault_is_one_line_and_the_session_goes_on(where, caplog):
     assert driver.decoders.sessions[0].closed
     assert "Traceback" in caplog.text  # the server's log has the whole story
     assert interpret(driver, "two pizzas")[1]["Result-Status"] == "RECOGNIZED"
+
+
+# --- hints.words: word boosts reach the decoder -------------------------------------------------
+
+
+def test_hints_words_reach_the_decoder_as_word_boosts():
+    driver = Driver()
+    driver.define()
+    assert driver.start(parameters=[("hints.words", "two:3, Pizzas:-1.5, one")]).result == "SUCCESS"
+    assert driver.decoders.sessions[0].word_boosts == {"two": 3.0, "Pizzas": -1.5, "one": 5.0}
+    final(driver.audio(UTTERANCE, last=True))
+    # set for the session: every later recognition gets them; none given: no boosts
+    assert driver.send("SET_PARAMETERS", [("hints.words", "one:2")])[0].result == "SUCCESS"
+    driver.start()
+    assert driver.decoders.sessions[1].word_boosts == {"one": 2.0}
+    final(driver.audio(UTTERANCE, last=True))
+    assert driver.send("SET_PARAMETERS", [("hints.words", "")])[0].result == "SUCCESS"
+    driver.start()
+    assert driver.decoders.sessions[2].word_boosts is None
+
+
+def test_hints_words_that_are_not_word_boost_pairs_are_refused():
+    driver = Driver()
+    driver.define()
+    (reply,) = driver.send("SET_PARAMETERS", [("hints.words", "two:lots")])
+    assert reply.result == "FAILURE" and reply["Error-Code"] == "ERROR_INVALID_PARAMETER_VALUE"
+    assert "hints.words" in reply["Message"]
