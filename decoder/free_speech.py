@@ -356,8 +356,9 @@ class FreeSpeechSession:
 
         kind = _model_kind(self.path)
         if kind == "kenlm":
-            raise LmError("a KenLM binary model, which pocketsphinx cannot read: give the ARPA file "
-                          "(srgs lm build writes one) for pocketsphinx free speech", SourceSpan(self.location, 0, 0))
+            raise LmError("a KenLM binary model, which pocketsphinx cannot read: use --backend ctc (the CTC back "
+                          "end's free speech reads KenLM binaries), or give the ARPA file (srgs lm build writes one)",
+                          SourceSpan(self.location, 0, 0))
         self.search = "srgs-slm"
         self._lock = threading.Lock()
         with tempfile.TemporaryDirectory(prefix="srgs-slm-") as folder:

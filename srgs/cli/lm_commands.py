@@ -168,8 +168,9 @@ def run_score(args: argparse.Namespace) -> int:
 def add_free_speech_arguments(parser: argparse.ArgumentParser) -> None:
     """``--lm LM``: what ``srgs recognize`` needs to take a language model instead of grammars."""
     parser.add_argument("--lm", metavar="LM", default=None,
-                        help="free speech: recognise with this n-gram model (an ARPA file, e.g. from 'srgs lm build', "
-                             "or builtin:slm/general) instead of grammars")
+                        help="free speech: recognise with this n-gram model instead of grammars: ARPA ('srgs lm "
+                             "build' writes one), a pocketsphinx binary, with --backend ctc also a KenLM binary "
+                             "(build_binary), or builtin:slm/general")
 
 
 def free_speech_requested(args: argparse.Namespace) -> str | None:

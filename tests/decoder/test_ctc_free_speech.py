@@ -111,7 +111,7 @@ def test_refused_locations_are_one_line_errors(ctc, pizza_lm, tmp_path):
     with pytest.raises(DecoderError, match="search must be 'dynamic' or 'static'"):
         CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), search="tree")
     with pytest.raises(LmError, match="reads ARPA models.*not a trie binary file"):
-        ctc_free_speech_session(ctc, sphinx_general_lm(), policy=AccessPolicy.local())
+        CtcFreeSpeechSession(ctc, sphinx_general_lm(), policy=AccessPolicy.local(), search="static")
     broken = tmp_path / "broken.arpa"
     broken.write_text("\\data\\\nngram 1=3\n\n\\1-grams:\n-1.0\ta\n\\end\\\n", encoding="utf-8")
     with pytest.raises(LmError, match="1-gram section has 1 entries"):

@@ -135,7 +135,7 @@ def test_access_policy_decides_who_names_files(model, pizza_lm, tmp_path):
 def test_kenlm_binary_and_garbage_files_are_refused(model, tmp_path):
     kenlm_binary = tmp_path / "model.binary"
     kenlm_binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\0" + bytes(64))
-    with pytest.raises(LmError, match="KenLM binary model, which pocketsphinx cannot read"):
+    with pytest.raises(LmError, match="KenLM binary model, which pocketsphinx cannot read: use --backend ctc"):
         free_speech_session(model, str(kenlm_binary), policy=AccessPolicy.local())
     garbage = tmp_path / "garbage.arpa"
     garbage.write_text("not a model\n", encoding="utf-8")
