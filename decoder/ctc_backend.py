@@ -826,9 +826,9 @@ class CtcSession:
             grammar = None
             if accepted is not None and accepted[1] is not None:
                 grammar = constraint.grammars[accepted[1]].name
-            # the interpreter adds the grammar's cost: the boosts go with the acoustic cost, so that
-            # its ranking and confidences are those of the boosted grammar the search used
-            cost = max(0.0, (greedy_total - acoustic) * ACOUSTIC_SCALE) - boosted
+            # the interpreter adds the grammar's cost: what the boosts gave the path in the search
+            # goes with the acoustic cost, so that it ranks the n-best as the search did
+            cost = max(0.0, (greedy_total - acoustic) * ACOUSTIC_SCALE) - params.grammar_weight * boosted
             hypotheses.append((words, cost, grammar))
             if len(hypotheses) >= count:
                 break

@@ -241,8 +241,10 @@ def boosted_costs(constraint: GrammarConstraint, boosts: Mapping[int, float], *,
     takes probabilities up to 1): every arc's cost becomes ``cost - boost + V(target) - V(source)``
     and every final cost ``final - V(state)``, ``V`` the cheapest cost from a state to the end.
     Every complete path's cost changes by the same ``-V(start)``, so the search ranks sentences
-    exactly as the boosted grammar does. A boosted arc on a cycle of the grammar (a repeated
-    word) keeps a cost of at least 0: a cycle must not gain at each turn.
+    exactly as the boosted grammar does. On a cycle of the grammar (a repeated word) a boost
+    would make each turn gain without end: there, every choice of a state whose arcs in the cycle
+    would gain (and its final cost) pays that gain, so the boosted word keeps its full advantage
+    over the other choices at each state but a path does not gain by going round.
 
     ``garbage_cost``: the cost of a $GARBAGE arc (one garbage word), None when they are dropped;
     unknown-word arcs are dropped (cost inf)."""
@@ -265,10 +267,13 @@ def boosted_costs(constraint: GrammarConstraint, boosts: Mapping[int, float], *,
     for component in _strong_components(successors):
         members = set(component)
         cyclic = len(component) > 1 or any(target == component[0] for target in successors[component[0]])
-        if cyclic:  # a boost must not make a cycle gain
+        if cyclic:  # a boost must not make a cycle gain: a state whose arcs in the cycle would
+            # gain shifts all its choices (and its final cost) by the same amount
             for member in component:
-                arcs[member] = [(label, target, max(cost, 0.0) if target in members else cost)
-                                for label, target, cost in arcs[member]]
+                lowest = min((cost for _, target, cost in arcs[member] if target in members), default=0.0)
+                if lowest < 0:
+                    arcs[member] = [(label, target, cost - lowest) for label, target, cost in arcs[member]]
+                    finals[member] -= lowest
         # the cheapest cost to the end: arcs leaving the component are settled, those inside it
         # are >= 0 (Dijkstra)
         for member in component:
