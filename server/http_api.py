@@ -12,7 +12,9 @@ compile-cache directory, with the other worker processes).
   ``{"audio": BASE64, "rate": 16000, "grammars": [...], ...}``. The result is the WebSocket
   API's RECOGNITION_RESULT body with word details (``word_details`` 0, 1 -- the default: the
   best alternative's words with ``start_time``/``end_time`` -- or 2); ``rejection_threshold``
-  (0-1) overrides the decoder's for grammars. ``builtin:slm/general`` (free speech) may be named
+  (0-1) overrides the decoder's for grammars; ``hints`` (``?hints=bill:8,will:-2``, or in JSON
+  that string or ``{"bill": 8}``) boosts grammar words as ``hints.words`` does
+  (``decoder.word_boosts``). ``builtin:slm/general`` (free speech) may be named
   with or instead of grammars, as in START_RECOGNITION. A recognition counts against
   ``server.max_sessions`` while it runs (503 ``SERVER_FULL`` when every session is held).
 - ``POST /v1/interpret``: JSON ``{"text": ..., "grammars": [...], "nbest": N,
@@ -65,6 +67,7 @@ from server.http_requests import (
     decode_audio,
     grammars_from_json,
     grammars_from_query,
+    hints_value,
     integer_value,
     media_type,
     number_value,
@@ -199,12 +202,15 @@ async def recognize(request: Request) -> Response:
         rate = data.get("rate")
         rejection = data.get("rejection_threshold")
         details = data.get("word_details")
+        hints = hints_value(data.get("hints"))
     else:
         spec = grammars_from_query(request)
         audio_bytes = body
         rate = params.get("rate") or request.query_params.get("rate")
         rejection = request.query_params.get("rejection_threshold")
         details = request.query_params.get("word_details")
+        given = request.query_params.getlist("hints")
+        hints = hints_value(", ".join(given)) if given else None
         if kind not in ("", "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/l16",
                         "audio/raw", "application/octet-stream"):
             raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"Content-Type {kind!r}: send audio/wav, audio/l16;rate=N, "
@@ -226,7 +232,8 @@ async def recognize(request: Request) -> Response:
             if threshold is not None and active.models:
                 raise ApiError(400, "INVALID_REQUEST", "rejection_threshold applies to grammars, not to "
                                f"free-speech models ({active.models[0]})")
-            decoder = engine.decoder_session(active.activation, active.models, rejection_threshold=threshold)
+            decoder = engine.decoder_session(active.activation, active.models, rejection_threshold=threshold,
+                                             word_boosts=hints)
             try:
                 recognition = decoder.decode(audio)
             finally:

@@ -108,6 +108,29 @@ def number_value(value: Any, name: str) -> float:
     return float(value)
 
 
+def hints_value(value: Any, name: str = "hints") -> dict[str, float] | None:
+    """Word boosts (``hints.words``): ``"word:boost, ..."`` or, in JSON, ``{"word": boost}``; None
+    when not given."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from server.parameters import word_boosts
+
+        try:
+            return word_boosts(value)
+        except ValueError as exc:
+            raise ApiError(400, "INVALID_REQUEST", f"{name}: {str(exc)[:40]!r} is not word or word:boost "
+                           "(hints are 'word:boost, ...')") from None
+    if isinstance(value, Mapping):
+        out: dict[str, float] = {}
+        for word, boost in value.items():
+            if not isinstance(word, str) or not word.strip() or any(ch.isspace() or ch in ":," for ch in word):
+                raise ApiError(400, "INVALID_REQUEST", f"{name}: {str(word)[:40]!r} is not a word")
+            out[word] = number_value(boost, f"{name}[{word[:40]!r}]")
+        return out
+    raise ApiError(400, "INVALID_REQUEST", f"{name} must be a string ('word:boost, ...') or an object of word: boost")
+
+
 def _weight(value: Any) -> float:
     weight = 1.0 if value is None else number_value(value, "weight")
     if weight <= 0:

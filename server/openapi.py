@@ -49,6 +49,11 @@ _GRAMMAR_QUERY = [
      "description": "language of builtin:grammar/ URIs without ?lang= (en-US, pt-BR)"},
 ]
 
+_HINTS = ("word boosts, as the WebSocket API's hints.words: 'word:boost, ...' (or, in JSON, an object of word: "
+          "boost). A boost b multiplies the grammar probability of the word wherever the active grammars allow it by "
+          "e^b (negative: less likely; clamped to -10..10; a word without a boost gets 5); words no active grammar "
+          "has are ignored. Free speech is not boosted.")
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error"],
@@ -91,7 +96,10 @@ _SCHEMAS: dict[str, Any] = {
                                  "description": "a WAV file, or raw 16-bit little-endian mono PCM at rate"},
                        "rate": {"type": "integer", "enum": [8000, 16000]},
                        "rejection_threshold": {"type": "number", "minimum": 0, "maximum": 1},
-                       "word_details": {"type": "integer", "enum": [0, 1, 2], "default": 1}}}]},
+                       "word_details": {"type": "integer", "enum": [0, 1, 2], "default": 1},
+                       "hints": {"description": _HINTS, "oneOf": [
+                           {"type": "string", "examples": ["bill:8, will:-2"]},
+                           {"type": "object", "additionalProperties": {"type": "number"}}]}}}]},
     "Result": {
         "type": "object", "required": ["alternatives", "result_status"],
         "description": "the RECOGNITION_RESULT body of the ASR WebSocket API 2.3 (srgs interpret --format json)",
@@ -129,7 +137,9 @@ _PATHS: dict[str, dict[str, Any]] = {
                        {"name": "rejection_threshold", "in": "query", "required": False,
                         "schema": {"type": "number", "minimum": 0, "maximum": 1}},
                        {"name": "word_details", "in": "query", "required": False,
-                        "schema": {"type": "integer", "enum": [0, 1, 2], "default": 1}}],
+                        "schema": {"type": "integer", "enum": [0, 1, 2], "default": 1}},
+                       {"name": "hints", "in": "query", "required": False, "description": _HINTS,
+                        "schema": {"type": "string", "examples": ["bill:8, will:-2"]}}],
         "requestBody": {"required": True, "content": {
             "audio/wav": {"schema": {"type": "string", "format": "binary"}},
             "audio/l16": {"schema": {"type": "string", "format": "binary"}},

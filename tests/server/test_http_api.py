@@ -389,3 +389,39 @@ def _refs(value: Any) -> list[str]:
     if isinstance(value, list):
         return [r for item in value for r in _refs(item)]
     return []
+
+
+NAMES = "#ABNF 1.0 UTF-8;\nlanguage en-US;\nroot $r;\npublic $r = call (bill {out='b'} | will {out='w'});\n"
+
+
+def test_recognize_hints_boost_a_grammar_word(app, engine, tmp_path, monkeypatch):
+    """``hints`` (as hints.words): 'call bill' is bill, will:8 makes it will (a string or, in
+    JSON, an object); a query's hints reach the decoder session; bad hints are a 400."""
+    audio = base64.b64encode(read_wav(synthesise("call bill", tmp_path)).pcm()).decode("ascii")
+    body = {"audio": audio, "rate": 16000, "grammars": [{"text": NAMES, "id": "names"}], "rejection_threshold": 0}
+
+    def value(**extra: Any) -> Any:
+        response = call(app, "POST", "/v1/recognize", json={**body, **extra})
+        assert response.status_code == 200, response.text
+        return response.json()["alternatives"][0]["interpretations"][0]
+
+    assert value() == "b"
+    assert value(hints="will:8") == "w"
+    assert value(hints={"bill": -8}) == "w"
+    seen: list[object] = []
+    real_session = engine.decoder_session
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("word_boosts"))
+        return real_session(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "decoder_session", watching)
+    call(app, "POST", "/v1/recognize", params=[("grammar", PIZZA), ("hints", "ham:2"), ("hints", "small")],
+         content=b"RIFF", headers={"content-type": "audio/wav"})  # bad audio: refused before decoding
+    assert seen == []
+    wav = synthesise("a small pizza with ham", tmp_path).read_bytes()
+    ok = call(app, "POST", "/v1/recognize", params=[("grammar", PIZZA), ("hints", "ham:2"), ("hints", "small")],
+              content=wav, headers={"content-type": "audio/wav"})
+    assert ok.status_code == 200 and seen == [{"ham": 2.0, "small": 5.0}]
+    for bad in ("will:lots", {"will": "x"}, {"two words": 1}, ["will"]):
+        assert_error(call(app, "POST", "/v1/recognize", json={**body, "hints": bad}), 400, "INVALID_REQUEST")
