@@ -108,12 +108,12 @@ class ServerEngine:
         ``word_boosts`` (``hints.words``: word -> boost, ``decoder.word_boosts``)."""
         decoder = self.config.decoder
         threshold = decoder.rejection_threshold if rejection_threshold is None else rejection_threshold
-        boosts = dict(word_boosts) if word_boosts else None
+        boosts: dict[str, Any] = {"word_boosts": dict(word_boosts)} if word_boosts else {}
         if decoder.backend == "ctc":
-            return self.ctc_model().session(activation, rejection_threshold=threshold, word_boosts=boosts)
+            return self.ctc_model().session(activation, rejection_threshold=threshold, **boosts)
         model = self.decoder_model()
-        session = model.session(activation, word_boosts=boosts) if threshold is None else \
-            model.session(activation, rejection_threshold=threshold, word_boosts=boosts)
+        session = model.session(activation, **boosts) if threshold is None else \
+            model.session(activation, rejection_threshold=threshold, **boosts)
         return session if hasattr(session, "stream") else BufferedSession(session)
 
     def decoder_session(self, activation: Activation | None, models: Sequence[str] = (), *,

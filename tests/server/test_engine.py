@@ -103,3 +103,14 @@ def test_free_speech_on_pocketsphinx_takes_the_configured_free_speech_threshold(
     engine, _, _ = _engine(monkeypatch)
     engine.decoder_session(None, ["builtin:slm/general"])
     assert seen == [0.6, None]  # its own setting, not the grammars' threshold; None: the model's default
+
+
+def test_word_boosts_reach_the_grammar_decoder_of_either_back_end(monkeypatch):
+    activation = object()
+    engine, pocketsphinx, ctc = _engine(monkeypatch)
+    engine.decoder_session(activation, word_boosts={"bill": 8.0})  # type: ignore[arg-type]
+    engine.decoder_session(activation, word_boosts={})  # type: ignore[arg-type]  # none: not passed
+    assert pocketsphinx.calls == [{"word_boosts": {"bill": 8.0}}, {}]
+    engine, pocketsphinx, ctc = _engine(monkeypatch, **{"decoder.backend": "ctc"})
+    engine.decoder_session(activation, word_boosts={"will": -2.0})  # type: ignore[arg-type]
+    assert ctc.calls == [{"rejection_threshold": None, "word_boosts": {"will": -2.0}}]
