@@ -13,6 +13,7 @@ Exit status as in every ``srgs`` command (``srgs.cli``): 0 it ran (RECOGNIZED or
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from srgs.cli import EXIT_FAILURE, EXIT_OK, EXIT_STATUS_HELP, EXIT_USAGE, error, write_line
 from srgs.cli.interpret_commands import HELP_MAX_NBEST, nbest_type
@@ -45,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            "best path, or for pt-BR a loop of the lexicon's words). Free speech on pocketsphinx: the "
                            "utterance confidence / 100 (default: decoder.free_speech_rejection_threshold, else 0.39 "
                            "for builtin:slm/general, 0.47 for your own model)")
+    recognize.add_argument("--hint", action="append", type=_hint, default=[], metavar="WORD[:BOOST]",
+                           help="boost a grammar word (repeatable; the WebSocket API's hints.words): BOOST b "
+                           "multiplies the grammar probability of the word wherever the grammars allow it by e^b "
+                           "(negative: less likely; clamped to -10..10; 5 when not given). A word no grammar has is "
+                           "ignored, with a note on stderr. Grammars only, not free speech")
     add_free_speech_arguments(recognize)
     recognize.add_argument("--format", choices=("json",), default="json",
                            help="json: the srgs interpret result plus 'words' with times")
@@ -62,12 +68,28 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _hint(text: str) -> tuple[str, float]:
+    """argparse type of --hint: ``WORD`` or ``WORD:BOOST`` (a number)."""
+    from server.parameters import word_boosts
+
+    try:
+        found = word_boosts(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not WORD or WORD:BOOST (a number): {text!r}") from None
+    if len(found) != 1:
+        raise argparse.ArgumentTypeError(f"one WORD[:BOOST] per --hint, got {text!r}")
+    return next(iter(found.items()))
+
+
 def run_recognize(args: argparse.Namespace) -> int:
     from decoder.audio import read_wav
     from interpreter.formats import json_line, to_json_dict
     from interpreter.store import GrammarStore
 
     if free_speech_requested(args) is not None:
+        if args.hint:
+            error("recognize", "--hint boosts grammar words: free speech (--lm) takes none")
+            return EXIT_USAGE
         return recognize_free_speech(args)
     if not args.grammars:
         error("recognize", "give at least one grammar, or --lm LM (or builtin:slm/general) for free speech")
@@ -78,17 +100,23 @@ def run_recognize(args: argparse.Namespace) -> int:
     settings = args.config.decoder
     backend = args.backend or settings.backend
     threshold = args.rejection_threshold if args.rejection_threshold is not None else settings.rejection_threshold
-    options = {} if threshold is None else {"rejection_threshold": threshold}
+    options: dict[str, Any] = {} if threshold is None else {"rejection_threshold": threshold}
+    if args.hint:
+        options["word_boosts"] = dict(args.hint)  # a word given twice: its last boost
     if backend == "ctc":
         from decoder.ctc_backend import CtcModel
 
         with CtcModel().session(activation, **options) as ctc_session:
             recognition = ctc_session.decode(audio)
+            ignored = ctc_session.boosts.ignored
     else:
         from decoder.pocketsphinx_backend import PocketsphinxModel
 
         with PocketsphinxModel().session(activation, **options) as session:
             recognition = session.decode(audio)
+            ignored = session.boosts.ignored
+    if ignored:
+        error("recognize", f"note: --hint word(s) in no active grammar, ignored: {', '.join(ignored)}")
     output = to_json_dict(recognition.result)
     output["words"] = [word.to_json_dict() for word in recognition.words]
     write_line(json_line(output))
