@@ -38,14 +38,16 @@ import sys
 import time
 import wave
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from decoder.audio import read_wav  # noqa: E402
+from decoder.audio import Audio, read_wav  # noqa: E402
 
 RATE = 16000
 
@@ -238,18 +240,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=("tune", "held-out", "both"), default="held-out")
     parser.add_argument("--lm", choices=("general", "pizza"), default="general")
+    parser.add_argument("--backend", choices=("pocketsphinx", "ctc"), default="pocketsphinx")
     parser.add_argument("--threshold", type=float, default=None, help="the session's threshold (default: its own)")
     parser.add_argument("--features", type=Path, help="write each utterance's measures here (JSON lines)")
     parser.add_argument("--fit", action="store_true",
                         help="fit the confidence's logistic model on the tuning half's measures and print it")
+    parser.add_argument("--measures", help="with --fit: the measures to weigh, comma-separated "
+                                           "(default: those the back end's confidence model weighs)")
+    parser.add_argument("--ridge", type=float, default=None,
+                        help="with --fit: L2 on the standardised weights (default 0.01 for pocketsphinx, 1 for ctc)")
+    parser.add_argument("--from-features", type=Path,
+                        help="with --fit: read the measures from a --features file instead of decoding")
     parser.add_argument("--work", type=Path, default=Path("/tmp/srgs-bench-free-speech-rejection"))
     args = parser.parse_args()
-    from decoder.free_speech import FreeSpeechSession, free_speech_session
     from decoder.lm import GENERAL, build_arpa
-    from decoder.pocketsphinx_backend import PocketsphinxModel
-    from srgs.load.policy import AccessPolicy
 
-    model = PocketsphinxModel()
     location = GENERAL
     if args.lm == "pizza":
         args.work.mkdir(parents=True, exist_ok=True)
@@ -257,15 +262,21 @@ def main() -> int:
                                  check=True, capture_output=True, text=True, timeout=120).stdout
         location = str(args.work / "pizza.arpa")
         Path(location).write_text(build_arpa(samples.splitlines(), 3), encoding="utf-8")
-    threshold = {} if args.threshold is None else {"rejection_threshold": args.threshold}
-    after = free_speech_session(model, location, policy=AccessPolicy.local(), **threshold)
-    before = FreeSpeechSession(model, location, policy=AccessPolicy.local(), confidence=False)
+    positive = "in-domain" if args.lm == "pizza" else "english"
+    if args.from_features is not None:
+        rows = [json.loads(line) for line in args.from_features.read_text(encoding="utf-8").splitlines()]
+        fit_rows = [(row["set"], row) for row in rows if row["split"] == "tune" and "confidence" in row]
+        fit(fit_rows, positive, _fit_names(args), ridge=_ridge(args))
+        return 0
+    decoders = _ctc_decoders(location, args.threshold) if args.backend == "ctc" else \
+        _pocketsphinx_decoders(location, args.threshold)
+    threshold, decode = decoders
     out = args.features.open("w", encoding="utf-8") if args.features else None
     splits = ("tune", "held-out") if args.split == "both" else (args.split,)
-    print(f"model {args.lm}, threshold {after.rejection_threshold}")
+    print(f"backend {args.backend}, model {args.lm}, threshold {threshold}")
     print(f"{'split':9} {'set':10} {'n':>3} {'kept before':>12} {'kept after':>11} {'mean conf':>9} "
           f"{'RTF before':>10} {'RTF after':>9}")
-    fit_rows: list[tuple[str, dict[str, float]]] = []
+    fit_rows = []
     for split in splits:
         for name, paths in build_sets(split, args.work, lm=args.lm).items():
             kept_before = kept_after = 0
@@ -274,39 +285,148 @@ def main() -> int:
             for path in paths:
                 audio = read_wav(path)
                 seconds += audio.seconds
-                began = time.process_time()
-                old = before.decode(audio)
-                cpu_before += time.process_time() - began
-                began = time.process_time()
-                new = after.decode(audio)
-                cpu_after += time.process_time() - began
-                kept_before += old.result.status == "RECOGNIZED"
-                kept_after += new.result.status == "RECOGNIZED"
-                measures = after.last_measures
-                confidences.append(measures.confidence if measures is not None else 0.0)
+                outcome = decode(audio)
+                cpu_before += outcome.cpu_before
+                cpu_after += outcome.cpu_after
+                kept_before += outcome.status_before == "RECOGNIZED"
+                kept_after += outcome.status_after == "RECOGNIZED"
+                measures = outcome.measures
+                confidences.append(measures["confidence"] if measures is not None else 0.0)
                 if out is not None:
-                    out.write(json.dumps({"split": split, "set": name, "file": path.name, "status": new.result.status,
-                                          "text": old.result.alternatives[0].text if old.result.alternatives else "",
-                                          **(measures.as_dict() if measures is not None else {})}) + "\n")
+                    out.write(json.dumps({"split": split, "set": name, "file": path.name,
+                                          "status": outcome.status_after, "text": outcome.text,
+                                          **(measures or {})}) + "\n")
                 if split == "tune" and measures is not None:
-                    fit_rows.append((name, measures.as_dict()))
+                    fit_rows.append((name, measures))
             count = len(paths)
             print(f"{split:9} {name:10} {count:3} {kept_before / count:12.0%} {kept_after / count:11.0%} "
                   f"{sum(confidences) / count:9.1f} {cpu_before / seconds:10.3f} {cpu_after / seconds:9.3f}", flush=True)
     if out is not None:
         out.close()
     if args.fit:
-        from decoder.free_speech import GENERAL_CONFIDENCE, USER_MODEL_CONFIDENCE
-
-        confidence_model = USER_MODEL_CONFIDENCE if args.lm == "pizza" else GENERAL_CONFIDENCE
-        fit(fit_rows, "in-domain" if args.lm == "pizza" else "english", list(confidence_model.weights))
+        fit(fit_rows, positive, _fit_names(args), ridge=_ridge(args))
     return 0
 
 
-def fit(rows: list[tuple[str, dict[str, float]]], positive: str, names: list[str]) -> None:
+@dataclass
+class Outcome:
+    """One utterance decoded without rejection (before) and with it (after), and their CPU seconds."""
+
+    status_before: str
+    status_after: str
+    text: str
+    measures: dict[str, float] | None
+    cpu_before: float
+    cpu_after: float
+
+
+def _ridge(args: argparse.Namespace) -> float:
+    if args.ridge is not None:
+        return float(args.ridge)
+    return 1.0 if args.backend == "ctc" else 0.01
+
+
+def _fit_names(args: argparse.Namespace) -> list[str]:
+    if args.measures:
+        return [name.strip() for name in args.measures.split(",") if name.strip()]
+    if args.backend == "ctc":
+        from decoder.ctc_free_speech_confidence import CTC_GENERAL_CONFIDENCE, CTC_USER_MODEL_CONFIDENCE
+
+        return list((CTC_USER_MODEL_CONFIDENCE if args.lm == "pizza" else CTC_GENERAL_CONFIDENCE).weights)
+    from decoder.free_speech import GENERAL_CONFIDENCE, USER_MODEL_CONFIDENCE
+
+    return list((USER_MODEL_CONFIDENCE if args.lm == "pizza" else GENERAL_CONFIDENCE).weights)
+
+
+def _pocketsphinx_decoders(location: str, threshold: float | None) -> tuple[float, Callable[[Audio], Outcome]]:
+    """pocketsphinx free speech without the phone loop (before) and with it (after): two decodes."""
+    from decoder.free_speech import FreeSpeechSession, free_speech_session
+    from decoder.pocketsphinx_backend import PocketsphinxModel
+    from srgs.load.policy import AccessPolicy
+
+    model = PocketsphinxModel()
+    given = {} if threshold is None else {"rejection_threshold": threshold}
+    after = free_speech_session(model, location, policy=AccessPolicy.local(), **given)
+    before = FreeSpeechSession(model, location, policy=AccessPolicy.local(), confidence=False)
+    assert isinstance(after, FreeSpeechSession)
+
+    def decode(audio: Audio) -> Outcome:
+        began = time.process_time()
+        old = before.decode(audio)
+        cpu_before = time.process_time() - began
+        began = time.process_time()
+        new = after.decode(audio)
+        cpu_after = time.process_time() - began
+        measures = after.last_measures
+        return Outcome(old.result.status, new.result.status,
+                       old.result.alternatives[0].text if old.result.alternatives else "",
+                       measures.as_dict() if measures is not None else None, cpu_before, cpu_after)
+
+    return float(after.rejection_threshold or 0.0), decode
+
+
+class _RecordingSearch:
+    """A CTC session's dynamic search that keeps its last n-best (the best hypothesis' acoustic and
+    LM scores are what the confidence needs; the session does not return them)."""
+
+    def __init__(self, search: Any):
+        self.search = search
+        self.last: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.search, name)
+
+    def decode(self, log_probs: Any, **options: Any) -> list[Any]:
+        self.last = self.search.decode(log_probs, **options)
+        return self.last
+
+
+def _ctc_decoders(location: str, threshold: float | None) -> tuple[float, Callable[[Audio], Outcome]]:
+    """The CTC session's decode (before: what the session returns) and the confidence over its
+    result and log-probabilities (after: NO_MATCH under the threshold); one decode."""
+    from decoder.ctc_backend import CtcModel
+    from decoder.ctc_free_speech import CtcFreeSpeechSession
+    from decoder.ctc_free_speech_confidence import confidence_model_for, ctc_free_speech_confidence
+    from srgs.load.policy import AccessPolicy
+
+    model = CtcModel()
+    session = CtcFreeSpeechSession(model, location, policy=AccessPolicy.local())
+    recorder = _RecordingSearch(session._dynamic)
+    session._dynamic = recorder  # type: ignore[assignment]  # the same interface, recording
+    confidence_model = confidence_model_for(location)
+    limit = confidence_model.threshold if threshold is None else threshold
+
+    def decode(audio: Audio) -> Outcome:
+        began = time.process_time()
+        recorder.last = []
+        if not len(audio.samples) or int(np.abs(audio.samples.astype(np.int32)).max()) <= 2:  # as session.decode
+            recognition = session.decode(audio)
+            log_probs = np.zeros((0, len(model.units)), dtype=np.float32)
+        else:
+            log_probs = model.log_probs(audio)
+            recognition = session.decode_log_probs(log_probs, audio_seconds=audio.seconds)
+        cpu_before = time.process_time() - began
+        status = recognition.result.status
+        measures: dict[str, float] | None = None
+        after = status
+        if status == "RECOGNIZED" and recorder.last:
+            best = recorder.last[0]
+            confidence, found = ctc_free_speech_confidence(
+                recognition, log_probs, blank_ids=model.blank_ids(), frame_seconds=model.frame_seconds,
+                acoustic=best.acoustic, lm=best.lm, model=confidence_model)
+            measures = found.as_dict()
+            after = status if confidence / 100 >= limit else "NO_MATCH"
+        cpu_after = time.process_time() - began
+        alternatives = recognition.result.alternatives
+        return Outcome(status, after, alternatives[0].text if alternatives else "", measures, cpu_before, cpu_after)
+
+    return limit, decode
+
+
+def fit(rows: list[tuple[str, dict[str, Any]]], positive: str, names: list[str], *, ridge: float = 0.01) -> None:
     """The logistic model of ``decoder.free_speech.ConfidenceModel`` (the measures ``names``) on the
-    tuning half's measures: every out set weighs the same, the in-domain set as much as all of them; a little
-    L2 on the standardised weights; Newton's method. Prints the weights (for the measures' own
+    tuning half's measures: every out set weighs the same, the in-domain set as much as all of them; L2
+    (``ridge``) on the standardised weights; Newton's method. Prints the weights (for the measures' own
     units), the bias, and the thresholds that keep 95%, 90% and 85% of the in-domain utterances."""
     if not rows:
         print("--fit: no measures (give --split tune or both)")
@@ -319,11 +439,11 @@ def fit(rows: list[tuple[str, dict[str, float]]], positive: str, names: list[str
     mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = np.hstack([(x - mean) / spread, np.ones((len(x), 1))])
     beta = np.zeros(z.shape[1])
-    ridge = 0.01 * np.eye(len(beta))
+    penalty = ridge * np.eye(len(beta))
     for _ in range(100):
         p = 1 / (1 + np.exp(-z @ beta))
-        gradient = z.T @ (weight * (p - y)) + ridge @ beta
-        hessian = (z * (weight * p * (1 - p))[:, None]).T @ z + ridge
+        gradient = z.T @ (weight * (p - y)) + penalty @ beta
+        hessian = (z * (weight * p * (1 - p))[:, None]).T @ z + penalty
         beta -= np.linalg.solve(hessian, gradient)
     coefficients = beta[:-1] / spread
     bias = float(beta[-1] - (beta[:-1] * mean / spread).sum())
