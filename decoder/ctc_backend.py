@@ -16,6 +16,12 @@ best of the position's unit set) and a blank state (emitting blank or ``<wb>``),
 all, optional positions skippable, the grammar state graph's nodes between words (epsilon arcs
 closed over, $GARBAGE as a state emitting anything at ``GARBAGE_FRAME_COST`` per frame).
 
+Word boosts (``word_boosts``, the ASR API's ``hints.words``; ``decoder.word_boosts``): a boosted
+word's arcs cost ``boost`` nats less in the grammar, so entering one adds ``grammar_weight *
+boost`` to the path's score; the boosts are part of the search graph's cache key (hint words no
+active grammar has are not: they leave the graph as it is), and what they added is taken off
+again where the search recovers a path's acoustic log-probability (rejection measures acoustics).
+
 Search (``CtcSession.decode``): the model's RAW per-frame log-probabilities (not its greedy
 decoder's temperature and blank bias); per frame, only the successors of surviving states are
 evaluated, vectorised in numpy (``BEAM`` and ``MAX_ACTIVE`` pruning); word ends record a history

@@ -35,6 +35,13 @@ phone loop the search can follow over any speech. A run of garbage phones comes 
 ``...`` in ``Recognition.hypotheses`` (the interpreter reads it as what $GARBAGE matched; it is
 not in the alternative's text nor in ``Recognition.words``).
 
+Word boosts (``word_boosts``, the ASR API's ``hints.words``; ``decoder.word_boosts``): a boosted
+word's FSG arcs cost ``boost`` nats less. An FSG takes probabilities up to 1 only, so the boosted
+costs are pushed toward the start state (``boosted_costs``): every sentence's cost moves by the
+same amount and the search ranks sentences exactly as the boosted grammar does. pocketsphinx
+weighs them by its language weight (6.5): measured on espeak-ng "call bill" against
+``call (bill | will)``, will wins from a boost of 3 (CTC: 5); "dan" -> "don" from 12 (CTC: 8).
+
 Words missing from the dictionary: a digit token "0".."9" takes the dictionary's pronunciation of
 its number word ("zero".."nine"); any other word gets one from ``hama``'s grapheme-to-phoneme model
 (its IPA mapped to the acoustic model's ARPAbet phones by ``ipa_to_arpabet``). Either is added to
