@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
 from decoder.base import DecoderError, DecoderSession
 from decoder.endpointer import Endpointer
@@ -60,14 +59,6 @@ if TYPE_CHECKING:
     from interpreter.store import Activation, PreparedGrammar
 
 log = logging.getLogger("srgs.server")
-
-
-class _BoostingFactory(Protocol):
-    """A decoder factory (``DecoderFactory``) that also takes ``hints.words`` as ``word_boosts``
-    (``ServerEngine.decoder_session`` does)."""
-
-    def __call__(self, activation: Activation | None, models: tuple[str, ...], *,
-                 word_boosts: Mapping[str, float] | None = None) -> DecoderSession: ...
 
 
 # Headers of START_RECOGNITION / INTERPRET_TEXT that are the message's, not recognition parameters.
@@ -349,8 +340,7 @@ class Session(AudioPath):
         (a factory that takes no boosts is called as before)."""
         if not settings.word_boosts:
             return self.decoders(activation, models)
-        factory = cast(_BoostingFactory, self.decoders)
-        return factory(activation, models, word_boosts=dict(settings.word_boosts))
+        return self.decoders(activation, models, word_boosts=dict(settings.word_boosts))
 
     def _activate(self, grammars: list[PreparedGrammar], settings: RecognitionSettings) -> Activation | None:
         return activate(self.engine.store, grammars, session=self.grammars, nbest=settings.max_sentences,

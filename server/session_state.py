@@ -10,9 +10,9 @@ build on it, so that each stays a readable size.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from decoder.base import DecoderError, DecoderSession, DecoderStream
 from decoder.endpointer import Endpointer
@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("srgs.server")
 
-DecoderFactory = Callable[["Activation | None", tuple[str, ...]], DecoderSession]
+class DecoderFactory(Protocol):
+    """What makes a recognition's decoder: the active grammars, the free-speech models and the
+    ``hints.words`` boosts (``ServerEngine.decoder_session``; tests pass fakes)."""
+
+    def __call__(self, activation: Activation | None, models: tuple[str, ...], *,
+                 word_boosts: Mapping[str, float] | None = None) -> DecoderSession: ...
 
 
 @dataclass(slots=True)
