@@ -28,11 +28,24 @@ the others are reported. ``CTC_GENERAL_CONFIDENCE`` serves ``builtin:slm/general
 ``benchmarks/bench_free_speech_rejection.py --backend ctc --split tune --fit`` on the tuning half
 only, each threshold the confidence that keeps 90% of that half's in-domain speech.
 
+Measured (``benchmarks/bench_free_speech_rejection.py --backend ctc``, the held-out half: other
+sentences, voices, speed, noise seeds and tones), share RECOGNIZED before (the session alone) and
+after (confidence under the threshold is NO_MATCH):
+
+- ``builtin:slm/general``: English kept 100% -> 92%; babble 100% -> 0%, pt-br / de / fr 100% -> 0%,
+  tones 7% -> 0%; white and pink noise 0% already (no phone frame, NO_MATCH before any search).
+- a user's model (pizza orders): orders kept 100% -> 100%; everyday English 100% -> 0%, babble,
+  pt-br, de, fr 100% -> 0%, tones 7% -> 0%, noise 0%.
+
+The data are espeak-ng voices only: how sure the CTC model is of real speakers' phones
+(``phone_peak``), recorded through real microphones, is not measured here.
+
 What a caller passes (everything a dynamic-search decode has at hand): the ``Recognition``, the
 ``[frames x units]`` log-probabilities it was decoded from, the model's blank ids
 (``CtcModel.blank_ids()``) and frame length (``CtcModel.frame_seconds``), and the best hypothesis'
 acoustic log-probability and LM ln p (``LexiconHypothesis.acoustic`` / ``.lm`` of the search's first
-result). Costs a few array passes over the emissions: well under a millisecond per second of audio.
+result). Costs a few array passes over the emissions: about 0.03 ms an utterance (CPU real-time factor
+under 0.0001, against 0.15 for the general model's decode).
 """
 
 from __future__ import annotations
