@@ -55,8 +55,16 @@ Results as ``decoder.free_speech``'s: RECOGNIZED with the n-best texts as altern
 the location, one interpretation each whose value is the text), scores the texts' posteriors
 (softmax of the rescored n-best), word times and confidences from the best path; NO_MATCH when
 no frame's most likely unit is a phone (silence, noise: the CTC model hears only blanks; the
-search would still fit a short word somewhere) or the audio is digital silence. No rejection
-score.
+search would still fit a short word somewhere) or the audio is digital silence.
+
+Rejection (the dynamic search): ``decoder.ctc_free_speech_confidence`` turns the decode into an
+utterance confidence (0-100: how sure the CTC model is of its phones, what the best path loses
+against the greedy one, the language model's likelihood per word for ``builtin:slm/general``).
+``Recognition.rejection_score`` is confidence / 100; under the session's ``rejection_threshold``
+(by default the confidence model's: ``CTC_GENERAL_CONFIDENCE`` or ``CTC_USER_MODEL_CONFIDENCE``)
+the result is NO_MATCH (``rejected``), else the best alternative's score is the confidence and each
+other's the confidence times its posterior over the best one's (``session.last_measures``: the
+measures). The static search has no rejection score.
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ import numpy as np
 from decoder.audio import Audio
 from decoder.base import DecoderError, DecoderSession, Recognition, WordTime
 from decoder.ctc_backend import BEAM, CtcModel, FloatArray, SearchGraph, SearchParams, build_graph, viterbi
+from decoder.ctc_free_speech_confidence import CtcFreeSpeechMeasures, confidence_model_for, ctc_free_speech_confidence
 from decoder.ctc_lexicon_search import BEAM_SIZE, BEAM_THRESHOLD, LexiconSearch, file_key
 from decoder.free_speech import copy_checked_arpa, free_speech_result, word_confidence
 from decoder.lexicon import Pronunciation
@@ -252,7 +261,7 @@ class CtcFreeSpeechSession:
 
     def __init__(self, model: CtcModel, location: str, *, nbest: int | None = None, policy: AccessPolicy | None = None,
                  lm_weight: float | None = None, word_bonus: float | None = None, beam: float = BEAM,
-                 search: str = "dynamic"):
+                 search: str = "dynamic", rejection_threshold: float | None = None):
         from decoder.free_speech import _model_kind, resolve_free_speech_location
         from interpreter.api import check_nbest
 
@@ -260,7 +269,8 @@ class CtcFreeSpeechSession:
             self.nbest = check_nbest(1 if nbest is None else nbest)
         except ValueError as exc:
             raise DecoderError(str(exc)) from None
-        for name, value in (("lm_weight", lm_weight), ("word_bonus", word_bonus), ("beam", beam)):
+        for name, value in (("lm_weight", lm_weight), ("word_bonus", word_bonus), ("beam", beam),
+                            ("rejection_threshold", rejection_threshold)):
             if value is None and name != "beam":
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -278,6 +288,10 @@ class CtcFreeSpeechSession:
         self.lm_weight = float((STATIC_LM_WEIGHT if static else DEFAULT_LM_WEIGHT) if lm_weight is None else lm_weight)
         self.word_bonus = float((STATIC_WORD_BONUS if static else DEFAULT_WORD_BONUS) if word_bonus is None
                                 else word_bonus)
+        self.confidence_model = confidence_model_for(location)
+        self.rejection_threshold = float(self.confidence_model.threshold if rejection_threshold is None
+                                         else rejection_threshold)
+        self.last_measures: CtcFreeSpeechMeasures | None = None
         path = resolve_free_speech_location(location, policy)  # the access policy decides first
         if location == GENERAL:
             path = str(general_arpa())  # KenLM reads the wheel's model converted to ARPA (once, cached)
@@ -432,9 +446,15 @@ class CtcFreeSpeechSession:
             WordTime(word=word, start=start * seconds, end=(end + 1) * seconds,
                      confidence=max(0, min(100, round(100 * word_confidence(texts, best.words, index)))))
             for index, (word, (start, end)) in enumerate(zip(best.words, best.spans, strict=True)))
-        return self._recognition(texts, times, audio_seconds, began, count,
-                                 [(hypothesis.words, best_score - hypothesis.score, self.location)
-                                  for hypothesis in found])
+        hypotheses = [(hypothesis.words, best_score - hypothesis.score, self.location) for hypothesis in found]
+        recognition = self._recognition(texts, times, audio_seconds, began, count, hypotheses)
+        confidence, self.last_measures = ctc_free_speech_confidence(
+            recognition, log_probs, blank_ids=self.model.blank_ids(), frame_seconds=self.model.frame_seconds,
+            acoustic=best.acoustic, lm=best.lm, model=self.confidence_model)
+        score = confidence / 100
+        rejected = score < self.rejection_threshold
+        return self._recognition([] if rejected else texts, times, audio_seconds, began, count, hypotheses,
+                                 confidence=score, rejected=rejected)
 
     def _times(self, result: object, log_probs: FloatArray,
                texts: list[tuple[tuple[str, ...], float]]) -> tuple[WordTime, ...]:
@@ -470,24 +490,27 @@ class CtcFreeSpeechSession:
 
     def _recognition(self, texts: list[tuple[tuple[str, ...], float]], times: tuple[WordTime, ...],
                      audio_seconds: float, began: float, count: int,
-                     hypotheses: Sequence[tuple[tuple[str, ...], float, str | None]] = ()) -> Recognition:
-        outcome = free_speech_result(self.location, texts, count)
+                     hypotheses: Sequence[tuple[tuple[str, ...], float, str | None]] = (), *,
+                     confidence: float | None = None, rejected: bool = False) -> Recognition:
+        outcome = free_speech_result(self.location, texts, count, confidence=confidence)
         if outcome.status == "NO_MATCH":
             times = ()
         return Recognition(result=outcome, words=times, hypotheses=tuple(hypotheses[:count]),
-                           audio_seconds=audio_seconds, decode_seconds=time.perf_counter() - began)
+                           audio_seconds=audio_seconds, decode_seconds=time.perf_counter() - began,
+                           rejection_score=confidence, rejected=rejected)
 
 
 def ctc_free_speech_session(model: CtcModel, location: str, *, nbest: int | None = None,
                             policy: AccessPolicy | None = None, lm_weight: float | None = None,
-                            word_bonus: float | None = None) -> DecoderSession:
+                            word_bonus: float | None = None, rejection_threshold: float | None = None) -> DecoderSession:
     """A free-speech ``DecoderSession`` on the CTC back end with the n-gram model at ``location``
     (ARPA, KenLM binary or pocketsphinx binary) or ``builtin:slm/general`` (``nbest``: default
     alternatives, 1; ``policy``: who may name files, default ``AccessPolicy.closed()``;
     ``lm_weight`` / ``word_bonus``: None for the search's own defaults). The first session on the
-    general model loads it (about 3 s, 160 MB), later ones share it."""
+    general model loads it (about 3 s, 160 MB), later ones share it. ``rejection_threshold``: NO_MATCH
+    below this utterance confidence / 100 (default the confidence model's; 0 accepts everything)."""
     return CtcFreeSpeechSession(model, location, nbest=nbest, policy=policy, lm_weight=lm_weight,
-                                word_bonus=word_bonus)
+                                word_bonus=word_bonus, rejection_threshold=rejection_threshold)
 
 
 __all__ = ["CtcFreeSpeechSession", "DEFAULT_LM_WEIGHT", "DEFAULT_WORD_BONUS", "NgramAutomaton", "STATIC_LM_WEIGHT",

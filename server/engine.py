@@ -133,7 +133,9 @@ class ServerEngine:
                 if self.config.decoder.backend == "ctc":
                     from decoder.ctc_free_speech import ctc_free_speech_session
 
-                    sessions.append(ctc_free_speech_session(self.ctc_model(), models[0], policy=self.policy))
+                    sessions.append(ctc_free_speech_session(
+                        self.ctc_model(), models[0], policy=self.policy,
+                        rejection_threshold=self.config.decoder.free_speech_rejection_threshold))
                 else:
                     sessions.append(free_speech_session(
                         self.decoder_model(), models[0], policy=self.policy,

@@ -84,7 +84,8 @@ class DecoderSettings:
     """Which decoder back end recognises speech and how sure it must be (0-1 rejection score;
     ``None`` is the back end's own calibrated default). Grammars and free speech score rejection
     differently, so each has its own threshold: ``free_speech_rejection_threshold`` is the utterance
-    confidence / 100 under which a free-speech result is NO_MATCH (pocketsphinx)."""
+    confidence / 100 under which a free-speech result is NO_MATCH (either back end; each calibrates
+    its own default)."""
 
     backend: str = "pocketsphinx"
     rejection_threshold: float | None = None

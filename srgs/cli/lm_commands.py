@@ -211,22 +211,18 @@ def recognize_free_speech(args: argparse.Namespace, location: str | None = None)
     if backend not in (None, "pocketsphinx", "ctc"):
         error("recognize", f"free speech runs on the pocketsphinx or ctc back end, not {backend}")
         return 2
-    if backend == "ctc" and getattr(args, "rejection_threshold", None) is not None:
-        error("recognize", "--rejection-threshold: the CTC back end's free speech has no rejection score "
-                           "(pocketsphinx's has: drop --backend ctc)")
-        return 2
     audio = read_wav(args.audio)
+    threshold = getattr(args, "rejection_threshold", None)
+    if threshold is None and settings is not None:
+        threshold = settings.free_speech_rejection_threshold
     session: DecoderSession
     if backend == "ctc":
         from decoder.ctc_backend import CtcModel
         from decoder.ctc_free_speech import ctc_free_speech_session
 
         session = ctc_free_speech_session(CtcModel(), location, nbest=getattr(args, "nbest", None),
-                                          policy=AccessPolicy.local())
+                                          policy=AccessPolicy.local(), rejection_threshold=threshold)
     else:
-        threshold = getattr(args, "rejection_threshold", None)
-        if threshold is None and settings is not None:
-            threshold = settings.free_speech_rejection_threshold
         session = free_speech_session(PocketsphinxModel(), location, nbest=getattr(args, "nbest", None),
                                       policy=AccessPolicy.local(), rejection_threshold=threshold)
     try:

@@ -43,9 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            "default: decoder.rejection_threshold, else the back end's calibrated one: pocketsphinx "
                            "0.70, the share of its phone loop's speech frames inside grammar words; ctc en-US 0.25, "
                            "pt-BR 0.47, exp of the per-speech-frame log-probability loss against the unconstrained "
-                           "best path, or for pt-BR a loop of the lexicon's words). Free speech on pocketsphinx: the "
-                           "utterance confidence / 100 (default: decoder.free_speech_rejection_threshold, else 0.39 "
-                           "for builtin:slm/general, 0.47 for your own model)")
+                           "best path, or for pt-BR a loop of the lexicon's words). Free speech: the utterance "
+                           "confidence / 100 (default: decoder.free_speech_rejection_threshold, else pocketsphinx 0.39 "
+                           "for builtin:slm/general, 0.47 for your own model; ctc 0.57 and 0.76)")
     recognize.add_argument("--hint", action="append", type=_hint, default=[], metavar="WORD[:BOOST]",
                            help="boost a grammar word (repeatable; the WebSocket API's hints.words): BOOST b "
                            "multiplies the grammar probability of the word wherever the grammars allow it by e^b "

@@ -91,7 +91,7 @@ def test_free_speech_follows_the_configured_back_end_the_general_model_too(monke
                     ("pocketsphinx", pocketsphinx2, "shop.arpa")]
 
 
-def test_free_speech_on_pocketsphinx_takes_the_configured_free_speech_threshold(monkeypatch):
+def test_free_speech_takes_the_configured_free_speech_threshold(monkeypatch):
     import decoder.free_speech
 
     seen: list[object] = []
@@ -103,6 +103,13 @@ def test_free_speech_on_pocketsphinx_takes_the_configured_free_speech_threshold(
     engine, _, _ = _engine(monkeypatch)
     engine.decoder_session(None, ["builtin:slm/general"])
     assert seen == [0.6, None]  # its own setting, not the grammars' threshold; None: the model's default
+    import decoder.ctc_free_speech
+
+    monkeypatch.setattr(decoder.ctc_free_speech, "ctc_free_speech_session",
+                        lambda model, location, **options: seen.append(options.get("rejection_threshold")) or _Model())
+    engine, _, _ = _engine(monkeypatch, **{"decoder.backend": "ctc", "decoder.free_speech_rejection_threshold": "0.8"})
+    engine.decoder_session(None, ["builtin:slm/general"])
+    assert seen[-1] == 0.8  # CTC free speech takes the same setting
 
 
 def test_word_boosts_reach_the_grammar_decoder_of_either_back_end(monkeypatch):

@@ -166,10 +166,16 @@ def test_free_speech_rejection_threshold_from_the_flag_and_the_configuration(cor
     assert main(["--set", "decoder.free_speech_rejection_threshold=1", "recognize", "--lm", str(model), str(audio),
                  "--rejection-threshold", "0"]) == 0
     assert json.loads(capsys.readouterr().out)["result_status"] == "RECOGNIZED"
-    # the configuration's back end serves free speech too; its free speech has no threshold to take
+    # the configuration's back end serves free speech too, with the same threshold settings
+    assert main(["--set", "decoder.backend=ctc", "recognize", "--lm", str(model), str(audio)]) == 0
+    ctc_kept = json.loads(capsys.readouterr().out)
+    assert ctc_kept["result_status"] == "RECOGNIZED" and ctc_kept["alternatives"][0]["text"] == sentence
     assert main(["--set", "decoder.backend=ctc", "recognize", "--lm", str(model), str(audio),
-                 "--rejection-threshold", "0.5"]) == 2
-    assert "CTC back end's free speech has no rejection score" in capsys.readouterr().err
+                 "--rejection-threshold", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["result_status"] == "NO_MATCH"
+    assert main(["--set", "decoder.backend=ctc", "--set", "decoder.free_speech_rejection_threshold=1", "recognize",
+                 "--lm", str(model), str(audio)]) == 0
+    assert json.loads(capsys.readouterr().out)["result_status"] == "NO_MATCH"
     assert main(["--set", "decoder.free_speech_rejection_threshold=-1", "recognize", "--lm", str(model),
                  str(audio)]) != 0
     assert "free_speech_rejection_threshold must be a number >= 0" in capsys.readouterr().err
