@@ -16,11 +16,17 @@ phone loop (allphone search with the model's phonetic language model). The rejec
 - coverage: the share of the phone loop's speech frames (its non-silence, non-filler phones)
   that the grammar path explains with grammar words (or $GARBAGE): speech the grammar cannot
   account for is forced into silence or fillers by the constrained search, so it scores low;
+  mapped to 1 at full coverage and to the default threshold at ``COVERAGE_AT_THRESHOLD`` (0.97;
+  telephone-band audio ``NARROWBAND_COVERAGE_AT_THRESHOLD``, 0.85);
 - acoustic match: per frame of the grammar words, their acoustic log-likelihood on the grammar
   path minus the phone loop's over the same frames (``_word_likelihood_ratio``), mapped to 1
   from ``LLR_FULL`` up and to the default threshold at ``LLR_AT_THRESHOLD``: words the grammar
   forced onto other speech match badly even when every frame is covered (a $GARBAGE grammar, or
-  speech that only sounds close). ``acoustic_check=False`` leaves coverage alone.
+  speech that only sounds close). ``acoustic_check=False`` leaves the coverage alone (unmapped).
+
+The two bounds were chosen on a tuning set disjoint from the accuracy benchmark's held-out set
+(``benchmarks/bench_rejection.py --tuning``); ``session.measures`` keeps the last utterance's
+measures (``RejectionMeasures``) and ``rejection_score_of`` makes the score from them.
 
 Below ``rejection_threshold`` (``DEFAULT_REJECTION_THRESHOLD``, calibrated by
 ``benchmarks/bench_rejection.py``) the result is NO_MATCH; otherwise every alternative's
