@@ -64,7 +64,7 @@ import numpy as np
 
 from decoder.base import DecoderError
 from decoder.ctc_backend import FloatArray
-from decoder.lexicon import Lexicon, Position, arpabet_pronunciation, normalise_word
+from decoder.lexicon import Lexicon, Position, arpabet_pronunciation, normalise_word, read_cmu_dictionary
 from decoder.lm import BOS, EOS, UNK, LmError
 from srgs.model import SourceSpan
 
@@ -79,23 +79,7 @@ G2P_VOCABULARY = 2000  # models with more words use the CMU dictionary alone (no
 def cmu_dictionary() -> dict[str, list[tuple[str, ...]]]:
     """The CMU dictionary the pocketsphinx wheel ships (the one ``EnglishLexicon`` reads): word ->
     ARPAbet pronunciations."""
-    try:
-        import pocketsphinx
-    except ImportError:  # pragma: no cover - a dependency of the package
-        return {}
-    path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
-    table: dict[str, list[tuple[str, ...]]] = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                parts = line.split()
-                if len(parts) < 2:
-                    continue
-                word = parts[0]
-                if word.endswith(")") and "(" in word:
-                    word = word[: word.rindex("(")]
-                table.setdefault(word, []).append(tuple(parts[1:]))
-    return table
+    return read_cmu_dictionary()
 
 
 def read_unigrams(path: str) -> dict[str, float]:

@@ -231,6 +231,29 @@ def read_g2p_table(lines: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return table
 
 
+def read_cmu_dictionary(path: str | None = None) -> dict[str, list[tuple[str, ...]]]:
+    """A CMU-format dictionary (default: the one the pocketsphinx wheel ships): word -> its ARPAbet
+    pronunciations, alternates ("word(2)") folded into the word; {} when the file is missing."""
+    if path is None:
+        try:
+            import pocketsphinx
+        except ImportError:  # pragma: no cover - a dependency of the package
+            return {}
+        path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
+    table: dict[str, list[tuple[str, ...]]] = {}
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) < 2:
+                    continue
+                word = parts[0]
+                if word.endswith(")") and "(" in word:
+                    word = word[: word.rindex("(")]
+                table.setdefault(word, []).append(tuple(parts[1:]))
+    return table
+
+
 class EnglishLexicon(Lexicon):
     """en-US: the pocketsphinx wheel's CMU dictionary mapped to hama's units, plus hama's G2P.
 
@@ -256,26 +279,7 @@ class EnglishLexicon(Lexicon):
     def _dictionary(self) -> dict[str, list[tuple[str, ...]]]:
         with self._lock:
             if self._cmu is None:
-                path = self._path
-                if path is None:
-                    try:
-                        import pocketsphinx
-                    except ImportError:  # pragma: no cover - a dependency of the package
-                        path = ""
-                    else:
-                        path = os.path.join(pocketsphinx.get_model_path(), "en-us", "cmudict-en-us.dict")
-                table: dict[str, list[tuple[str, ...]]] = {}
-                if path and os.path.exists(path):
-                    with open(path, encoding="utf-8", errors="replace") as handle:
-                        for line in handle:
-                            parts = line.split()
-                            if len(parts) < 2:
-                                continue
-                            word = parts[0]
-                            if word.endswith(")") and "(" in word:
-                                word = word[: word.rindex("(")]
-                            table.setdefault(word, []).append(tuple(parts[1:]))
-                self._cmu = table
+                self._cmu = read_cmu_dictionary(self._path)
             return self._cmu
 
     def g2p_tokens(self, word: str) -> tuple[str, ...] | None:
@@ -638,4 +642,4 @@ class RuleLexicon(Lexicon):
 __all__ = ["ARPABET_SETS", "EnglishLexicon", "Lexicon", "MissingPronunciationsError", "Position", "Pronunciation",
            "RuleLexicon", "TextLexicon", "read_g2p_table", "arpabet_pronunciation", "format_pronunciation", "g2p_pronunciation",
            "parse_pronunciation", "pt_br_spelling_to_ipa", "pt_br_variants",
-           "read_lexicon_text", "respell_pt_br_ipa", "write_lexicon_text"]
+           "read_cmu_dictionary", "read_lexicon_text", "respell_pt_br_ipa", "write_lexicon_text"]

@@ -1,6 +1,6 @@
-"""Fixtures of the decoder tests: a grammar store, a pocketsphinx model (one per test module; each
-session has its own decoder and every utterance starts afresh, so results do not depend on what
-was decoded before) and a folder for synthesised speech."""
+"""Fixtures of the decoder tests: a grammar store, a pocketsphinx model and a CTC model (one per
+test module; each session has its own decoder or search and every utterance starts afresh, so
+results do not depend on what was decoded before) and a folder for synthesised speech."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from decoder.ctc_backend import CtcModel
 from decoder.pocketsphinx_backend import PocketsphinxModel
 from interpreter.store import GrammarStore
 
@@ -20,6 +21,11 @@ def store() -> GrammarStore:
 @pytest.fixture(scope="module")
 def model() -> PocketsphinxModel:
     return PocketsphinxModel()
+
+
+@pytest.fixture(scope="module")
+def ctc() -> CtcModel:
+    return CtcModel()
 
 
 @pytest.fixture(scope="module")

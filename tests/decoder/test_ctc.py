@@ -125,11 +125,6 @@ def test_words_missing_from_the_lexicon_are_named(store):
 # --- hama's model on synthesised speech -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ctc() -> CtcModel:
-    return CtcModel()
-
-
 @pytest.mark.parametrize(("grammar", "text", "voice", "value"), [
     ("builtin:examples/pizza", "two large pizzas with mushrooms and olives", "en-us",
      {"qty": 2, "size": "L", "toppings": ["mushroom", "olive"]}),

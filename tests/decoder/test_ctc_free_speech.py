@@ -14,7 +14,6 @@ import pytest
 
 from decoder.audio import Audio, read_wav
 from decoder.base import DecoderError
-from decoder.ctc_backend import CtcModel
 from decoder.ctc_free_speech import CtcFreeSpeechSession, NgramAutomaton, ctc_free_speech_session, read_arpa
 from decoder.lm import GENERAL, LanguageModel, LmError, build_arpa, sphinx_general_lm
 from interpreter.formats import to_json_dict
@@ -24,11 +23,6 @@ from tests.decoder.speech import synthesise
 
 ROOT = Path(__file__).resolve().parents[2]
 PIZZA_SENTENCE = "i want two large pizzas with mushrooms and olives"
-
-
-@pytest.fixture(scope="module")
-def ctc() -> CtcModel:
-    return CtcModel()
 
 
 @pytest.fixture(scope="module")

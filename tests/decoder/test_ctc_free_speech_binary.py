@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from decoder.audio import read_wav
-from decoder.ctc_backend import CtcModel
 from decoder.ctc_free_speech import CtcFreeSpeechSession
 from decoder.ctc_lexicon_search import open_language_model, read_unigrams
 from decoder.lm import LmError, read_kenlm_vocabulary
@@ -30,11 +29,6 @@ TRIE = str(DATA / "pizza-trie.klm")
 NO_VOCABULARY = str(DATA / "pizza-novocab.klm")
 SENTENCE = "i want two large pizzas with mushrooms and olives"
 LOCAL = AccessPolicy.local()
-
-
-@pytest.fixture(scope="module")
-def ctc() -> CtcModel:
-    return CtcModel()
 
 
 @pytest.fixture(scope="module")

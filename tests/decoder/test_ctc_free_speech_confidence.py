@@ -119,11 +119,6 @@ def test_fitted_models_weigh_known_measures():
 
 
 @pytest.fixture(scope="module")
-def ctc() -> CtcModel:
-    return CtcModel()
-
-
-@pytest.fixture(scope="module")
 def pizza_lm(tmp_path_factory) -> str:
     samples = subprocess.run([sys.executable, "-m", "srgs.cli", "generate", "builtin:examples/pizza", "-n", "200",
                               "--seed", "3"], check=True, capture_output=True, text=True, timeout=60, cwd=ROOT).stdout

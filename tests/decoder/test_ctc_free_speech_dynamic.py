@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from decoder.audio import read_wav
-from decoder.ctc_backend import CtcModel
 from decoder.ctc_free_speech import CtcFreeSpeechSession
 from decoder.ctc_lexicon_search import MAX_HOMOPHONES, LexiconSearch, _spellings, _word_frames, read_unigrams
 from decoder.lexicon import TextLexicon, parse_pronunciation
@@ -24,11 +23,6 @@ from tests.decoder.speech import synthesise
 
 ROOT = Path(__file__).resolve().parents[2]
 PIZZA_SENTENCE = "i want two large pizzas with mushrooms and olives"
-
-
-@pytest.fixture(scope="module")
-def ctc() -> CtcModel:
-    return CtcModel()
 
 
 @pytest.fixture(scope="module")
