@@ -374,11 +374,13 @@ class CtcFreeSpeechSession:
         """Audio fed in chunks, decoded whole at ``finish`` (``decoder.stream.BufferedStream``)."""
         if self.closed:
             raise DecoderError("this decoder session is closed")
+        # partials are not rejected (a prefix of an utterance is not one), as pocketsphinx's are not
         return BufferedStream(lambda audio: self.decode(audio, nbest=nbest), sample_rate=self.model.sample_rate,
-                              partial_decode=lambda audio: self.decode(audio, nbest=1))
+                              partial_decode=lambda audio: self.decode(audio, nbest=1, reject=False))
 
-    def decode(self, audio: Audio, *, nbest: int | None = None) -> Recognition:
-        """Decode one whole utterance with the language model."""
+    def decode(self, audio: Audio, *, nbest: int | None = None, reject: bool = True) -> Recognition:
+        """Decode one whole utterance with the language model (``reject=False``: the confidence is
+        computed but never turns the result into NO_MATCH, for partial results)."""
         from interpreter.api import check_nbest
 
         if self.closed:
@@ -392,10 +394,10 @@ class CtcFreeSpeechSession:
         if not len(samples) or int(np.abs(samples.astype(np.int32)).max()) <= SILENCE_PEAK:
             return self._recognition([], (), audio.seconds, began, count)
         log_probs = self.model.log_probs(audio)
-        return self.decode_log_probs(log_probs, audio_seconds=audio.seconds, nbest=count, began=began)
+        return self.decode_log_probs(log_probs, audio_seconds=audio.seconds, nbest=count, began=began, reject=reject)
 
     def decode_log_probs(self, log_probs: FloatArray, *, audio_seconds: float, nbest: int | None = None,
-                         began: float | None = None) -> Recognition:
+                         began: float | None = None, reject: bool = True) -> Recognition:
         """Decode emissions already computed (``[frames x units]`` log-probabilities)."""
         began = time.perf_counter() if began is None else began
         count = self.nbest if nbest is None else nbest
@@ -405,7 +407,7 @@ class CtcFreeSpeechSession:
             # no frame where a phone beats the blank: silence or noise, nothing was said
             return self._recognition([], (), audio_seconds, began, count)
         if self._dynamic is not None:
-            return self._decode_dynamic(self._dynamic, log_probs, audio_seconds, began, count)
+            return self._decode_dynamic(self._dynamic, log_probs, audio_seconds, began, count, reject=reject)
         shared = self._shared
         assert shared is not None
         graph = shared.graph
@@ -430,7 +432,7 @@ class CtcFreeSpeechSession:
                                  [(words, best_score - score, self.location) for words, score in scored])
 
     def _decode_dynamic(self, search: LexiconSearch, log_probs: FloatArray, audio_seconds: float, began: float,
-                        count: int) -> Recognition:
+                        count: int, *, reject: bool = True) -> Recognition:
         """The dynamic search's n-best (KenLM scored them exactly: no rescoring), posteriors and times."""
         found = search.decode(log_probs, lm_weight=self.lm_weight, word_bonus=self.word_bonus,
                               beam_size=self.beam_size, beam_threshold=self.beam_threshold, max_results=NBEST_PATHS)
@@ -452,7 +454,7 @@ class CtcFreeSpeechSession:
             recognition, log_probs, blank_ids=self.model.blank_ids(), frame_seconds=self.model.frame_seconds,
             acoustic=best.acoustic, lm=best.lm, model=self.confidence_model)
         score = confidence / 100
-        rejected = score < self.rejection_threshold
+        rejected = reject and score < self.rejection_threshold
         return self._recognition([] if rejected else texts, times, audio_seconds, began, count, hypotheses,
                                  confidence=score, rejected=rejected)
 

@@ -183,7 +183,7 @@ def test_orders_are_confident_babble_german_and_noise_are_not(ctc, pizza_lm, spe
     assert max(babble, german, noise) < threshold < order
 
 
-# --- the session's rejection (needs the integration into decoder/ctc_free_speech.py) ----------------------
+# --- the session's rejection ---------------------------------------------------------------------------
 
 
 def test_session_rejects_babble_and_keeps_orders(ctc, pizza_lm, speech):
@@ -203,3 +203,15 @@ def test_session_rejects_babble_and_keeps_orders(ctc, pizza_lm, speech):
     again = accepting.decode(babble)
     assert again.result.status == "RECOGNIZED" and not again.rejected
     assert again.rejection_score == pytest.approx(rejected.rejection_score)
+
+
+def test_stream_partials_are_not_rejected_the_final_result_is(ctc, pizza_lm, speech):
+    session = CtcFreeSpeechSession(ctc, pizza_lm, policy=AccessPolicy.local(), rejection_threshold=1.0)
+    audio = read_wav(synthesise(ORDER, speech))
+    stream = session.stream()
+    stream.feed(audio.samples.astype("<i2").tobytes())
+    partial = stream.partial()  # a prefix of an utterance is not one: words even under a threshold of 1
+    assert partial is not None and partial.result.status == "RECOGNIZED" and not partial.rejected
+    assert partial.words and partial.rejection_score is not None and partial.rejection_score < 1.0
+    final = stream.finish()
+    assert final.result.status == "NO_MATCH" and final.rejected
