@@ -22,7 +22,7 @@ model's own emissions and combines the measures with a logistic model, as
   (each frame's top unit, no word constraint), per speech frame, clipped at ``LOSS_CEILING``;
 - ``phone_peak``: the speech frames' mean top-unit probability (how sure the CTC model is of its phones).
 
-The measures a ``CtcConfidenceModel`` names are weighted (``sigmoid(bias + sum weight x measure)``);
+The measures a ``ConfidenceModel`` names are weighted (``sigmoid(bias + sum weight x measure)``);
 the others are reported. ``CTC_GENERAL_CONFIDENCE`` serves ``builtin:slm/general``,
 ``CTC_USER_MODEL_CONFIDENCE`` a user's model (``confidence_model_for(location)`` picks): both fitted by
 ``benchmarks/bench_free_speech_rejection.py --backend ctc --split tune --fit`` on the tuning half
@@ -58,6 +58,7 @@ import numpy as np
 
 from decoder.base import Recognition
 from decoder.ctc_backend import FloatArray
+from decoder.free_speech import ConfidenceModel
 from decoder.lm import GENERAL
 
 CONFIDENT_WORD = 30  # a word this sure (its confidence, percent) counts in confident_share
@@ -67,21 +68,6 @@ MEASURES = ("speech_share", "coverage", "confident_share", "word_confidence", "b
             "acoustic_loss", "phone_peak")
 
 
-@dataclass(frozen=True, slots=True)
-class CtcConfidenceModel:
-    """100 x sigmoid(``bias`` + sum of ``weights[name]`` x measure) (measures: ``CtcFreeSpeechMeasures``)
-    and the threshold (confidence / 100) a session rejects under by default."""
-
-    weights: dict[str, float]
-    bias: float
-    threshold: float
-
-    def confidence(self, measures: dict[str, float]) -> float:
-        """The logistic model's confidence (0-100) of ``measures`` (a name each weight names)."""
-        z = self.bias + sum(weight * measures[name] for name, weight in self.weights.items())
-        return 100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-
-
 # builtin:slm/general's, fitted by ``benchmarks/bench_free_speech_rejection.py --backend ctc --split tune --fit``
 # (ridge 1) on its tuning half only: espeak-ng English in 4 voices at 150 and 175 wpm against babble,
 # tones, pt-br, de and fr speech (white and pink noise never reach it: the CTC model hears only blanks,
@@ -89,17 +75,17 @@ class CtcConfidenceModel:
 # that half (sentences held out): how sure the CTC model is of its phones (espeak's English against the
 # rest), what the words cost the path against the greedy one, and the language model's likelihood of the
 # words. The threshold keeps 90% of the tuning half's English (0.571).
-CTC_GENERAL_CONFIDENCE = CtcConfidenceModel(
+CTC_GENERAL_CONFIDENCE = ConfidenceModel(
     weights={"lm_per_word": 0.223, "acoustic_loss": -0.816, "phone_peak": 9.151}, bias=-4.685, threshold=0.57)
 # A user's model (``--lm pizza``: a grammar-shaped model of pizza orders; the in-domain set is 6 orders x
 # the 4 tuning voices, everyday English one more out set). The general model's measures but the language
 # score: a small model's score per word follows its vocabulary's size. The threshold keeps 90% of the
 # tuning half's orders (0.762).
-CTC_USER_MODEL_CONFIDENCE = CtcConfidenceModel(
+CTC_USER_MODEL_CONFIDENCE = ConfidenceModel(
     weights={"acoustic_loss": -1.850, "phone_peak": 6.498}, bias=-2.537, threshold=0.76)
 
 
-def confidence_model_for(location: str) -> CtcConfidenceModel:
+def confidence_model_for(location: str) -> ConfidenceModel:
     """The confidence model of a free-speech location: the general model's or a user model's."""
     return CTC_GENERAL_CONFIDENCE if location == GENERAL else CTC_USER_MODEL_CONFIDENCE
 
@@ -163,7 +149,7 @@ def ctc_free_speech_measures(recognition: Recognition, log_probs: FloatArray, *,
 
 def ctc_free_speech_confidence(recognition: Recognition, log_probs: FloatArray, *, blank_ids: Sequence[int],
                                frame_seconds: float, acoustic: float, lm: float,
-                               model: CtcConfidenceModel = CTC_GENERAL_CONFIDENCE
+                               model: ConfidenceModel = CTC_GENERAL_CONFIDENCE
                                ) -> tuple[float, CtcFreeSpeechMeasures]:
     """The utterance confidence (0-100) of a CTC free-speech decode and its measures.
 
@@ -182,6 +168,6 @@ def ctc_free_speech_confidence(recognition: Recognition, log_probs: FloatArray, 
                                              **measures)
 
 
-__all__ = ["CONFIDENT_WORD", "CTC_GENERAL_CONFIDENCE", "CTC_USER_MODEL_CONFIDENCE", "CtcConfidenceModel",
+__all__ = ["CONFIDENT_WORD", "CTC_GENERAL_CONFIDENCE", "CTC_USER_MODEL_CONFIDENCE",
            "CtcFreeSpeechMeasures", "MEASURES", "confidence_model_for", "ctc_free_speech_confidence",
            "ctc_free_speech_measures"]

@@ -59,7 +59,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from struct import error as struct_error
@@ -88,12 +88,18 @@ PARTIAL_INTERVAL_S = 0.5  # a stream's partial() decodes again only after this m
 @dataclass(frozen=True, slots=True)
 class ConfidenceModel:
     """The utterance confidence's logistic model: 100 x sigmoid(``bias`` + sum of ``weights[name]`` x
-    measure, see ``FreeSpeechMeasures``), and the threshold (confidence / 100) under which a
-    session rejects by default."""
+    measure), and the threshold (confidence / 100) under which a session rejects by default. Both
+    back ends' free speech use it, each with its own measures (``FreeSpeechMeasures``;
+    ``decoder.ctc_free_speech_confidence``)."""
 
     weights: dict[str, float]
     bias: float
     threshold: float
+
+    def confidence(self, measures: Mapping[str, float]) -> float:
+        """The confidence (0-100) of ``measures`` (a value for each name the weights give)."""
+        z = self.bias + sum(weight * measures[name] for name, weight in self.weights.items())
+        return 100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 # builtin:slm/general's, fitted by ``benchmarks/bench_free_speech_rejection.py --split tune --fit``
@@ -620,9 +626,7 @@ def free_speech_confidence(words: Sequence[tuple[str, int, int, float, float, fl
         "lm_per_word": 100 * max(-0.08, lm),
         "phone_fit": 1000 * max(-0.005, fit / len(speech)) if speech else -5.0,
     }
-    z = model.bias + sum(weight * measures[name] for name, weight in model.weights.items())
-    confidence = 100.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-    return FreeSpeechMeasures(words=len(spoken), confidence=confidence, **measures)
+    return FreeSpeechMeasures(words=len(spoken), confidence=model.confidence(measures), **measures)
 
 
 def _digital_silence(pcm: bytes) -> bool:

@@ -24,13 +24,12 @@ from decoder.ctc_free_speech_confidence import (
     CTC_USER_MODEL_CONFIDENCE,
     LOSS_CEILING,
     MEASURES,
-    CtcConfidenceModel,
     confidence_model_for,
     ctc_free_speech_confidence,
     ctc_free_speech_measures,
 )
 from decoder.ctc_lexicon_search import LexiconHypothesis
-from decoder.free_speech import free_speech_result, word_confidence
+from decoder.free_speech import ConfidenceModel, free_speech_result, word_confidence
 from decoder.lm import GENERAL, build_arpa
 from srgs.load.policy import AccessPolicy
 from tests.decoder.speech import synthesise
@@ -87,7 +86,7 @@ def test_measures_count_speech_frames_inside_words_and_sure_words():
 
 
 def test_logistic_model_and_no_match():
-    model = CtcConfidenceModel(weights={"coverage": 4.0, "acoustic_loss": -2.0}, bias=-1.0, threshold=0.5)
+    model = ConfidenceModel(weights={"coverage": 4.0, "acoustic_loss": -2.0}, bias=-1.0, threshold=0.5)
     measures = {"coverage": 0.9, "acoustic_loss": 0.5}
     z = -1.0 + 4.0 * 0.9 - 2.0 * 0.5
     assert model.confidence(measures) == pytest.approx(100 / (1 + math.exp(-z)))
