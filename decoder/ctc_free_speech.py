@@ -318,7 +318,8 @@ class CtcFreeSpeechSession:
     def _lexicon_search(self, path: str) -> LexiconSearch:
         """The dynamic search's shared part for ``path`` (KenLM and the pronunciation tree), from
         the model's cache or built (sessions on the same file share it, whatever their weights)."""
-        from decoder.ctc_lexicon_search import G2P_VOCABULARY, load_kenlm, open_language_model, read_unigrams
+        from decoder.ctc_lexicon_search import G2P_VOCABULARY, open_language_model, read_unigrams
+        from decoder.lm import load_kenlm
 
         def build() -> LexiconSearch:
             if self.location == GENERAL:  # the cached conversion, checked when it was written

@@ -65,7 +65,7 @@ import numpy as np
 from decoder.base import DecoderError
 from decoder.ctc_backend import FloatArray
 from decoder.lexicon import Lexicon, Position, arpabet_pronunciation, normalise_word, read_cmu_dictionary
-from decoder.lm import BOS, EOS, UNK, LmError
+from decoder.lm import BOS, EOS, UNK, LmError, load_kenlm
 from srgs.model import SourceSpan
 
 LN10 = math.log(10.0)
@@ -103,27 +103,11 @@ def read_unigrams(path: str) -> dict[str, float]:
     return unigrams
 
 
-def load_kenlm(path: str, location: str) -> Any:
-    """A ``kenlm.Model`` of the file (ARPA or KenLM binary); a one-line ``LmError`` when it cannot be read."""
-    try:
-        import kenlm  # type: ignore[import-not-found]
-    except ImportError as exc:  # pragma: no cover - a dependency of the package
-        raise LmError(f"language models need the kenlm package ({exc})") from None
-    config = kenlm.Config()
-    config.show_progress = False
-    config.arpa_complain = kenlm.ARPALoadComplain.NONE
-    try:
-        return kenlm.Model(path, config)
-    except (OSError, RuntimeError) as exc:
-        detail = str(exc).split(" threw ")[-1].replace("\n", " ").strip().removeprefix("FormatLoadException.").strip()
-        raise LmError(f"not a language model KenLM can read ({detail.rstrip(')')})", SourceSpan(location, 0, 0)) from None
-
-
 def kenlm_unigrams(model: Any, path: str, location: str) -> dict[str, float]:
     """A KenLM binary model's words (``decoder.lm.read_kenlm_vocabulary``: the strings at the end
     of the file) and their unigram log10 p from ``model`` (KenLM's score from the null context,
     what an ARPA file's 1-gram line says); every word but ``<unk>`` must be one the model knows."""
-    import kenlm
+    import kenlm  # type: ignore[import-not-found]
 
     from decoder.lm import read_kenlm_vocabulary
 
@@ -146,11 +130,10 @@ def open_language_model(path: str, location: str) -> tuple[Any, dict[str, float]
     read from the file's end, ``kenlm_unigrams``) or pocketsphinx's binary trie (converted to a
     temporary ARPA file by ``decoder.lm.read_sphinx_trie``, or the cached conversion of the
     wheel's own model, ``general_arpa``). Problems are one-line ``LmError``s naming ``location``."""
-    import struct
     import tempfile
 
     from decoder.free_speech import _model_kind, copy_checked_arpa
-    from decoder.lm import general_arpa, read_sphinx_trie, sphinx_general_lm, write_atomic
+    from decoder.lm import general_arpa, sphinx_general_lm, sphinx_trie_to_arpa
 
     kind = _model_kind(path)
     if kind == "kenlm":
@@ -166,11 +149,7 @@ def open_language_model(path: str, location: str) -> tuple[Any, dict[str, float]
             return load_kenlm(arpa, location), read_unigrams(arpa)
         with tempfile.TemporaryDirectory(prefix="srgs-slm-") as folder:
             arpa = os.path.join(folder, "model.arpa")
-            try:
-                write_atomic(arpa, read_sphinx_trie(path).write_arpa)
-            except (ValueError, IndexError, OverflowError, MemoryError, struct.error) as exc:
-                raise LmError(f"a damaged pocketsphinx binary model ({type(exc).__name__})",
-                              SourceSpan(location, 0, 0)) from None
+            sphinx_trie_to_arpa(path, arpa, location=location)
             copy_checked_arpa(arpa, None, location=location)
             return load_kenlm(arpa, location), read_unigrams(arpa)  # KenLM keeps an ARPA model in memory
     copy_checked_arpa(path, None, location=location)
@@ -429,5 +408,5 @@ def file_key(path: str) -> tuple[str, int, int]:
 
 
 __all__ = ["BEAM_SIZE", "BEAM_THRESHOLD", "SpelledVocabulary", "cmu_dictionary", "G2P_VOCABULARY", "LexiconHypothesis",
-           "LexiconSearch", "file_key", "kenlm_unigrams", "load_kenlm", "open_language_model", "read_unigrams",
+           "LexiconSearch", "file_key", "kenlm_unigrams", "open_language_model", "read_unigrams",
            "spell_vocabulary"]

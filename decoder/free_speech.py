@@ -62,7 +62,6 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from struct import error as struct_error
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from decoder.audio import Audio
@@ -370,13 +369,9 @@ class FreeSpeechSession:
         with tempfile.TemporaryDirectory(prefix="srgs-slm-") as folder:
             arpa_path = os.path.join(folder, "model.arpa")
             if kind == "trie":
-                from decoder.lm import read_sphinx_trie, write_atomic
+                from decoder.lm import sphinx_trie_to_arpa
 
-                try:
-                    write_atomic(arpa_path, read_sphinx_trie(self.path).write_arpa)
-                except (ValueError, IndexError, OverflowError, MemoryError, struct_error) as exc:
-                    raise LmError(f"a damaged pocketsphinx binary model ({type(exc).__name__})",
-                                  SourceSpan(self.location, 0, 0)) from None
+                sphinx_trie_to_arpa(self.path, arpa_path, location=self.location)
                 unigrams = copy_checked_arpa(arpa_path, None, location=self.location)
             else:
                 unigrams = copy_checked_arpa(self.path, arpa_path, location=self.location)

@@ -455,7 +455,33 @@ def read_sphinx_trie(path: str | os.PathLike[str]) -> SphinxTrie:
                       unigram_backoff=unigrams["bo"][:-1], grams=grams)
 
 
+def sphinx_trie_to_arpa(path: str | os.PathLike[str], target: str | os.PathLike[str], *, location: str) -> None:
+    """The pocketsphinx binary model at ``path`` written as ARPA text to ``target``; a damaged file
+    is a one-line ``LmError`` naming ``location``."""
+    try:
+        write_atomic(target, read_sphinx_trie(path).write_arpa)
+    except (ValueError, IndexError, OverflowError, MemoryError, struct.error) as exc:
+        raise LmError(f"a damaged pocketsphinx binary model ({type(exc).__name__})", SourceSpan(location, 0, 0)) from None
+
+
 # --- scoring with KenLM -----------------------------------------------------------------------
+
+
+def load_kenlm(path: str, location: str) -> Any:
+    """A ``kenlm.Model`` of the file (ARPA or KenLM binary); a one-line ``LmError`` naming
+    ``location`` when KenLM cannot read it."""
+    try:
+        import kenlm  # type: ignore[import-not-found]
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise LmError(f"language models need the kenlm package ({exc})") from None
+    config = kenlm.Config()
+    config.show_progress = False
+    config.arpa_complain = kenlm.ARPALoadComplain.NONE
+    try:
+        return kenlm.Model(path, config)
+    except (OSError, RuntimeError) as exc:
+        detail = str(exc).split(" threw ")[-1].replace("\n", " ").strip().removeprefix("FormatLoadException.").strip()
+        raise LmError(f"not a language model KenLM can read ({detail.rstrip(')')})", SourceSpan(location, 0, 0)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,7 +518,7 @@ class LanguageModel:
 
     def __init__(self, location: str):
         try:
-            import kenlm  # type: ignore[import-not-found]
+            import kenlm
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise LmError(f"language models need the kenlm package ({exc})") from None
         self._kenlm: Any = kenlm
@@ -500,14 +526,7 @@ class LanguageModel:
         path = resolve_lm_location(location)
         if not os.path.isfile(path):
             raise LmError(f"language model file not found: {os.path.abspath(path)}", SourceSpan(path, 0, 0))
-        config = kenlm.Config()
-        config.show_progress = False
-        config.arpa_complain = kenlm.ARPALoadComplain.NONE
-        try:
-            self._model: Any = kenlm.Model(path, config)
-        except (OSError, RuntimeError) as exc:
-            detail = str(exc).split(" threw ")[-1].replace("\n", " ").strip().removeprefix("FormatLoadException.").strip()
-            raise LmError(f"not a language model KenLM can read ({detail.rstrip(')')})", SourceSpan(path, 0, 0)) from None
+        self._model: Any = load_kenlm(path, path)
         self.path = path
         self.order = int(self._model.order)
 
@@ -558,8 +577,8 @@ class LanguageModel:
 
 
 __all__ = ["BOS", "EOS", "GENERAL", "UNK", "ArpaModel", "LanguageModel", "LmError", "LmState", "SphinxTrie",
-           "build_arpa", "cache_directory", "estimate", "general_arpa", "read_sphinx_trie",
-           "resolve_lm_location", "write_atomic"]
+           "build_arpa", "cache_directory", "estimate", "general_arpa", "load_kenlm", "read_sphinx_trie",
+           "resolve_lm_location", "sphinx_trie_to_arpa", "write_atomic"]
 
 
 # --- KenLM's binary format: the vocabulary ------------------------------------------------------
