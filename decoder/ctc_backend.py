@@ -55,7 +55,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -399,6 +399,45 @@ def _before(pronunciation: Sequence[Position], index: int, skippable: bool,
     return list(found.items())
 
 
+class UnitClasses:
+    """The distinct sets of CTC units a search scores, numbered in first-seen order (0: the blank
+    units): a pronunciation position allowing several units is one class, scored per frame by its
+    best unit (``class_emissions``)."""
+
+    def __init__(self, unit_ids: Mapping[str, int], blank_ids: Sequence[int]):
+        self._unit_ids = unit_ids
+        self._index: dict[frozenset[int], int] = {}
+        self.units: list[tuple[int, ...]] = []  # class -> its unit ids, sorted
+        self.of_ids(blank_ids)
+
+    def of_ids(self, ids: Iterable[int]) -> int:
+        """The class of these unit ids (numbered when first seen)."""
+        key = frozenset(ids)
+        index = self._index.get(key)
+        if index is None:
+            index = self._index[key] = len(self.units)
+            self.units.append(tuple(sorted(key)))
+        return index
+
+    def of(self, units: Iterable[str]) -> int:
+        """The class of these unit names; ``DecoderError`` for a name the CTC model lacks."""
+        ids: list[int] = []
+        for unit in units:
+            found = self._unit_ids.get(unit)
+            if found is None:
+                raise DecoderError(f"pronunciation unit {unit!r} is not one of the CTC model's units")
+            ids.append(found)
+        return self.of_ids(ids)
+
+
+def class_emissions(log_probs: FloatArray, classes: Sequence[IntArray]) -> FloatArray:
+    """``[frames x classes]``: each class's best unit per frame."""
+    out = np.empty((log_probs.shape[0], len(classes)), dtype=np.float32)
+    for index, ids in enumerate(classes):
+        out[:, index] = log_probs[:, ids].max(axis=1) if len(ids) > 1 else log_probs[:, ids[0]]
+    return out
+
+
 def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tuple[tuple[Position, ...], ...]],
                 unit_ids: dict[str, int], blank_ids: Sequence[int], num_units: int,
                 params: SearchParams | None = None, max_states: int | None = None, *,
@@ -412,23 +451,7 @@ def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tup
     max_states = MAX_GRAPH_STATES if max_states is None else max_states
     grammar_weight = params.grammar_weight
     num_nodes = constraint.num_states
-    class_index: dict[frozenset[int], int] = {frozenset(blank_ids): 0}
-    classes: list[IntArray] = [np.array(sorted(blank_ids), dtype=np.int64)]
-
-    def class_of(units: frozenset[str]) -> int:
-        ids: set[int] = set()
-        for unit in units:
-            found = unit_ids.get(unit)
-            if found is None:
-                raise DecoderError(f"pronunciation unit {unit!r} is not one of the CTC model's units")
-            ids.add(found)
-        key = frozenset(ids)
-        index = class_index.get(key)
-        if index is None:
-            index = class_index[key] = len(classes)
-            classes.append(np.array(sorted(key), dtype=np.int64))
-        return index
-
+    classes = UnitClasses(unit_ids, blank_ids)
     any_class = -1
     state_class: list[int] = []
     is_phone: list[bool] = []
@@ -457,8 +480,7 @@ def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tup
             node = -(state + 1)
             if label == ANY_LABEL or label == UNKNOWN_LABEL:
                 if any_class < 0:
-                    any_class = len(classes)
-                    classes.append(np.arange(num_units, dtype=np.int64))
+                    any_class = classes.of_ids(range(num_units))
                 arc = len(arc_words)
                 arc_words.append(GARBAGE_WORD)
                 garbage = add(any_class, True)
@@ -481,7 +503,7 @@ def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tup
                 phones: list[int] = []
                 blanks: list[int] = []
                 for position in pronunciation:
-                    phones.append(add(class_of(position.phones), True))
+                    phones.append(add(classes.of(position.phones), True))
                     blanks.append(add(0, False))
                 skippable = sum(1 for position in pronunciation if not position.optional) >= MIN_SKIPPABLE_LENGTH
                 for index, position in enumerate(pronunciation):
@@ -543,7 +565,8 @@ def build_graph(constraint: SearchAutomaton, pronounce: Callable[[int, str], tup
     start_nodes = (np.array([t for t, _ in start_targets], dtype=np.int64),
                    np.array([-grammar_weight * c for _, c in start_targets], dtype=np.float32))
     return SearchGraph(
-        num_emitting=emitting, num_nodes=num_nodes, state_class=np.array(state_class, dtype=np.int64), classes=classes,
+        num_emitting=emitting, num_nodes=num_nodes, state_class=np.array(state_class, dtype=np.int64),
+        classes=[np.array(ids, dtype=np.int64) for ids in classes.units],
         pred=pred, pred_cost=pred_cost, pred_starts_word=pred_starts, is_phone=np.array(is_phone, dtype=np.bool_),
         succ_ptr=succ_ptr, succ_idx=succ_idx, exit_src=exit_array[:, 0].copy(), exit_dst=exit_array[:, 1].copy(),
         exit_arc=exit_array[:, 2].copy(), exit_cost=exit_cost, arc_words=arc_words, closure=closure,
@@ -585,9 +608,7 @@ def viterbi(graph: SearchGraph, log_probs: FloatArray, *, beam: float = BEAM, ma
     frames = log_probs.shape[0]
     emitting, nodes = graph.num_emitting, graph.num_nodes
     dead = emitting + nodes
-    emission = np.empty((frames, len(graph.classes)), dtype=np.float32)
-    for index, ids in enumerate(graph.classes):
-        emission[:, index] = log_probs[:, ids].max(axis=1) if len(ids) > 1 else log_probs[:, ids[0]]
+    emission = class_emissions(log_probs, graph.classes)
     score = np.full(dead + 1, NEG, dtype=np.float32)  # emitting, nodes, dead slot
     hist = np.full(dead + 1, -1, dtype=np.int64)
     wstart = np.zeros(dead + 1, dtype=np.int64)
@@ -955,5 +976,5 @@ class CtcSession:
                            rejection_score=rejection_score, rejected=rejected)
 
 
-__all__ = ["BEAM", "CtcModel", "CtcSession", "DEFAULT_REJECTION_THRESHOLD", "SearchGraph",
-           "build_graph", "viterbi"]
+__all__ = ["BEAM", "CtcModel", "CtcSession", "DEFAULT_REJECTION_THRESHOLD", "SearchGraph", "UnitClasses",
+           "build_graph", "class_emissions", "viterbi"]

@@ -32,7 +32,7 @@ tree are shared, read-only, by every thread):
   phone).
 
 Vocabulary: ``builtin:slm/general`` and other large models (over ``G2P_VOCABULARY`` words) use the
-CMU dictionary's pronunciations only (``cmu_dictionary``, mapped to the model's units as
+CMU dictionary's pronunciations only (``decoder.lexicon.read_cmu_dictionary``, mapped to the model's units as
 ``EnglishLexicon`` maps it: hama's G2P, 15-30 ms a word, would take
 half an hour for 72k words); the words it lacks stay out of the search (``unpronounceable``).
 Smaller models use the CTC model's English lexicon (dictionary + G2P), as grammars do.
@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 
 from decoder.base import DecoderError
-from decoder.ctc_backend import FloatArray
+from decoder.ctc_backend import FloatArray, UnitClasses, class_emissions
 from decoder.lexicon import Lexicon, Position, arpabet_pronunciation, normalise_word, read_cmu_dictionary
 from decoder.lm import BOS, EOS, UNK, LmError, load_kenlm
 from srgs.model import SourceSpan
@@ -74,12 +74,6 @@ BEAM_THRESHOLD = 25.0  # nats below the frame's best hypothesis
 MAX_HOMOPHONES = 6  # words a tree node may end (flashlight's Trie limit)
 MAX_VARIANTS = 4  # spellings of one pronunciation with and without its optional positions
 G2P_VOCABULARY = 2000  # models with more words use the CMU dictionary alone (no G2P run per word)
-
-
-def cmu_dictionary() -> dict[str, list[tuple[str, ...]]]:
-    """The CMU dictionary the pocketsphinx wheel ships (the one ``EnglishLexicon`` reads): word ->
-    ARPAbet pronunciations."""
-    return read_cmu_dictionary()
 
 
 def read_unigrams(path: str) -> dict[str, float]:
@@ -238,7 +232,7 @@ class SpelledVocabulary:
     for; 0 is the blank), ``words`` (index -> word), ``entries`` (unigram ln p, tokens, word index)
     likeliest first, at most ``MAX_HOMOPHONES`` per spelling; ``missing``: words without one."""
 
-    token_units: list[list[int]]
+    token_units: list[tuple[int, ...]]
     words: list[str]
     entries: list[tuple[float, tuple[int, ...], int]]
     missing: tuple[str, ...]
@@ -248,24 +242,13 @@ def spell_vocabulary(unigrams: dict[str, float], lexicon: Lexicon | None, unit_i
                      blank_ids: Sequence[int]) -> SpelledVocabulary:
     """The pronunciations of ``unigrams``' words (log10 p) in ``lexicon`` (None: the CMU dictionary
     alone) as token sequences, a token per distinct set of units."""
-    tokens: dict[frozenset[int], int] = {frozenset(blank_ids): 0}
-    token_units: list[list[int]] = [sorted(blank_ids)]
+    classes = UnitClasses(unit_ids, blank_ids)
+    token_units = classes.units  # token -> its unit ids: a token is a class of units
 
     def token(position: Position) -> int:
-        ids: set[int] = set()
-        for unit in position.phones:
-            found = unit_ids.get(unit)
-            if found is None:
-                raise DecoderError(f"pronunciation unit {unit!r} is not one of the CTC model's units")
-            ids.add(found)
-        key = frozenset(ids)
-        index = tokens.get(key)
-        if index is None:
-            index = tokens[key] = len(token_units)
-            token_units.append(sorted(key))
-        return index
+        return classes.of(position.phones)
 
-    dictionary = cmu_dictionary() if lexicon is None else {}
+    dictionary = read_cmu_dictionary() if lexicon is None else {}
     arpabet: dict[str, int | None] = {}  # ARPAbet phone (with stress) -> token
 
     def arpabet_token(phone: str) -> int | None:
@@ -312,12 +295,13 @@ class LexiconSearch:
     """The shared part of the dynamic search over one n-gram model: KenLM, the pronunciation tree
     and its tokens (build with ``LexiconSearch.build``; decode with ``decode``, from any thread)."""
 
-    def __init__(self, kenlm_model: Any, words: list[str], trie: Any, token_units: list[list[int]],
+    def __init__(self, kenlm_model: Any, words: list[str], trie: Any, token_units: Sequence[Sequence[int]],
                  unpronounceable: tuple[str, ...]):
         self.kenlm_model = kenlm_model
         self.words = words
         self.trie = trie
         self.token_units = token_units
+        self._token_ids = [np.array(ids, dtype=np.int64) for ids in token_units]
         self.unpronounceable = unpronounceable
 
     @classmethod
@@ -343,10 +327,7 @@ class LexiconSearch:
 
     def emissions(self, log_probs: FloatArray) -> FloatArray:
         """``[frames x tokens]``: each token's best unit per frame."""
-        out = np.empty((log_probs.shape[0], len(self.token_units)), dtype=np.float32)
-        for index, ids in enumerate(self.token_units):
-            out[:, index] = log_probs[:, ids].max(axis=1) if len(ids) > 1 else log_probs[:, ids[0]]
-        return out
+        return class_emissions(log_probs, self._token_ids)
 
     def decode(self, log_probs: FloatArray, *, lm_weight: float, word_bonus: float, beam_size: int = BEAM_SIZE,
                beam_threshold: float = BEAM_THRESHOLD, max_results: int = 20) -> list[LexiconHypothesis]:
@@ -407,6 +388,6 @@ def file_key(path: str) -> tuple[str, int, int]:
     return path, stat.st_size, stat.st_mtime_ns
 
 
-__all__ = ["BEAM_SIZE", "BEAM_THRESHOLD", "SpelledVocabulary", "cmu_dictionary", "G2P_VOCABULARY", "LexiconHypothesis",
+__all__ = ["BEAM_SIZE", "BEAM_THRESHOLD", "SpelledVocabulary", "G2P_VOCABULARY", "LexiconHypothesis",
            "LexiconSearch", "file_key", "kenlm_unigrams", "open_language_model", "read_unigrams",
            "spell_vocabulary"]
