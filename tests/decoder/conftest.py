@@ -12,6 +12,8 @@ from decoder.ctc_backend import CtcModel
 from decoder.pocketsphinx_backend import PocketsphinxModel
 from interpreter.store import GrammarStore
 
+pytest.register_assert_rewrite("tests.decoder.checks")  # its asserts explain themselves as a test's do
+
 
 @pytest.fixture(scope="module")
 def store() -> GrammarStore:

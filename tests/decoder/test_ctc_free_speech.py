@@ -19,6 +19,7 @@ from decoder.lm import GENERAL, LanguageModel, LmError, build_arpa, sphinx_gener
 from interpreter.formats import to_json_dict
 from srgs.errors import AccessDeniedError
 from srgs.load.policy import AccessPolicy
+from tests.decoder.checks import assert_alternatives_ranked, assert_words_timed
 from tests.decoder.speech import synthesise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,14 +55,9 @@ def test_pizza_sentence_comes_back_with_word_times(session, pizza_lm, speech):
     best = result.alternatives[0]
     assert best.text == PIZZA_SENTENCE and best.lm == pizza_lm  # WER 0 on this sentence
     assert [i.value for i in best.interpretations] == [PIZZA_SENTENCE]
-    assert 1 <= len(result.alternatives) <= 3 and len({a.text for a in result.alternatives}) == len(result.alternatives)
-    assert [a.score for a in result.alternatives] == sorted((a.score for a in result.alternatives), reverse=True)
+    assert_alternatives_ranked(recognition, 3)
     assert best.score > 50
-    words = recognition.words
-    assert [w.word for w in words] == PIZZA_SENTENCE.split()
-    assert all(0 <= w.start < w.end <= audio.seconds + 0.05 for w in words)
-    assert all(a.end <= b.start + 1e-9 for a, b in zip(words, words[1:], strict=False))
-    assert all(0 <= w.confidence <= 100 for w in words)
+    assert_words_timed(recognition, PIZZA_SENTENCE, audio.seconds)
     assert recognition.hypotheses[0][0] == tuple(PIZZA_SENTENCE.split()) and recognition.hypotheses[0][2] == pizza_lm
     assert recognition.hypotheses[0][1] == 0.0 and all(h[1] >= 0 for h in recognition.hypotheses)
     # the dynamic search's rejection score is the utterance confidence (decoder.ctc_free_speech_confidence)
