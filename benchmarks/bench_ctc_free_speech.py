@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_free_speech import GENERAL_SENTENCES, PIZZA, PIZZA_SENTENCES, word_errors  # noqa: E402
+from benchmarks.bench_free_speech import (  # noqa: E402
+    GENERAL_SENTENCES,
+    PIZZA,
+    PIZZA_SENTENCES,
+    pizza_corpus,
+    word_errors,
+)
 from decoder.audio import read_wav  # noqa: E402
 from decoder.ctc_backend import CtcModel  # noqa: E402
 from decoder.ctc_free_speech import (  # noqa: E402
@@ -338,9 +343,7 @@ def main() -> int:
     sphinx = PocketsphinxModel()
     with tempfile.TemporaryDirectory(prefix="srgs-bench-ctc-free-speech-") as name:
         folder = Path(name)
-        corpus = subprocess.run([sys.executable, "-m", "srgs.cli", "generate", PIZZA, "-n", str(args.samples),
-                                 "--seed", "11"], check=True, capture_output=True, text=True, cwd=ROOT).stdout
-        sentences = corpus.splitlines()
+        sentences = pizza_corpus(args.samples)
         arpa = estimate(sentences, args.order)
         path = folder / "pizza.arpa"
         path.write_text(arpa.to_arpa(), encoding="utf-8")

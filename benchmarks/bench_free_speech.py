@@ -70,6 +70,13 @@ def word_errors(reference: list[str], hypothesis: list[str]) -> int:
     return previous[-1]
 
 
+def pizza_corpus(samples: int) -> list[str]:
+    """The grammar-shaped model's training text: ``samples`` sentences of the pizza grammar
+    (``srgs generate``, seed 11), the same in every benchmark that builds the model."""
+    return subprocess.run([sys.executable, "-m", "srgs.cli", "generate", PIZZA, "-n", str(samples), "--seed", "11"],
+                          check=True, capture_output=True, text=True, cwd=ROOT).stdout.splitlines()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=500, help="srgs generate samples for the pizza model")
@@ -86,9 +93,7 @@ def main() -> int:
     model = PocketsphinxModel()
     with tempfile.TemporaryDirectory(prefix="srgs-bench-free-speech-") as name:
         folder = Path(name)
-        corpus = subprocess.run([sys.executable, "-m", "srgs.cli", "generate", PIZZA, "-n", str(args.samples),
-                                 "--seed", "11"], check=True, capture_output=True, text=True, cwd=ROOT).stdout
-        sentences = corpus.splitlines()
+        sentences = pizza_corpus(args.samples)
         held_in = sum(1 for text in PIZZA_SENTENCES if text in set(sentences))
         began = time.perf_counter()
         arpa = estimate(sentences, args.order)
