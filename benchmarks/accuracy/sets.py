@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,6 +187,21 @@ def _combos(language: str) -> list[tuple[str, int]]:
     return [(voice, speed) for voice in VOICES[language] for speed in SPEEDS]
 
 
+def _rotating(name: str, specs: Sequence[GrammarSpec], language: str,
+              texts_of: Callable[[GrammarSpec], Iterable[tuple[str, Any]]], *, in_grammar: bool = False) -> list[Utterance]:
+    """Set ``name``: each grammar's (text, expected value) pairs, clean, each said once by the next
+    voice and speed of ``language`` in turn."""
+    combos = _combos(language)
+    out: list[Utterance] = []
+    index = 0
+    for spec in specs:
+        for text, value in texts_of(spec):
+            voice, speed = combos[index % len(combos)]
+            out.append(Utterance(name, spec.location, language, text, in_grammar, value, voice, speed, "clean"))
+            index += 1
+    return out
+
+
 def build_utterances(store: GrammarStore, plan: Plan, sets: Sequence[str]) -> list[Utterance]:
     """Every utterance of the chosen ``sets`` (``ALL_SETS``)."""
     out: list[Utterance] = []
@@ -205,34 +220,17 @@ def build_utterances(store: GrammarStore, plan: Plan, sets: Sequence[str]) -> li
                                              condition))
                 index += 1
     if "oog" in sets:
-        index = 0
-        for spec in EN_GRAMMARS:
-            for text in out_of_grammar_texts(store, spec, OUT_OF_GRAMMAR_EN[: plan.oog_texts]):
-                voice, speed = en_combos[index % len(en_combos)]
-                out.append(Utterance("oog", spec.location, "en-US", text, False, None, voice, speed, "clean"))
-                index += 1
+        out += _rotating("oog", EN_GRAMMARS, "en-US", lambda spec: (
+            (text, None) for text in out_of_grammar_texts(store, spec, OUT_OF_GRAMMAR_EN[: plan.oog_texts])))
     if "near-miss" in sets:
-        index = 0
-        for spec in EN_GRAMMARS:
-            for text in near_miss_texts(store, spec)[: plan.near_miss]:
-                voice, speed = en_combos[index % len(en_combos)]
-                out.append(Utterance("near-miss", spec.location, "en-US", text, False, None, voice, speed, "clean"))
-                index += 1
-    pt_combos = _combos("pt-BR")
+        out += _rotating("near-miss", EN_GRAMMARS, "en-US", lambda spec: (
+            (text, None) for text in near_miss_texts(store, spec)[: plan.near_miss]))
     if "pt-br" in sets:
-        index = 0
-        for spec in PT_GRAMMARS:
-            for text, value in grammar_texts(store, spec, plan.pt_per_grammar):
-                voice, speed = pt_combos[index % len(pt_combos)]
-                out.append(Utterance("pt-br", spec.location, "pt-BR", text, True, value, voice, speed, "clean"))
-                index += 1
+        out += _rotating("pt-br", PT_GRAMMARS, "pt-BR", lambda spec: grammar_texts(store, spec, plan.pt_per_grammar),
+                         in_grammar=True)
     if "pt-br-oog" in sets:
-        index = 0
-        for spec in PT_GRAMMARS:
-            for text in out_of_grammar_texts(store, spec, OUT_OF_GRAMMAR_PT[: plan.pt_oog_texts]):
-                voice, speed = pt_combos[index % len(pt_combos)]
-                out.append(Utterance("pt-br-oog", spec.location, "pt-BR", text, False, None, voice, speed, "clean"))
-                index += 1
+        out += _rotating("pt-br-oog", PT_GRAMMARS, "pt-BR", lambda spec: (
+            (text, None) for text in out_of_grammar_texts(store, spec, OUT_OF_GRAMMAR_PT[: plan.pt_oog_texts])))
     return out
 
 
