@@ -33,6 +33,18 @@ def corpus(tmp_path_factory) -> Path:
     return path
 
 
+ORDER = "i want two large pizzas with mushrooms and olives"
+
+
+@pytest.fixture(scope="module")
+def pizza_model(corpus, tmp_path_factory) -> tuple[Path, Path]:
+    """A grammar-shaped model built by the command (srgs lm build) and an order spoken in it."""
+    folder = tmp_path_factory.mktemp("lmcli-speech")
+    model = folder / "pizza.arpa"
+    assert main(["lm", "build", str(corpus), "-o", str(model), "-q"]) == 0
+    return model, synthesise(ORDER, folder)
+
+
 def test_build_writes_an_arpa_model_and_a_summary(corpus, tmp_path, capsys):
     out = tmp_path / "pizza.arpa"
     assert main(["lm", "build", str(corpus), "-o", str(out), "--order", "3"]) == 0
@@ -106,11 +118,8 @@ def recognize_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def test_free_speech_recognition_with_a_grammar_shaped_model(corpus, tmp_path, capsys):
-    model = tmp_path / "pizza.arpa"
-    assert main(["lm", "build", str(corpus), "-o", str(model), "-q"]) == 0
-    sentence = "i want two large pizzas with mushrooms and olives"
-    audio = synthesise(sentence, tmp_path)
+def test_free_speech_recognition_with_a_grammar_shaped_model(pizza_model, capsys):
+    model, audio = pizza_model
     for argv in (["--lm", str(model), str(audio)], [str(model), str(audio), "--nbest", "2"]):
         args = recognize_parser().parse_args(argv)
         assert free_speech_requested(args) == str(model)
@@ -118,8 +127,8 @@ def test_free_speech_recognition_with_a_grammar_shaped_model(corpus, tmp_path, c
         result = json.loads(capsys.readouterr().out)
         assert result["result_status"] == "RECOGNIZED"
         best = result["alternatives"][0]
-        assert best["text"] == sentence and best["interpretations"] == [sentence] and best["lm"] == str(model)
-        assert [w["word"] for w in result["words"]] == sentence.split()
+        assert best["text"] == ORDER and best["interpretations"] == [ORDER] and best["lm"] == str(model)
+        assert [w["word"] for w in result["words"]] == ORDER.split()
     args = recognize_parser().parse_args(["builtin:examples/pizza", str(audio)])
     assert free_speech_requested(args) is None  # a grammar: srgs recognize's own path
 
@@ -132,28 +141,22 @@ def test_free_speech_recognition_usage_errors(tmp_path, capsys):
     assert recognize_free_speech(args) == 2
 
 
-def test_srgs_recognize_takes_a_language_model_instead_of_grammars(corpus, tmp_path, capsys):
-    model = tmp_path / "pizza.arpa"
-    assert main(["lm", "build", str(corpus), "-o", str(model), "-q"]) == 0
-    sentence = "i want two large pizzas with mushrooms and olives"
-    audio = synthesise(sentence, tmp_path)
+def test_srgs_recognize_takes_a_language_model_instead_of_grammars(pizza_model, capsys):
+    model, audio = pizza_model
     capsys.readouterr()
     assert main(["recognize", "--lm", str(model), str(audio)]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["alternatives"][0]["text"] == sentence
+    assert result["alternatives"][0]["text"] == ORDER
     assert main(["recognize", "--backend", "ctc", "--lm", str(model), str(audio)]) == 0  # CTC free speech
     result = json.loads(capsys.readouterr().out)
-    assert result["alternatives"][0]["text"] == sentence and [w["word"] for w in result["words"]] == sentence.split()
+    assert result["alternatives"][0]["text"] == ORDER and [w["word"] for w in result["words"]] == ORDER.split()
     # (builtin:slm/general on --backend ctc: the dynamic search of decoder/ctc_free_speech.py, tested there)
     assert main(["recognize", str(audio)]) == 2
     assert "give at least one grammar, or --lm LM" in capsys.readouterr().err
 
 
-def test_free_speech_rejection_threshold_from_the_flag_and_the_configuration(corpus, tmp_path, capsys):
-    model = tmp_path / "pizza.arpa"
-    assert main(["lm", "build", str(corpus), "-o", str(model), "-q"]) == 0
-    sentence = "i want two large pizzas with mushrooms and olives"
-    audio = synthesise(sentence, tmp_path)
+def test_free_speech_rejection_threshold_from_the_flag_and_the_configuration(pizza_model, capsys):
+    model, audio = pizza_model
     capsys.readouterr()
     assert main(["recognize", "--lm", str(model), str(audio)]) == 0  # the model's calibrated default keeps it
     kept = json.loads(capsys.readouterr().out)
@@ -169,7 +172,7 @@ def test_free_speech_rejection_threshold_from_the_flag_and_the_configuration(cor
     # the configuration's back end serves free speech too, with the same threshold settings
     assert main(["--set", "decoder.backend=ctc", "recognize", "--lm", str(model), str(audio)]) == 0
     ctc_kept = json.loads(capsys.readouterr().out)
-    assert ctc_kept["result_status"] == "RECOGNIZED" and ctc_kept["alternatives"][0]["text"] == sentence
+    assert ctc_kept["result_status"] == "RECOGNIZED" and ctc_kept["alternatives"][0]["text"] == ORDER
     assert main(["--set", "decoder.backend=ctc", "recognize", "--lm", str(model), str(audio),
                  "--rejection-threshold", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["result_status"] == "NO_MATCH"
