@@ -66,6 +66,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from decoder.audio import Audio
 from decoder.base import DecoderError, DecoderSession, DecoderStream, Recognition, WordTime
+from decoder.lexicon import base_word
 from decoder.lm import GENERAL, LmError, sphinx_general_lm
 from decoder.pocketsphinx_backend import ALLPHONE_SEARCH
 from interpreter.results import Alternative, Interpretation, RecognitionResult
@@ -126,12 +127,6 @@ CONFIDENT_POSTERIOR = 0.3  # a word this sure (its lattice posterior) counts in 
 
 def _is_filler(word: str) -> bool:
     return word.startswith(("<", "[", "+")) or word in ("", "<s>", "</s>", "<sil>")
-
-
-def _base_word(word: str) -> str:
-    if word.endswith(")") and "(" in word:
-        return word[: word.rindex("(")]
-    return word
 
 
 def resolve_free_speech_location(location: str, policy: AccessPolicy | None = None) -> str:
@@ -484,7 +479,7 @@ class FreeSpeechSession:
                               for p in decoder.seg()]
             if decoder is self.model._decoder:
                 decoder.activate_search(ALLPHONE_SEARCH)
-        best_words = tuple(_base_word(word) for word, *_ in segments if not _is_filler(word))
+        best_words = tuple(base_word(word) for word, *_ in segments if not _is_filler(word))
         texts, hypotheses = self._posteriors(paths, best_words)
         rejection_score: float | None = None
         rejected = False
@@ -502,7 +497,7 @@ class FreeSpeechSession:
                 if _is_filler(word):
                     continue
                 share = word_confidence(texts, best_words, position)
-                times.append(WordTime(word=_base_word(word), start=start / rate_frames, end=(end + 1) / rate_frames,
+                times.append(WordTime(word=base_word(word), start=start / rate_frames, end=(end + 1) / rate_frames,
                                       confidence=max(0, min(100, round(100 * share)))))
                 position += 1
         return Recognition(result=result, words=tuple(times), hypotheses=tuple(hypotheses[:count]),
@@ -633,7 +628,7 @@ def _digital_silence(pcm: bytes) -> bool:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(_base_word(word) for word in text.split() if not _is_filler(word))
+    return tuple(base_word(word) for word in text.split() if not _is_filler(word))
 
 
 def free_speech_result(location: str, texts: Sequence[tuple[tuple[str, ...], float]], count: int, *,

@@ -231,6 +231,14 @@ def read_g2p_table(lines: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return table
 
 
+def base_word(word: str) -> str:
+    """``read(2)`` -> ``read``: how CMU-format dictionaries (and pocketsphinx's results) name a
+    word's alternative pronunciations."""
+    if word.endswith(")") and "(" in word:
+        return word[: word.rindex("(")]
+    return word
+
+
 def read_cmu_dictionary(path: str | None = None) -> dict[str, list[tuple[str, ...]]]:
     """A CMU-format dictionary (default: the one the pocketsphinx wheel ships): word -> its ARPAbet
     pronunciations, alternates ("word(2)") folded into the word; {} when the file is missing."""
@@ -247,10 +255,7 @@ def read_cmu_dictionary(path: str | None = None) -> dict[str, list[tuple[str, ..
                 parts = line.split()
                 if len(parts) < 2:
                     continue
-                word = parts[0]
-                if word.endswith(")") and "(" in word:
-                    word = word[: word.rindex("(")]
-                table.setdefault(word, []).append(tuple(parts[1:]))
+                table.setdefault(base_word(parts[0]), []).append(tuple(parts[1:]))
     return table
 
 
@@ -640,6 +645,7 @@ class RuleLexicon(Lexicon):
 
 
 __all__ = ["ARPABET_SETS", "EnglishLexicon", "Lexicon", "MissingPronunciationsError", "Position", "Pronunciation",
-           "RuleLexicon", "TextLexicon", "read_g2p_table", "arpabet_pronunciation", "format_pronunciation", "g2p_pronunciation",
+           "RuleLexicon", "TextLexicon", "read_g2p_table", "arpabet_pronunciation", "base_word",
+           "format_pronunciation", "g2p_pronunciation",
            "parse_pronunciation", "pt_br_spelling_to_ipa", "pt_br_variants",
            "read_cmu_dictionary", "read_lexicon_text", "respell_pt_br_ipa", "write_lexicon_text"]

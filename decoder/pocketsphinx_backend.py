@@ -73,6 +73,7 @@ import numpy as np
 
 from decoder.audio import Audio
 from decoder.base import DecoderError, Recognition, WordTime
+from decoder.lexicon import base_word
 from decoder.word_boosts import WordBoosts, resolve_boosts
 from srgs.compile.constraint import GrammarConstraint
 from srgs.compile.symbols import ANY_LABEL, EPSILON_LABEL, UNKNOWN_LABEL
@@ -423,7 +424,7 @@ def _hypothesis_words(text: str) -> tuple[str, ...]:
             if not words or words[-1] != GARBAGE_TEXT:
                 words.append(GARBAGE_TEXT)
         elif not _is_filler(word):
-            words.append(_base_word(word))
+            words.append(base_word(word))
     return tuple(words)
 
 
@@ -446,7 +447,7 @@ def _word_ratios(words: Sequence[tuple[str, int, int, float]],
             phone_log = _log(phone_likelihood)
             if overlap > 0 and phone_log is not None:
                 share += phone_log * overlap / (phone_end - phone_start + 1)
-        out.append((_base_word(word), end - start + 1, word_log - share))
+        out.append((base_word(word), end - start + 1, word_log - share))
     return out
 
 
@@ -535,13 +536,6 @@ def rejection_score_of(measures: RejectionMeasures, *, acoustic_check: bool = Tr
         shift = NARROWBAND_LLR_SHIFT if measures.narrowband else 0.0
         score = min(score, _acoustic_factor(measures.ratio - shift))
     return score
-
-
-def _base_word(word: str) -> str:
-    """``read(2)`` -> ``read``: pocketsphinx names alternative pronunciations this way."""
-    if word.endswith(")") and "(" in word:
-        return word[: word.rindex("(")]
-    return word
 
 
 class PocketsphinxModel:
@@ -913,7 +907,7 @@ class PocketsphinxSession:
                     replace(alternative, score=max(0, min(100, round(alternative.score * rejection_score))))
                     for alternative in result.alternatives))
         rate = self.model.frame_rate
-        times = tuple(WordTime(word=_base_word(word), start=start / rate, end=(end + 1) / rate,
+        times = tuple(WordTime(word=base_word(word), start=start / rate, end=(end + 1) / rate,
                                confidence=max(0, min(100, round(100 * prob))))
                       for word, start, end, prob in segments if not _is_filler(word) and not _is_garbage(word))
         return Recognition(result=result, words=times, hypotheses=tuple(hypotheses), audio_seconds=seconds,
@@ -950,7 +944,7 @@ class PocketsphinxSession:
         if not any(word != GARBAGE_TEXT for word in words):  # nothing but what $GARBAGE read so far
             return None
         rate = self.model.frame_rate
-        times = tuple(WordTime(word=_base_word(str(s.word)), start=int(s.start_frame) / rate,
+        times = tuple(WordTime(word=base_word(str(s.word)), start=int(s.start_frame) / rate,
                                end=(int(s.end_frame) + 1) / rate, confidence=0)
                       for s in self._decoder.seg() if not _is_filler(str(s.word)) and not _is_garbage(str(s.word)))
         constraint = self.activation.constraint()
