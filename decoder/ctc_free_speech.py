@@ -81,7 +81,7 @@ from decoder.base import DecoderError, DecoderSession, Recognition, WordTime
 from decoder.ctc_backend import BEAM, CtcModel, FloatArray, SearchGraph, SearchParams, build_graph, viterbi
 from decoder.ctc_free_speech_confidence import CtcFreeSpeechMeasures, confidence_model_for, ctc_free_speech_confidence
 from decoder.ctc_lexicon_search import BEAM_SIZE, BEAM_THRESHOLD, LexiconSearch, file_key
-from decoder.free_speech import copy_checked_arpa, free_speech_result, word_confidence
+from decoder.free_speech import SILENCE_PEAK, copy_checked_arpa, free_speech_result, word_confidence
 from decoder.lexicon import Pronunciation
 from decoder.lm import BOS, EOS, GENERAL, UNK, LanguageModel, LmError, general_arpa
 from decoder.stream import BufferedStream
@@ -101,7 +101,6 @@ STATIC_WORD_BONUS = 1.0
 MAX_ACTIVE = 6000
 MAX_STATIC_NGRAMS = 100_000  # the static search refuses models with more n-grams without reading them
 NBEST_PATHS = 20  # distinct word sequences read from the search for rescoring and posteriors
-SILENCE_PEAK = 2
 
 
 # --- the n-gram model as an automaton ---------------------------------------------------------------

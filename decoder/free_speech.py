@@ -68,7 +68,7 @@ from decoder.audio import Audio
 from decoder.base import DecoderError, DecoderSession, DecoderStream, Recognition, WordTime
 from decoder.lexicon import base_word
 from decoder.lm import GENERAL, LmError, sphinx_general_lm
-from decoder.pocketsphinx_backend import ALLPHONE_SEARCH
+from decoder.pocketsphinx_backend import ALLPHONE_SEARCH, _is_filler
 from interpreter.results import Alternative, Interpretation, RecognitionResult
 from interpreter.tree import ParseRule, ParseToken
 from srgs.errors import AccessDeniedError
@@ -123,10 +123,6 @@ USER_MODEL_CONFIDENCE = ConfidenceModel(
     weights={"coverage": 18.38, "confident_share": 3.877, "phone_fit": 2.325}, bias=-17.875, threshold=0.47)
 DEFAULT_FREE_SPEECH_THRESHOLD = GENERAL_CONFIDENCE.threshold  # builtin:slm/general's default
 CONFIDENT_POSTERIOR = 0.3  # a word this sure (its lattice posterior) counts in confident_share
-
-
-def _is_filler(word: str) -> bool:
-    return word.startswith(("<", "[", "+")) or word in ("", "<s>", "</s>", "<sil>")
 
 
 def resolve_free_speech_location(location: str, policy: AccessPolicy | None = None) -> str:
